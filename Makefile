@@ -1,0 +1,48 @@
+# PMM Workbench: every set-up step lives here so that a fresh clone needs only Python 3.11+, git and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+REGION ?= AMS
+CYCLE  ?= 2024
+
+.PHONY: setup run test lab system-deps lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,dask]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (pmm)" >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job: the Americas and Caribbean methodology run, 2024 cycle, on the bundled data.
+run: setup
+	$(BIN)/pmm run --region $(REGION) --cycle $(CYCLE)
+
+## The whole test suite (also what CI runs).
+test: setup system-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+## Debian's chromium for the browser tests (skipped when already there or apt is unavailable).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	  else echo "apt-get not found: install chromium by hand for the browser tests"; fi; }
+
+lab: setup
+	$(BIN)/jupyter lab
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python benchmarks/uncertainty.py
+
+clean:
+	rm -rf $(VENV) outputs/* data/processed/*
