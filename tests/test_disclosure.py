@@ -1,0 +1,125 @@
+"""Disclosure control: hand-computed masks, the threshold rule, pseudonyms and figure data."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pmm_lib import disclosure as dc
+from pmm_lib.errors import SpecError
+
+OBS = pd.DataFrame({
+    "member": ["AAA", "AAA", "BBB", "BBB", "CCC", "CCC", "DDD"],
+    "cycle": [2024] * 7,
+    "kpi": ["K01", "K02", "K01", "K02", "K01", "K02", "K01"],
+    "value": [10.5, 20.25, 11.75, 21.125, 12.0625, 22.5, 13.375],
+    "disclosure": ["public", "wco", "restricted", "public", "wco", "restricted", "public"],
+})
+
+
+def _matrix() -> pd.DataFrame:
+    return OBS.pivot(index="member", columns="kpi", values="value")
+
+
+def test_visible_levels_and_unknown_audience():
+    assert dc.visible_levels("public") == {"public"}
+    assert dc.visible_levels("wco") == {"public", "wco"}
+    assert dc.visible_levels("internal") == {"public", "wco", "restricted"}
+    with pytest.raises(SpecError, match="public, wco, internal"):
+        dc.visible_levels("press")
+
+
+def test_disclosure_matrix_shape_and_default_for_absent_cells():
+    d = dc.disclosure_matrix(OBS, 2024)
+    assert d.loc["AAA", "K02"] == "wco"
+    assert d.loc["DDD", "K02"] == "public"  # nothing reported, nothing to protect
+    assert list(d.columns) == ["K01", "K02"]
+
+
+@pytest.mark.parametrize(("audience", "expected_nan"), [
+    ("public", {("AAA", "K02"), ("BBB", "K01"), ("CCC", "K01"), ("CCC", "K02")}),
+    ("wco", {("BBB", "K01"), ("CCC", "K02")}),
+    ("internal", set()),
+])
+def test_mask_matrix_hand_cases(audience, expected_nan):
+    m = _matrix()
+    masked = dc.mask_matrix(m, dc.disclosure_matrix(OBS, 2024), audience)
+    got = {(i, c) for i in masked.index for c in masked.columns
+           if np.isnan(masked.loc[i, c]) and not np.isnan(m.loc[i, c])}
+    assert got == expected_nan
+    # visible values untouched; the input is not modified
+    keep = masked.notna()
+    pd.testing.assert_frame_equal(masked.where(keep), m.where(keep))
+    assert m.notna().sum().sum() == 7
+
+
+def test_unknown_disclosure_is_suppressed_fail_safe():
+    m = pd.DataFrame({"K01": [1.0]}, index=["ZZZ"])
+    d = pd.DataFrame({"K01": ["public"]}, index=["AAA"])
+    assert dc.mask_matrix(m, d, "wco")["K01"].isna().all()
+    assert dc.mask_matrix(m, d, "internal")["K01"].tolist() == [1.0]
+
+
+def test_hidden_values_lists_exactly_the_suppressed_cells():
+    hv = dc.hidden_values(_matrix(), dc.disclosure_matrix(OBS, 2024), "public")
+    assert sorted(hv["value"]) == [11.75, 12.0625, 20.25, 22.5]
+
+
+def test_suppress_member_kpi_tidy():
+    frame = OBS[["member", "kpi", "value"]].copy()
+    out = dc.suppress_member_kpi(frame, observations=OBS, cycle=2024, audience="wco")
+    assert out.loc[out["suppressed"], "value"].isna().all()
+    assert sorted(out.loc[out["suppressed"], ["member", "kpi"]].itertuples(index=False)) == [
+        ("BBB", "K01"), ("CCC", "K02")]
+    assert out.loc[~out["suppressed"], "value"].tolist() == [10.5, 20.25, 21.125, 12.0625, 13.375]
+
+
+def test_group_aggregate_threshold_rule():
+    m = _matrix()
+    d = dc.disclosure_matrix(OBS, 2024)
+    groups = pd.Series({"AAA": "g1", "BBB": "g1", "CCC": "g1", "DDD": "g2"})
+    out = dc.group_aggregate(m, d, groups, audience="public", min_n=3).set_index(["group", "kpi"])
+    # g1/K01 pools 3 values (2 hidden): shown, mean of the three
+    assert out.loc[("g1", "K01"), "score"] == pytest.approx((10.5 + 11.75 + 12.0625) / 3)
+    assert out.loc[("g1", "K01"), "n"] == 3 and not out.loc[("g1", "K01"), "suppressed"]
+    # g2/K01 has one public value: shown even though n < 3 (nothing hidden)
+    assert out.loc[("g2", "K01"), "score"] == 13.375
+    out4 = dc.group_aggregate(m, d, groups, audience="public", min_n=4).set_index(["group", "kpi"])
+    assert np.isnan(out4.loc[("g1", "K01"), "score"]) and out4.loc[("g1", "K01"), "suppressed"]
+    with pytest.raises(SpecError):
+        dc.group_aggregate(m, d, groups, audience="public", min_n=0)
+
+
+@given(st.lists(st.from_regex(r"[A-Z]{3}", fullmatch=True), min_size=1, max_size=60, unique=True),
+       st.text(min_size=1, max_size=8))
+def test_pseudonyms_stable_unique_and_unrevealing(codes, salt):
+    p = dc.pseudonymise(codes, salt=salt)
+    assert p == dc.pseudonymise(list(reversed(codes)), salt=salt)
+    assert len(set(p.values())) == len(codes)
+    assert all(re.fullmatch(r"Member-[0-9A-F]{4,}", name) for name in p.values())
+
+
+def test_pseudonymise_needs_salt():
+    with pytest.raises(SpecError):
+        dc.pseudonymise(["FRA"], salt="")
+
+
+def test_figure_values_finds_plotted_numbers():
+    fig, ax = plt.subplots()
+    ax.plot([1.5, 2.5], [3.25, 4.125])
+    ax.bar(["a"], [7.875])
+    ax.scatter([9.0625], [10.5])
+    ax.text(0, 0, "value 11.375")
+    vals = dc.figure_values(fig)
+    plt.close(fig)
+    for v in (1.5, 2.5, 3.25, 4.125, 7.875, 9.0625, 10.5, 11.375):
+        assert np.isclose(vals, v).any(), v
