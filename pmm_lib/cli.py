@@ -56,6 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PmmError as exc:
         print(f"pmm {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except PermissionError as exc:
+        print(f"pmm {args.command}: error: permission denied: {exc.filename or exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # disk full, read-only file system, missing directory...: one clear line, no traceback
+        print(f"pmm {args.command}: error: {exc.strerror or exc}"
+              + (f": {exc.filename}" if exc.filename else f" ({exc})"), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"pmm {args.command}: interrupted", file=sys.stderr)
         return 130
