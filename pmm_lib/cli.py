@@ -61,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:
         # disk full, read-only file system, missing directory...: one clear line, no traceback
-        print(f"pmm {args.command}: error: {exc.strerror or exc}"
-              + (f": {exc.filename}" if exc.filename else f" ({exc})"), file=sys.stderr)
+        detail = exc.strerror or str(exc)
+        print(f"pmm {args.command}: error: {detail}" + (f": {exc.filename}" if exc.filename else ""),
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"pmm {args.command}: interrupted", file=sys.stderr)
