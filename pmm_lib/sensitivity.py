@@ -1,0 +1,1348 @@
+"""Uncertainty and sensitivity analysis of a composite index, and the vectorised engine behind it.
+
+This module owns:
+
+* the typed description of uncertain assumptions (:class:`UncertaintyProblem`): alternatives
+  for imputation, outlier treatment, normalisation and aggregation, weight noise or alternative
+  weight sets, and the exclusion of single indicators, checked when built;
+* sampling designs (:func:`sample_design`: plain Monte Carlo or Saltelli/Sobol' via SALib),
+  where every discrete assumption is a factor on ``[0, 1)`` mapped to its alternatives;
+* the replication engine (:func:`evaluate`): samples are grouped by their distinct discrete
+  combination, each distinct normalised matrix is computed once through
+  :func:`pmm_lib.build.build`, and weights and aggregation are then evaluated for every sample
+  of a group at once with matrix products (geometric means as weighted log-sums, missing
+  values re-weighted through masks), in chunks that bound memory;
+* Monte Carlo uncertainty analysis (:func:`uncertainty_analysis`: rank intervals, score
+  quantiles, mean absolute rank shift, failed replications counted);
+* variance-based sensitivity analysis (:func:`sensitivity_analysis`: first-order and total
+  Sobol' indices with bootstrap confidence intervals estimated with SALib's estimators, and a
+  convergence check at N/2 and N).
+
+Every replication can be materialised as an ordinary :class:`pmm_lib.spec.Spec`
+(:func:`replication_spec`) and rebuilt with :func:`pmm_lib.build.build`
+(:func:`build_replication`); the tests check that the engine reproduces that loop exactly.
+
+References
+----------
+Saisana, M., Saltelli, A. & Tarantola, S. (2005). Uncertainty and sensitivity analysis
+techniques as tools for the quality assessment of composite indicators. *Journal of the Royal
+Statistical Society A*, 168(2), 307-323. doi:10.1111/j.1467-985X.2005.00350.x
+
+Saltelli, A., Annoni, P., Azzini, I., Campolongo, F., Ratto, M. & Tarantola, S. (2010).
+Variance based sensitivity analysis of model output. Design and estimator for the total
+sensitivity index. *Computer Physics Communications*, 181(2), 259-270.
+doi:10.1016/j.cpc.2009.09.018
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from pmm_lib.errors import InputError, RunError, SpecError
+from pmm_lib.seed import SeedLike, rng
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pmm_lib.build import IndexResult
+    from pmm_lib.spec import Spec
+
+__all__ = [
+    "AggregationName",
+    "DesignMethod",
+    "Factor",
+    "Replications",
+    "SampleDesign",
+    "SensitivityResult",
+    "SobolOutput",
+    "UncertaintyProblem",
+    "UncertaintyResult",
+    "build_replication",
+    "convergence_check",
+    "evaluate",
+    "load_weight_sets",
+    "rank_desc",
+    "rank_intervals",
+    "replication_spec",
+    "sample_design",
+    "sensitivity_analysis",
+    "sobol_design",
+    "sobol_indices",
+    "uncertainty_analysis",
+    "winmax_alternatives",
+]
+
+AggregationName = Literal["arithmetic", "geometric"]
+DesignMethod = Literal["monte_carlo", "sobol"]
+SobolOutput = Literal["mean_abs_rank_shift", "score", "rank"]
+
+#: aggregation methods the vectorised engine evaluates (the others are not weight-linear)
+AGGREGATIONS: tuple[str, ...] = get_args(AggregationName)
+DESIGN_METHODS: tuple[str, ...] = get_args(DesignMethod)
+SOBOL_OUTPUTS: tuple[str, ...] = get_args(SobolOutput)
+#: the order in which factors appear in a design (only those that vary are used)
+FACTOR_ORDER: tuple[str, ...] = ("impute", "treat", "normalise", "exclude", "aggregate",
+                                 "weight_set", "weights")
+#: imputation methods that work column by column (excluding an indicator does not change others)
+_COLUMNWISE_IMPUTE = {"none", "mean", "median", "group_mean", "group_median"}
+
+
+def _check_choice(value: object, allowed: Sequence[str], name: str) -> None:
+    if value not in allowed:
+        raise SpecError(f"{name}: unknown value {value!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+# --------------------------------------------------------------------------------------------
+# Typed assumptions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UncertaintyProblem:
+    """The uncertain assumptions of an index, as typed values (checked when built).
+
+    Each field lists the alternatives of one assumption; an empty tuple means "as in ``base``".
+    A field with two or more alternatives (or a non-zero noise, or ``exclude_kpis``) becomes one
+    factor of the uncertainty and sensitivity analysis; its alternatives are equally likely.
+
+    Parameters
+    ----------
+    base : Spec
+        The nominal specification. Its weights give the nominal weights of every node; its
+        aggregation ``min_coverage`` is kept in every replication.
+    impute : tuple of ImputeSpec
+        Imputation alternatives.
+    treat : tuple of TreatSpec
+        Outlier-treatment alternatives (see :func:`winmax_alternatives` for "winsorise at most
+        1..5 points").
+    normalise : tuple of NormaliseSpec
+        Normalisation alternatives. With ``"geometric"`` aggregation they must give positive
+        values (e.g. min-max onto [1, 100], z-scores with mean 10 and sd 2).
+    aggregate : tuple of {"arithmetic", "geometric"}
+        Aggregation alternatives, applied at every aggregate level.
+    weight_noise : mapping int -> float
+        Level -> noise factor ``f`` in [0, 1): every nominal weight of a node at that level is
+        multiplied by an independent draw from U(1 - f, 1 + f). Level 1 are the indicators,
+        level 2 their parents, and so on. One factor (``"weights"``) in the design.
+    weight_sets : tuple of Series
+        Alternative nominal weights (e.g. workshop submissions), each a Series code -> weight;
+        codes it does not name keep the base weight. One factor (``"weight_set"``).
+    exclude_kpis : bool
+        Add a factor whose alternatives are "exclude nothing" and "exclude indicator j" for
+        every indicator that has at least one sibling.
+
+    Raises
+    ------
+    SpecError
+        Naming the field: wrong types, unknown aggregation names, noise outside [0, 1),
+        non-positive or non-finite weights, empty alternatives.
+    """
+
+    base: Spec
+    impute: tuple[Any, ...] = ()
+    treat: tuple[Any, ...] = ()
+    normalise: tuple[Any, ...] = ()
+    aggregate: tuple[str, ...] = ()
+    weight_noise: Mapping[int, float] = field(default_factory=dict)
+    weight_sets: tuple[pd.Series, ...] = ()
+    exclude_kpis: bool = False
+
+    def __post_init__(self) -> None:
+        from pmm_lib import spec as spec_mod
+
+        if not isinstance(self.base, spec_mod.Spec):
+            raise SpecError(f"base: expected a pmm_lib.spec.Spec, got {type(self.base).__name__}")
+        kinds = {"impute": spec_mod.ImputeSpec, "treat": spec_mod.TreatSpec,
+                 "normalise": spec_mod.NormaliseSpec}
+        for name, kind in kinds.items():
+            value = getattr(self, name)
+            if isinstance(value, kind):
+                value = (value,)
+            if not isinstance(value, tuple | list):
+                raise SpecError(f"{name}: expected a tuple of {kind.__name__}, got {type(value).__name__}")
+            for i, alt in enumerate(value):
+                if not isinstance(alt, kind):
+                    raise SpecError(f"{name}[{i}]: expected a {kind.__name__}, got {alt!r}")
+            if len(set(value)) != len(value):
+                raise SpecError(f"{name}: duplicate alternatives")
+            object.__setattr__(self, name, tuple(value))
+        agg = self.aggregate
+        if isinstance(agg, str):
+            agg = (agg,)
+        if not isinstance(agg, tuple | list):
+            raise SpecError(f"aggregate: expected a tuple of method names, got {type(agg).__name__}")
+        for i, a in enumerate(agg):
+            _check_choice(a, AGGREGATIONS, f"aggregate[{i}]")
+        if len(set(agg)) != len(agg):
+            raise SpecError("aggregate: duplicate alternatives")
+        object.__setattr__(self, "aggregate", tuple(agg))
+        if not agg:
+            for i, a in enumerate(self.base.aggregate):
+                _check_choice(a.method, AGGREGATIONS, f"base.aggregate[{i}].method")
+        if not isinstance(self.weight_noise, Mapping):
+            raise SpecError(f"weight_noise: expected a mapping level -> noise, got {self.weight_noise!r}")
+        noise: dict[int, float] = {}
+        for level, f in self.weight_noise.items():
+            if isinstance(level, bool) or not isinstance(level, int | np.integer) or level < 1:
+                raise SpecError(f"weight_noise: level must be an integer >= 1, got {level!r}")
+            try:
+                fv = float(f)
+            except (TypeError, ValueError):
+                raise SpecError(f"weight_noise[{level}]: noise must be a number, got {f!r}") from None
+            if not 0.0 <= fv < 1.0:
+                raise SpecError(f"weight_noise[{level}]: noise must be in [0, 1), got {f!r}")
+            if fv > 0:
+                noise[int(level)] = fv
+        object.__setattr__(self, "weight_noise", dict(sorted(noise.items())))
+        sets = self.weight_sets
+        if isinstance(sets, pd.Series | Mapping):
+            sets = (sets,)
+        out = []
+        for i, ws in enumerate(sets):
+            s = pd.Series(ws, dtype=float) if not isinstance(ws, pd.Series) else ws.astype(float)
+            if s.empty:
+                raise SpecError(f"weight_sets[{i}]: empty weight set")
+            bad = s[~np.isfinite(s.to_numpy()) | (s.to_numpy() < 0)]
+            if len(bad):
+                raise SpecError(f"weight_sets[{i}]: weights must be finite and >= 0; "
+                                f"bad: {', '.join(f'{k}={v}' for k, v in bad.items())}")
+            s.index = s.index.map(str)
+            out.append(s)
+        object.__setattr__(self, "weight_sets", tuple(out))
+        if not isinstance(self.exclude_kpis, bool):
+            raise SpecError(f"exclude_kpis: expected True or False, got {self.exclude_kpis!r}")
+
+    def __hash__(self) -> int:  # Series and dicts are not hashable; identity is enough
+        return id(self)
+
+    @property
+    def varied(self) -> tuple[str, ...]:
+        """The names of the assumptions that vary (the factors of a design), in design order."""
+        out = []
+        for name in FACTOR_ORDER:
+            if name in ("impute", "treat", "normalise", "aggregate", "weight_set"):
+                attr = "weight_sets" if name == "weight_set" else name
+                if len(getattr(self, attr)) > 1:
+                    out.append(name)
+            elif name == "exclude" and self.exclude_kpis:
+                out.append(name)
+            elif name == "weights" and self.weight_noise:
+                out.append(name)
+        return tuple(out)
+
+
+def winmax_alternatives(treat: Any, winmax: Iterable[int]) -> tuple[Any, ...]:
+    """Treatment alternatives that differ only in the winsorisation limit ``winmax``.
+
+    >>> from pmm_lib.spec import TreatSpec
+    >>> [t.winmax for t in winmax_alternatives(TreatSpec(method="winsorise"), range(1, 4))]
+    [1, 2, 3]
+    """
+    values = list(winmax)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+            raise SpecError(f"treat.winmax: expected non-negative integers, got {v!r}")
+    return tuple(dataclasses.replace(treat, winmax=int(v)) for v in values)
+
+
+def load_weight_sets(path: str | Path) -> tuple[pd.Series, ...]:
+    """Read alternative weight sets (e.g. workshop submissions) from a CSV file.
+
+    The file has one row per (submission, code) with columns ``submission, code, weight``,
+    or one row per submission with one column per code (first column = submission id).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column of a missing column or a non-numeric weight.
+    """
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise InputError("weight-set file not found", file=path) from None
+    if frame.empty:
+        raise InputError("no weight sets", file=path, expected="at least one row")
+    if {"code", "weight"} <= set(frame.columns):
+        sub_col = "submission" if "submission" in frame.columns else None
+        w = pd.to_numeric(frame["weight"], errors="coerce")
+        if w.isna().any():
+            row = int(np.flatnonzero(w.isna().to_numpy())[0]) + 2
+            raise InputError("weight is not a number", file=path, row=row, column="weight",
+                             expected="a non-negative number")
+        frame = frame.assign(weight=w)
+        groups = frame.groupby(sub_col, sort=False) if sub_col else [(0, frame)]
+        return tuple(pd.Series(g["weight"].to_numpy(), index=g["code"].astype(str).to_numpy(),
+                               name=str(k)) for k, g in groups)
+    sets = []
+    for i, row in frame.iterrows():
+        vals = pd.to_numeric(row.iloc[1:], errors="coerce")
+        if vals.isna().any():
+            col = str(vals.index[np.flatnonzero(vals.isna().to_numpy())[0]])
+            raise InputError("weight is not a number", file=path, row=int(i) + 2, column=col,
+                             expected="a non-negative number")
+        sets.append(pd.Series(vals.to_numpy(dtype=float), index=vals.index.map(str), name=str(row.iloc[0])))
+    return tuple(sets)
+
+
+# --------------------------------------------------------------------------------------------
+# Sampling designs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One factor of a design: ``levels`` discrete alternatives, or a continuous range.
+
+    A discrete factor maps ``u`` in [0, 1) to alternative ``min(floor(u * levels), levels - 1)``
+    (each alternative equally likely); a continuous one to ``low + u * (high - low)``.
+    """
+
+    name: str
+    levels: int | None = None
+    bounds: tuple[float, float] = (0.0, 1.0)
+
+    def __post_init__(self) -> None:
+        if self.levels is not None and (isinstance(self.levels, bool) or int(self.levels) < 1):
+            raise SpecError(f"factor {self.name}: levels must be a positive integer, got {self.levels!r}")
+        lo, hi = self.bounds
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise SpecError(f"factor {self.name}: bounds must be finite with low < high, got {self.bounds!r}")
+
+    def map(self, u: np.ndarray) -> np.ndarray:
+        """Map uniform values in [0, 1) to alternative indices (discrete) or values (continuous)."""
+        u = np.asarray(u, dtype=float)
+        if self.levels is None:
+            lo, hi = self.bounds
+            return lo + u * (hi - lo)
+        return np.minimum(np.floor(u * self.levels), self.levels - 1).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class SampleDesign:
+    """A sample of the factors: uniform values ``u`` (n x k) and how they were drawn.
+
+    ``method == "sobol"`` designs come from SALib's Saltelli/Sobol' sampler without second-order
+    terms: ``n_base * (k + 2)`` rows in SALib's order (A, AB_1 .. AB_k, B per base sample).
+    ``weight_bank`` (B x nodes) holds the weight multipliers the ``"weights"`` factor selects.
+    """
+
+    factors: tuple[Factor, ...]
+    u: np.ndarray
+    method: DesignMethod
+    n_base: int
+    seed: int
+    weight_bank: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of replications (rows)."""
+        return int(self.u.shape[0])
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Factor names in column order."""
+        return tuple(f.name for f in self.factors)
+
+    def values(self, name: str) -> np.ndarray:
+        """Alternative indices (discrete) or values (continuous) of one factor, one per row."""
+        for j, f in enumerate(self.factors):
+            if f.name == name:
+                return f.map(self.u[:, j])
+        raise SpecError(f"design has no factor {name!r}; factors: {', '.join(self.names) or '(none)'}")
+
+    def salib_problem(self) -> dict[str, Any]:
+        """The SALib problem dictionary (every factor on [0, 1))."""
+        return {"num_vars": len(self.factors), "names": list(self.names),
+                "bounds": [[0.0, 1.0]] * len(self.factors)}
+
+
+def _int_seed(gen: np.random.Generator) -> int:
+    # SALib tests ``if seed:``, so 0 would mean "unseeded": draw from [1, 2**31)
+    return int(gen.integers(1, 2**31 - 1))
+
+
+def sobol_design(factors: Sequence[Factor], n_base: int, *, method: DesignMethod = "sobol",
+                 seed: SeedLike = None) -> SampleDesign:
+    """Sample ``factors`` on [0, 1): Saltelli/Sobol' (via SALib) or plain Monte Carlo.
+
+    Parameters
+    ----------
+    factors : sequence of Factor
+        The factors; discrete ones are mapped from [0, 1) by :meth:`Factor.map`.
+    n_base : int
+        Sobol': base samples N (rows = N (k + 2); a power of 2 keeps the sequence balanced).
+        Monte Carlo: number of rows.
+    method : {"sobol", "monte_carlo"}
+    seed : int, Generator or None
+        Seeds the scrambling of the Sobol' sequence or the Monte Carlo draws.
+
+    Examples
+    --------
+    >>> d = sobol_design([Factor("x1", bounds=(0, 1)), Factor("alt", levels=3)], 8, seed=1)
+    >>> d.u.shape, sorted(set(d.values("alt").tolist())) == [0, 1, 2]
+    ((32, 2), True)
+    """
+    _check_choice(method, DESIGN_METHODS, "method")
+    if isinstance(n_base, bool) or not isinstance(n_base, int | np.integer) or n_base < 2:
+        raise SpecError(f"n_samples: expected an integer >= 2, got {n_base!r}")
+    names = [f.name for f in factors]
+    if len(set(names)) != len(names):
+        raise SpecError(f"factors: duplicate names in {names}")
+    gen = rng(seed)
+    int_seed = _int_seed(gen)
+    k = len(factors)
+    if method == "monte_carlo" or k == 0:
+        u = gen.random((int(n_base), k))
+    else:
+        import warnings
+
+        from SALib.sample import sobol as salib_sobol
+
+        problem = {"num_vars": k, "names": names, "bounds": [[0.0, 1.0]] * k}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Convergence properties.*")
+            warnings.filterwarnings("ignore", message=".*N = 2.*")
+            u = salib_sobol.sample(problem, int(n_base), calc_second_order=False,
+                                   scramble=True, seed=int_seed)
+        u = np.clip(u, 0.0, np.nextafter(1.0, 0.0))
+    return SampleDesign(tuple(factors), np.ascontiguousarray(u, dtype=float), method,
+                        int(n_base), int_seed)
+
+
+# --------------------------------------------------------------------------------------------
+# The hierarchy and the pipeline adapter
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Hierarchy:
+    """Nodes in level order with parent-child incidence matrices (one per aggregate level)."""
+
+    codes: tuple[str, ...]            # every node except the top, level 1 first
+    levels: tuple[int, ...]           # level of each code
+    by_level: dict[int, np.ndarray]   # level -> positions (into ``codes``) of its nodes
+    level_codes: dict[int, tuple[str, ...]]  # level -> codes (all levels, top included)
+    incidence: dict[int, np.ndarray]  # level l >= 2 -> (n_l x n_{l-1}) 0/1 matrix
+    parent_pos: np.ndarray            # position of each level-1 code's parent at level 2
+    top: int                          # the top level
+
+    @classmethod
+    def from_meta(cls, meta: pd.DataFrame) -> _Hierarchy:
+        need = {"code", "level", "parent"}
+        missing = need - set(meta.columns)
+        if missing:
+            raise InputError(f"hierarchy table lacks columns {sorted(missing)}",
+                             expected="columns code, level, parent, weight")
+        m = meta.loc[:, ["code", "level", "parent"]].copy()
+        m["code"] = m["code"].astype(str)
+        m["level"] = m["level"].astype(int)
+        top = int(m["level"].max())
+        level_codes = {lv: tuple(m.loc[m["level"] == lv, "code"]) for lv in range(1, top + 1)}
+        codes = tuple(c for lv in range(1, top) for c in level_codes[lv])
+        levels = tuple(lv for lv in range(1, top) for _ in level_codes[lv])
+        pos = {c: i for i, c in enumerate(codes)}
+        by_level = {lv: np.array([pos[c] for c in level_codes[lv]], dtype=np.int64)
+                    for lv in range(1, top)}
+        parent = dict(zip(m["code"], m["parent"], strict=True))
+        incidence = {}
+        for lv in range(2, top + 1):
+            idx = {c: i for i, c in enumerate(level_codes[lv])}
+            a = np.zeros((len(level_codes[lv]), len(level_codes[lv - 1])))
+            for j, c in enumerate(level_codes[lv - 1]):
+                p = parent.get(c)
+                if p not in idx:
+                    raise InputError(f"node {c} (level {lv - 1}) has parent {p!r}, not a level-{lv} code",
+                                     column="parent")
+                a[idx[p], j] = 1.0
+            incidence[lv] = a
+        parent_pos = np.argmax(incidence[2], axis=0) if top >= 2 else np.zeros(0, dtype=np.int64)
+        return cls(codes, levels, by_level, level_codes, incidence, parent_pos, top)
+
+    def level_of(self, code: str) -> int:
+        for lv, cs in self.level_codes.items():
+            if code in cs:
+                return lv
+        raise SpecError(f"targets: unknown code {code!r}")
+
+
+def _pipeline() -> tuple[Any, Any]:
+    from pmm_lib import build as build_mod
+    from pmm_lib import spec as spec_mod
+
+    return build_mod, spec_mod
+
+
+def _nominal_weights(result: IndexResult, hier: _Hierarchy) -> np.ndarray:
+    """Nominal weight of every non-top node, from an IndexResult's weight table."""
+    w = result.weights.set_index("code")["nominal"]
+    out = w.reindex(list(hier.codes)).to_numpy(dtype=float)
+    if np.isnan(out).any():
+        missing = [c for c, v in zip(hier.codes, out, strict=True) if np.isnan(v)]
+        raise SpecError(f"base: no nominal weight for {', '.join(missing[:5])}")
+    return out
+
+
+def _agg_methods(spec: Any, top: int) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Aggregation method and min_coverage per aggregate level (2..top) of a Spec."""
+    items = spec.aggregate_for(top)
+    methods = tuple(str(a.method) for a in items)
+    cover = tuple(float(getattr(a, "min_coverage", 0.0) or 0.0) for a in items)
+    return methods, cover
+
+
+# --------------------------------------------------------------------------------------------
+# Vectorised aggregation kernel
+# --------------------------------------------------------------------------------------------
+
+
+def _aggregate_level(values: np.ndarray, shared: bool, w: np.ndarray, a: np.ndarray,
+                     method: str, min_coverage: float) -> np.ndarray:
+    """Aggregate one level for S samples at once.
+
+    values : (U, c) if ``shared`` else (S, U, c) child values with NaN for missing
+    w : (S, c) nominal child weights (0 = excluded); a : (p, c) parent incidence.
+    Returns (S, U, p).
+
+    Arithmetic: y = sum_c w_c x_c / sum_c w_c over present children; geometric:
+    y = exp(sum_c w_c ln x_c / sum_c w_c). As in :func:`pmm_lib.aggregate.arithmetic`, a parent
+    whose present children carry less than ``min_coverage`` of its children's total weight, or
+    no weight at all, is NaN.
+    """
+    present = ~np.isnan(values)
+    if method == "geometric":
+        x = np.log(np.where(present & (values > 0), values, 1.0))
+    elif method == "arithmetic":
+        x = np.where(present, values, 0.0)
+    else:  # pragma: no cover - guarded by UncertaintyProblem
+        raise SpecError(f"aggregate: {method!r} is not vectorised; allowed: {', '.join(AGGREGATIONS)}")
+    s, c = w.shape
+    p = a.shape[0]
+    b = w[:, None, :] * a[None, :, :]               # (S, p, c) child -> parent weights
+    pf = present.astype(float)
+    if shared:
+        bt = b.transpose(2, 0, 1).reshape(c, s * p)  # (c, S p)
+        num = (x @ bt).reshape(-1, s, p).transpose(1, 0, 2)
+        den = (pf @ bt).reshape(-1, s, p).transpose(1, 0, 2)
+    else:
+        bt = b.transpose(0, 2, 1)                    # (S, c, p)
+        num = np.matmul(x, bt)
+        den = np.matmul(pf, bt)
+    total = b.sum(axis=2)[:, None, :]                # (S, 1, p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den
+        cover = np.where(total > 0, den / np.where(total > 0, total, 1.0), 0.0)
+    if method == "geometric":
+        out = np.exp(out)
+    bad = (den <= 0) | (cover < min_coverage - 1e-12)
+    return np.where(bad, np.nan, out)
+
+
+def _aggregate_batch(x1: np.ndarray, hier: _Hierarchy, weights: np.ndarray,
+                     methods: tuple[str, ...], coverage: tuple[float, ...],
+                     include: np.ndarray | None) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """Values of every level (level -> (S, U, n_level)) for S weight vectors at once.
+
+    ``include`` (S x level-1 codes, 0/1) removes excluded indicators (weight 0). Also returns
+    the samples (S,) outside the domain of a geometric mean (a child value <= 0), which
+    :func:`pmm_lib.aggregate.geometric` rejects.
+    """
+    s = weights.shape[0]
+    out: dict[int, np.ndarray] = {1: np.broadcast_to(x1[None], (s, *x1.shape))}
+    values, shared = x1, True
+    domain_error = np.zeros(s, dtype=bool)
+    for lv in range(2, hier.top + 1):
+        w = weights[:, hier.by_level[lv - 1]]
+        if lv == 2 and include is not None:
+            w = w * include
+        if methods[lv - 2] == "geometric":
+            with np.errstate(invalid="ignore"):
+                nonpos = values <= 0  # NaN compares False
+            if shared:
+                cols = nonpos.any(axis=0)
+                if cols.any():
+                    domain_error |= (include[:, cols] > 0).any(axis=1) if include is not None else True
+            else:
+                domain_error |= nonpos.any(axis=(1, 2))
+        values = _aggregate_level(values, shared, w, hier.incidence[lv], methods[lv - 2],
+                                  coverage[lv - 2])
+        shared = False
+        out[lv] = values
+    return out, domain_error
+
+
+def rank_desc(scores: np.ndarray) -> np.ndarray:
+    """Rank along the last axis, 1 = highest, ties share the lowest rank ('min'); NaN stays NaN.
+
+    Same as ``pandas.Series.rank(ascending=False, method="min")`` row by row, in
+    O(n log n) per row and vectorised over the leading axes.
+
+    >>> rank_desc(np.array([[3.0, 1.0, 3.0, np.nan, 2.0]]))
+    array([[ 1.,  4.,  1., nan,  3.]])
+    """
+    v = np.asarray(scores, dtype=float)
+    neg = np.where(np.isnan(v), np.inf, -v)
+    order = np.argsort(neg, axis=-1, kind="stable")
+    srt = np.take_along_axis(neg, order, axis=-1)
+    n = v.shape[-1]
+    pos = np.broadcast_to(np.arange(n), srt.shape)
+    new = np.ones(srt.shape, dtype=bool)
+    new[..., 1:] = srt[..., 1:] != srt[..., :-1]
+    start = np.maximum.accumulate(np.where(new, pos, 0), axis=-1)
+    ranks = np.empty(v.shape, dtype=float)
+    np.put_along_axis(ranks, order, (start + 1).astype(float), axis=-1)
+    ranks[np.isnan(v)] = np.nan
+    return ranks
+
+
+# --------------------------------------------------------------------------------------------
+# Replications
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """Everything the engine needs that does not depend on the sample."""
+
+    data: pd.DataFrame
+    meta: pd.DataFrame
+    problem: UncertaintyProblem
+    hier: _Hierarchy
+    units: pd.Index
+    nominal_weights: np.ndarray            # (nodes,)
+    weight_sets: np.ndarray                # (m, nodes) nominal weights per set (m >= 1)
+    exclude_codes: tuple[str | None, ...]  # alternatives of the exclusion factor
+    base_methods: tuple[str, ...]
+    coverage: tuple[float, ...]
+    nominal: IndexResult
+    build_kwargs: dict[str, Any]
+
+
+def _prepare(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem,
+             build_kwargs: Mapping[str, Any] | None = None) -> _Prepared:
+    build_mod, _ = _pipeline()
+    if not isinstance(problem, UncertaintyProblem):
+        raise SpecError(f"problem: expected an UncertaintyProblem, got {type(problem).__name__}")
+    hier = _Hierarchy.from_meta(meta)
+    kwargs = dict(build_kwargs or {})
+    nominal = build_mod.build(data, meta, problem.base, **kwargs)
+    nomw = _nominal_weights(nominal, hier)
+    sets = []
+    for i, ws in enumerate(problem.weight_sets or ()):
+        unknown = sorted(set(ws.index) - set(hier.codes))
+        if unknown:
+            raise SpecError(f"weight_sets[{i}]: unknown codes {', '.join(unknown[:5])}")
+        sets.append(ws.reindex(list(hier.codes)).fillna(pd.Series(nomw, index=list(hier.codes))).to_numpy())
+    weight_sets = np.array(sets) if sets else nomw[None, :]
+    l1 = hier.level_codes[1]
+    n_sib = hier.incidence[2].sum(axis=1)[hier.parent_pos]
+    exclude = (None, *(c for c, k in zip(l1, n_sib, strict=True) if k >= 2)) if problem.exclude_kpis else (None,)
+    methods, cover = _agg_methods(problem.base, hier.top)
+    units = pd.Index(data.index, name=data.index.name or "unit")
+    return _Prepared(data, meta, problem, hier, units, nomw, weight_sets, exclude, methods, cover,
+                     nominal, kwargs)
+
+
+def _weight_bank(prep: _Prepared, size: int, gen: np.random.Generator) -> np.ndarray | None:
+    noise = prep.problem.weight_noise
+    if not noise:
+        return None
+    levels = np.array(prep.hier.levels)
+    lo = np.ones(len(levels))
+    hi = np.ones(len(levels))
+    for lv, f in noise.items():
+        if lv >= prep.hier.top:
+            raise SpecError(f"weight_noise: level {lv} has no siblings to weigh (top level is {prep.hier.top})")
+        lo[levels == lv] = 1.0 - f
+        hi[levels == lv] = 1.0 + f
+    return lo + gen.random((size, len(levels))) * (hi - lo)
+
+
+def _factors(prep: _Prepared) -> list[Factor]:
+    p = prep.problem
+    sizes = {"impute": len(p.impute), "treat": len(p.treat), "normalise": len(p.normalise),
+             "exclude": len(prep.exclude_codes), "aggregate": len(p.aggregate),
+             "weight_set": len(p.weight_sets)}
+    out = []
+    for name in p.varied:
+        if name == "weights":
+            out.append(Factor("weights", levels=None))
+        else:
+            out.append(Factor(name, levels=sizes[name]))
+    return out
+
+
+def sample_design(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem, n: int, *,
+                  method: DesignMethod = "monte_carlo", seed: SeedLike = None,
+                  bank_size: int | None = None, _prep: _Prepared | None = None) -> SampleDesign:
+    """Draw a design over the varied assumptions of ``problem``.
+
+    Discrete assumptions are factors on [0, 1) mapped to equally likely alternatives. Weight
+    noise is one factor (``"weights"``) that selects a row of a bank of multiplier vectors
+    (each multiplier ~ U(1 - f, 1 + f) at the noisy levels), as in COINr's ``get_sensitivity``;
+    the bank has ``bank_size`` rows (default: ``n`` for Monte Carlo, ``max(n, 1024)`` for Sobol').
+
+    Parameters
+    ----------
+    n : int
+        Monte Carlo: replications. Sobol': base samples N (N (k + 2) replications).
+    """
+    prep = _prep or _prepare(data, meta, problem)
+    gen = rng(seed)
+    factors = _factors(prep)
+    design = sobol_design(factors, n, method=method, seed=gen)
+    size = bank_size or (n if method == "monte_carlo" else max(n, 1024))
+    bank = _weight_bank(prep, size, gen)
+    if bank is not None:
+        j = design.names.index("weights")
+        factors[j] = Factor("weights", levels=size)
+        design = dataclasses.replace(design, factors=tuple(factors), weight_bank=bank)
+    return design
+
+
+def _choices(prep: _Prepared, design: SampleDesign) -> dict[str, np.ndarray]:
+    zeros = np.zeros(design.n, dtype=np.int64)
+    return {name: (design.values(name) if name in design.names else zeros) for name in FACTOR_ORDER}
+
+
+def _sample_weights(prep: _Prepared, design: SampleDesign, ch: dict[str, np.ndarray],
+                    rows: np.ndarray) -> np.ndarray:
+    w = prep.weight_sets[ch["weight_set"][rows]]
+    if design.weight_bank is not None:
+        w = w * design.weight_bank[ch["weights"][rows]]
+    return w
+
+
+def _alt(alts: tuple[Any, ...], i: int, default: Any) -> Any:
+    return alts[i] if alts else default
+
+
+def replication_spec(problem: UncertaintyProblem, design: SampleDesign, i: int, *,
+                     data: pd.DataFrame | None = None, meta: pd.DataFrame | None = None,
+                     _prep: _Prepared | None = None) -> tuple[Spec, str | None]:
+    """Replication ``i`` of a design as an ordinary Spec plus the excluded indicator (or None).
+
+    The weights become explicit nominal weights of every node; the exclusion (if any) is
+    applied by dropping that indicator from the data and the hierarchy (:func:`build_replication`).
+    """
+    _, spec_mod = _pipeline()
+    prep = _prep or _prepare(data, meta, problem)
+    ch = _choices(prep, design)
+    b = problem.base
+    w = _sample_weights(prep, design, ch, np.array([i]))[0]
+    agg = b.aggregate
+    if problem.aggregate:
+        name = problem.aggregate[ch["aggregate"][i]]
+        agg = tuple(dataclasses.replace(a, method=name) for a in b.aggregate)
+    excluded = prep.exclude_codes[ch["exclude"][i]]
+    values = {c: float(v) for c, v in zip(prep.hier.codes, w, strict=True) if c != excluded}
+    spec = dataclasses.replace(
+        b,
+        impute=_alt(problem.impute, ch["impute"][i], b.impute),
+        treat=_alt(problem.treat, ch["treat"][i], b.treat),
+        normalise=_alt(problem.normalise, ch["normalise"][i], b.normalise),
+        weights=spec_mod.WeightSpec(method="explicit", values=values),
+        aggregate=agg,
+    )
+    return spec, excluded
+
+
+def build_replication(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem,
+                      design: SampleDesign, i: int, **build_kwargs: Any) -> IndexResult:
+    """Rebuild replication ``i`` with :func:`pmm_lib.build.build` (the slow reference path)."""
+    build_mod, _ = _pipeline()
+    spec, excluded = replication_spec(problem, design, i, data=data, meta=meta)
+    if excluded is not None:
+        data = data.drop(columns=[excluded])
+        meta = meta[meta["code"] != excluded].reset_index(drop=True)
+    return build_mod.build(data, meta, spec, **build_kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class Replications:
+    """Scores and ranks of every replication for the tracked codes.
+
+    Attributes
+    ----------
+    units : Index
+        Unit codes (axis 1).
+    targets : tuple of str
+        Tracked codes (axis 2).
+    scores, ranks : ndarray (n, units, targets)
+        Scores and ranks (1 = best, ties 'min'); NaN where a unit has no score or the
+        replication failed.
+    failed : ndarray of bool (n,)
+        Replications whose build raised.
+    failures : DataFrame
+        One row per failed group: ``group, n, error``.
+    design : SampleDesign
+        The design that produced them.
+    nominal_scores, nominal_ranks : ndarray (units, targets)
+        The nominal index (``problem.base``).
+    seconds : float
+        Wall time of the evaluation.
+    n_groups : int
+        Distinct discrete combinations (normalised matrices computed).
+    """
+
+    units: pd.Index
+    targets: tuple[str, ...]
+    scores: np.ndarray
+    ranks: np.ndarray
+    failed: np.ndarray
+    failures: pd.DataFrame
+    design: SampleDesign
+    nominal_scores: np.ndarray
+    nominal_ranks: np.ndarray
+    seconds: float
+    n_groups: int
+
+    @property
+    def n(self) -> int:
+        """Number of replications."""
+        return int(self.scores.shape[0])
+
+    def to_long(self) -> pd.DataFrame:
+        """Tidy frame: ``replication, unit, code, score, rank`` (failed replications dropped)."""
+        n, u, t = self.scores.shape
+        keep = np.flatnonzero(~self.failed)
+        rep = np.repeat(keep, u * t)
+        unit = np.tile(np.repeat(np.asarray(self.units), t), len(keep))
+        code = np.tile(np.asarray(self.targets), len(keep) * u)
+        return pd.DataFrame({"replication": rep, "unit": unit, "code": code,
+                             "score": self.scores[keep].ravel(), "rank": self.ranks[keep].ravel()})
+
+
+def _default_targets(hier: _Hierarchy) -> tuple[str, ...]:
+    top = hier.level_codes[hier.top]
+    below = hier.level_codes[hier.top - 1] if hier.top > 1 else ()
+    return (*top, *below)
+
+
+def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem,
+             design: SampleDesign, *, targets: Sequence[str] | None = None,
+             chunk_size: int = 2048, progress: bool = False, max_failed_share: float = 0.05,
+             _prep: _Prepared | None = None, **build_kwargs: Any) -> Replications:
+    """Evaluate every replication of ``design`` with the vectorised engine.
+
+    Samples are grouped by their distinct (imputation, treatment, normalisation[, exclusion])
+    combination; each group's normalised matrix is computed once with
+    :func:`pmm_lib.build.build`. Within a group (and aggregation alternative) the weights of
+    all samples are applied at once: level by level, with ``W`` the (S x c) child weights,
+    ``A`` the (p x c) parent incidence and ``X`` the child values with missing set to 0 and
+    mask ``M``,
+
+        Y[s, u, p] = sum_c X[u, c] W[s, c] A[p, c] / sum_c M[u, c] W[s, c] A[p, c]
+
+    (geometric: the same on ln X, then exp), computed as matrix products in chunks of
+    ``chunk_size`` samples. Excluding an indicator sets its weight and its coverage count to 0;
+    when that could change other indicators (multivariate imputation, unit screening) the
+    exclusion is part of the group key instead.
+
+    Parameters
+    ----------
+    targets : sequence of str, optional
+        Codes to track (default: the top node and its children, e.g. index and dimensions).
+    chunk_size : int
+        Samples evaluated together; memory ~ chunk_size x units x nodes x 8 bytes x a few.
+    progress : bool
+        Show a tqdm progress bar over samples.
+    max_failed_share : float
+        Raise :class:`~pmm_lib.errors.RunError` when more than this share of replications fail.
+
+    Returns
+    -------
+    Replications
+    """
+    import time
+
+    t0 = time.perf_counter()
+    prep = _prep or _prepare(data, meta, problem, build_kwargs)
+    hier = prep.hier
+    targets = tuple(targets) if targets is not None else _default_targets(hier)
+    tlev = [(hier.level_of(t), hier.level_codes[hier.level_of(t)].index(t)) for t in targets]
+    ch = _choices(prep, design)
+    n, nu, nt = design.n, len(prep.units), len(targets)
+    scores = np.full((n, nu, nt), np.nan)
+    failed = np.zeros(n, dtype=bool)
+    fail_rows: list[dict[str, Any]] = []
+    split_exclusion = not _exclusion_is_columnwise(problem)
+    key_names = ["impute", "treat", "normalise"] + (["exclude"] if split_exclusion else [])
+    keys = np.stack([ch[k] for k in key_names], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="replications", unit="rep")
+    l1 = list(hier.level_codes[1])
+    excl_idx = np.array([-1 if c is None else l1.index(c) for c in prep.exclude_codes])
+    for g, key in enumerate(uniq):
+        rows_g = np.flatnonzero(inverse == g)
+        kd = dict(zip(key_names, key.tolist(), strict=True))
+        try:
+            x1 = _group_matrix(prep, kd)
+        except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
+            failed[rows_g] = True
+            fail_rows.append({"group": _group_label(prep, kd), "n": len(rows_g),
+                              "error": f"{type(exc).__name__}: {exc}"})
+            if bar is not None:
+                bar.update(len(rows_g))
+            continue
+        for a in np.unique(ch["aggregate"][rows_g]):
+            rows_a = rows_g[ch["aggregate"][rows_g] == a]
+            methods = prep.base_methods if not problem.aggregate else (problem.aggregate[a],) * (hier.top - 1)
+            for start in range(0, len(rows_a), chunk_size):
+                rows = rows_a[start:start + chunk_size]
+                w = _sample_weights(prep, design, ch, rows)
+                ex = excl_idx[ch["exclude"][rows]]
+                include = None
+                if (ex >= 0).any():
+                    include = np.ones((len(rows), len(l1)), dtype=float)
+                    hit = ex >= 0
+                    include[np.flatnonzero(hit), ex[hit]] = 0.0
+                vals, domain_error = _aggregate_batch(x1, hier, w, methods, prep.coverage, include)
+                for t, (lv, j) in enumerate(tlev):
+                    scores[rows, :, t] = np.where(domain_error[:, None], np.nan, vals[lv][:, :, j])
+                if domain_error.any():
+                    failed[rows[domain_error]] = True
+                    fail_rows.append({"group": _group_label(prep, kd) + f"; aggregate={methods[0]}",
+                                      "n": int(domain_error.sum()),
+                                      "error": "InputError: the geometric mean needs values > 0"})
+                if bar is not None:
+                    bar.update(len(rows))
+    if bar is not None:
+        bar.close()
+    share = failed.mean() if n else 0.0
+    failures = pd.DataFrame(fail_rows, columns=["group", "n", "error"])
+    if share > max_failed_share:
+        raise RunError(f"{failed.sum()} of {n} replications failed ({share:.1%} > max_failed_share "
+                       f"{max_failed_share:.1%}); first error: {failures['error'].iloc[0]}")
+    ranks = rank_desc(scores.transpose(0, 2, 1)).transpose(0, 2, 1)
+    nom = prep.nominal
+    nominal_scores = nom.aggregated.reindex(index=prep.units, columns=list(targets)).to_numpy(dtype=float)
+    nominal_ranks = rank_desc(nominal_scores.T).T
+    return Replications(prep.units, targets, scores, ranks, failed, failures, design,
+                        nominal_scores, nominal_ranks, time.perf_counter() - t0, len(uniq))
+
+
+def _exclusion_is_columnwise(problem: UncertaintyProblem) -> bool:
+    """True when dropping one indicator cannot change the others' normalised values."""
+    if not problem.exclude_kpis:
+        return True
+    imputes = problem.impute or (problem.base.impute,)
+    if any(str(getattr(i, "method", "none")) not in _COLUMNWISE_IMPUTE for i in imputes):
+        return False
+    screen = getattr(problem.base, "screen", None)
+    return not (screen is not None and float(getattr(screen, "min_coverage", 0.0) or 0.0) > 0)
+
+
+def _group_label(prep: _Prepared, kd: Mapping[str, int]) -> str:
+    p = prep.problem
+    parts = []
+    for name in ("impute", "treat", "normalise"):
+        alts = getattr(p, name)
+        if alts:
+            parts.append(f"{name}={alts[kd[name]]!r}")
+    if "exclude" in kd:
+        parts.append(f"exclude={prep.exclude_codes[kd['exclude']]}")
+    return "; ".join(parts) or "base"
+
+
+def _group_matrix(prep: _Prepared, kd: Mapping[str, int]) -> np.ndarray:
+    """The normalised matrix (units x level-1 codes) of one discrete combination."""
+    build_mod, _ = _pipeline()
+    p, b = prep.problem, prep.problem.base
+    spec = dataclasses.replace(
+        b,
+        impute=_alt(p.impute, kd["impute"], b.impute),
+        treat=_alt(p.treat, kd["treat"], b.treat),
+        normalise=_alt(p.normalise, kd["normalise"], b.normalise),
+    )
+    data, meta = prep.data, prep.meta
+    excluded = prep.exclude_codes[kd["exclude"]] if "exclude" in kd else None
+    if excluded is not None:
+        data = data.drop(columns=[excluded])
+        meta = meta[meta["code"] != excluded].reset_index(drop=True)
+    res = build_mod.build(data, meta, spec, **prep.build_kwargs)
+    return res.normalised.reindex(index=prep.units, columns=list(prep.hier.level_codes[1])).to_numpy(dtype=float)
+
+
+# --------------------------------------------------------------------------------------------
+# Uncertainty analysis
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class UncertaintyResult:
+    """Monte Carlo uncertainty analysis: rank intervals per unit and a summary per code."""
+
+    rank_intervals: pd.DataFrame
+    summary: pd.DataFrame
+    replications: Replications
+
+    @property
+    def n_failed(self) -> int:
+        """Number of failed replications."""
+        return int(self.replications.failed.sum())
+
+
+def rank_intervals(reps: Replications, *, quantiles: tuple[float, float] = (0.05, 0.95)) -> pd.DataFrame:
+    """Per unit and code: nominal rank and score, median rank, rank interval, score quantiles.
+
+    Returns
+    -------
+    DataFrame
+        ``code, unit, score, rank, rank_q50, rank_low, rank_high, mean_abs_rank_shift,
+        score_low, score_q25, score_q50, score_q75, score_high, n``. ``rank_low``/``rank_high``
+        are the ``quantiles`` (default 5 % and 95 %) of the unit's rank over replications;
+        ``mean_abs_rank_shift`` = mean over replications of |rank - nominal rank|; ``n`` counts
+        the replications where the unit has a score. Rows sorted by code, then nominal rank.
+    """
+    ok = ~reps.failed
+    r = reps.ranks[ok]
+    s = reps.scores[ok]
+    lo, hi = quantiles
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rq = np.nanquantile(r, [lo, 0.5, hi], axis=0) if len(r) else np.full((3, *r.shape[1:]), np.nan)
+        sq = np.nanquantile(s, [lo, 0.25, 0.5, 0.75, hi], axis=0) if len(s) else np.full((5, *s.shape[1:]), np.nan)
+        shift = np.nanmean(np.abs(r - reps.nominal_ranks[None]), axis=0)
+    n = (~np.isnan(s)).sum(axis=0)
+    frames = []
+    for t, code in enumerate(reps.targets):
+        frames.append(pd.DataFrame({
+            "code": code, "unit": np.asarray(reps.units), "score": reps.nominal_scores[:, t],
+            "rank": reps.nominal_ranks[:, t], "rank_q50": rq[1, :, t], "rank_low": rq[0, :, t],
+            "rank_high": rq[2, :, t], "mean_abs_rank_shift": shift[:, t],
+            "score_low": sq[0, :, t], "score_q25": sq[1, :, t], "score_q50": sq[2, :, t],
+            "score_q75": sq[3, :, t], "score_high": sq[4, :, t], "n": n[:, t]}))
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["code", "rank", "unit"], key=_code_order(reps.targets)).reset_index(drop=True)
+
+
+def _code_order(targets: Sequence[str]) -> Callable[[pd.Series], pd.Series]:
+    order = {c: i for i, c in enumerate(targets)}
+
+    def key(col: pd.Series) -> pd.Series:
+        return col.map(order) if col.name == "code" else col
+
+    return key
+
+
+def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem, *,
+                         n_samples: int = 1000, seed: SeedLike = None,
+                         targets: Sequence[str] | None = None, chunk_size: int = 2048,
+                         progress: bool = False, max_failed_share: float = 0.05,
+                         **build_kwargs: Any) -> UncertaintyResult:
+    """Monte Carlo uncertainty analysis over all assumptions together.
+
+    Draws ``n_samples`` replications (every varied assumption independently and uniformly over
+    its alternatives, weights perturbed by the declared noise), evaluates them with
+    :func:`evaluate` and summarises ranks and scores per unit (Saisana et al. 2005,
+    doi:10.1111/j.1467-985X.2005.00350.x).
+
+    Returns
+    -------
+    UncertaintyResult
+        ``.rank_intervals`` (see :func:`rank_intervals`), ``.summary`` with one row per code:
+        ``code, mean_abs_rank_shift, max_rank_range, n, n_failed``, and ``.replications``.
+
+    Raises
+    ------
+    RunError
+        When more than ``max_failed_share`` of the replications fail.
+    """
+    prep = _prepare(data, meta, problem, build_kwargs)
+    design = sample_design(data, meta, problem, n_samples, method="monte_carlo", seed=seed, _prep=prep)
+    reps = evaluate(data, meta, problem, design, targets=targets, chunk_size=chunk_size,
+                    progress=progress, max_failed_share=max_failed_share, _prep=prep)
+    ri = rank_intervals(reps)
+    ok = ~reps.failed
+    rows = []
+    for t, code in enumerate(reps.targets):
+        shift = np.abs(reps.ranks[ok, :, t] - reps.nominal_ranks[None, :, t])
+        sub = ri[ri["code"] == code]
+        rows.append({"code": code, "mean_abs_rank_shift": float(np.nanmean(shift)) if ok.any() else np.nan,
+                     "max_rank_range": float((sub["rank_high"] - sub["rank_low"]).max()),
+                     "n": int(ok.sum()), "n_failed": int(reps.failed.sum())})
+    return UncertaintyResult(ri, pd.DataFrame(rows), reps)
+
+
+# --------------------------------------------------------------------------------------------
+# Sensitivity analysis (Sobol' indices)
+# --------------------------------------------------------------------------------------------
+
+
+def _split_saltelli(y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SALib's row order (A, AB_1..AB_k, B per base sample) -> A (N,...), AB (N,k,...), B."""
+    step = k + 2
+    n = y.shape[0] // step
+    y = y[: n * step].reshape(n, step, *y.shape[1:])
+    return y[:, 0], y[:, 1:-1], y[:, -1]
+
+
+def _sobol_arrays(y: np.ndarray, k: int, num_resamples: int, conf_level: float,
+                  seed: int) -> dict[str, np.ndarray]:
+    """S1, ST and their bootstrap half-widths for every output column of ``y`` (rows x m).
+
+    Point estimates are SALib's estimators (Saltelli et al. 2010): with A, B, AB_j the outputs
+    at the two base matrices and at A with column j from B, and V = var([A; B]),
+    S1_j = mean(B (AB_j - A)) / V and ST_j = mean((A - AB_j)^2) / (2 V).
+    Confidence half-widths are z_{(1+c)/2} times the standard deviation over ``num_resamples``
+    bootstrap resamples of the base samples, drawn exactly as ``SALib.analyze.sobol.analyze``
+    draws them for the same seed; each resample is evaluated as a weighted mean with the
+    resample's multiplicities, so all outputs are handled in a few matrix products.
+    """
+    from SALib.analyze import sobol as salib
+    from scipy.stats import norm
+
+    n = y.shape[0] // (k + 2)
+    y = y[: n * (k + 2)]
+    # SALib standardises Y over all rows before estimating (the S1 estimator is not exactly
+    # shift-invariant), so do the same per output column
+    mu = y.mean(axis=0)
+    sd = y.std(axis=0)
+    a, ab, b = _split_saltelli(y, k)
+    sd = np.where(sd > 0, sd, 1.0)
+    a, b, ab = (a - mu) / sd, (b - mu) / sd, (ab - mu) / sd
+    r = np.random.default_rng(seed).integers(n, size=(n, num_resamples))
+    counts = np.zeros((num_resamples, n))
+    for j in range(num_resamples):
+        counts[j] = np.bincount(r[:, j], minlength=n)
+    z = float(norm.ppf(0.5 + conf_level / 2))
+    yab = np.concatenate([a, b])
+    var = yab.var(axis=0)
+    # bootstrap variance of [A[r]; B[r]]: moments with multiplicities
+    m1 = (counts @ a + counts @ b) / (2 * n)
+    m2 = (counts @ (a * a) + counts @ (b * b)) / (2 * n)
+    var_r = m2 - m1 * m1
+    eps = np.finfo(float).eps
+    out = {key: np.zeros((k, *a.shape[1:])) for key in ("S1", "S1_conf", "ST", "ST_conf")}
+    for j in range(k):
+        abj = ab[:, j]
+        out["S1"][j] = salib.first_order(a, abj, b) if np.ptp(yab) > eps else 0.0
+        out["ST"][j] = salib.total_order(a, abj, b) if np.ptp(yab) > eps else 0.0
+        f1 = b * (abj - a)
+        ft = 0.5 * (a - abj) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s1_r = np.where(var_r > eps, (counts @ f1) / n / var_r, 0.0)
+            st_r = np.where(var_r > eps, (counts @ ft) / n / var_r, 0.0)
+        const = np.ptp(yab, axis=0) == 0
+        out["S1_conf"][j] = np.where(const, 0.0, z * s1_r.std(axis=0, ddof=1))
+        out["ST_conf"][j] = np.where(const, 0.0, z * st_r.std(axis=0, ddof=1))
+        out.setdefault("S1_boot", np.zeros((k, num_resamples, *a.shape[1:])))[j] = s1_r
+        out.setdefault("ST_boot", np.zeros((k, num_resamples, *a.shape[1:])))[j] = st_r
+    out["var"] = var * sd**2
+    out["var_boot"] = var_r * sd**2
+    return out
+
+
+def sobol_indices(y: np.ndarray | pd.Series, design: SampleDesign, *, num_resamples: int = 100,
+                  conf_level: float = 0.95, seed: SeedLike = None, n_base: int | None = None) -> pd.DataFrame:
+    """First-order and total Sobol' indices of one output with bootstrap CIs, via SALib.
+
+    Parameters
+    ----------
+    y : array (n,)
+        Model output at every row of a ``"sobol"`` design, in the design's row order.
+    design : SampleDesign
+        From :func:`sobol_design` or :func:`sample_design` with ``method="sobol"``.
+    num_resamples, conf_level : int, float
+        Bootstrap resamples and confidence level of the intervals.
+    n_base : int, optional
+        Use only the first ``n_base`` base samples (for convergence checks).
+
+    Returns
+    -------
+    DataFrame
+        ``factor, order ("first" | "total"), estimate, ci_low, ci_high, n`` (n = base samples).
+
+    Notes
+    -----
+    Computed by :func:`SALib.analyze.sobol.analyze` (Saltelli et al. 2010,
+    doi:10.1016/j.cpc.2009.09.018); ``ci_low, ci_high = estimate -/+ z * bootstrap sd``.
+
+    Examples
+    --------
+    Additive model y = 2 x1 + x2 with x1, x2 ~ U(0, 1): S1 = (4/5, 1/5).
+
+    >>> d = sobol_design([Factor("x1"), Factor("x2")], 4096, seed=3)
+    >>> s = sobol_indices(2 * d.u[:, 0] + d.u[:, 1], d, seed=3)
+    >>> s.query("order == 'first'")["estimate"].round(1).tolist()
+    [0.8, 0.2]
+    """
+    from SALib.analyze import sobol as salib
+
+    if design.method != "sobol":
+        raise SpecError(f"design: Sobol' indices need a 'sobol' design, got {design.method!r}")
+    k = len(design.factors)
+    y = np.asarray(y, dtype=float).ravel()
+    if y.shape[0] != design.n:
+        raise SpecError(f"y: expected {design.n} values (one per design row), got {y.shape[0]}")
+    nb = design.n_base if n_base is None else int(n_base)
+    y = y[: nb * (k + 2)]
+    if np.isnan(y).any():
+        raise RunError(f"y: {int(np.isnan(y).sum())} missing outputs; drop failed base samples first")
+    gen = rng(seed)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = salib.analyze(design.salib_problem(), y, calc_second_order=False,
+                            num_resamples=num_resamples, conf_level=conf_level, seed=_int_seed(gen))
+    rows = []
+    for order, key in (("first", "S1"), ("total", "ST")):
+        for j, f in enumerate(design.factors):
+            est, half = float(res[key][j]), float(res[f"{key}_conf"][j])
+            rows.append({"factor": f.name, "order": order, "estimate": est, "ci_low": est - half,
+                         "ci_high": est + half, "n": nb})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True, eq=False)
+class SensitivityResult:
+    """Sobol' indices, their convergence check and the replications behind them."""
+
+    indices: pd.DataFrame
+    convergence: pd.DataFrame
+    replications: Replications
+    n_dropped: int
+
+    @property
+    def converged(self) -> bool:
+        """True when every aggregate index moved less than the tolerance from N/2 to N."""
+        return bool(self.convergence["converged"].all()) if len(self.convergence) else True
+
+
+def _valid_blocks(reps: Replications, k: int) -> np.ndarray:
+    """Base samples whose k + 2 replications all succeeded."""
+    step = k + 2
+    nb = reps.n // step
+    bad = reps.failed[: nb * step].reshape(nb, step).any(axis=1)
+    return np.flatnonzero(~bad)
+
+
+def _sobol_frame(reps: Replications, blocks: np.ndarray, outputs: Sequence[str], per_unit: bool,
+                 num_resamples: int, conf_level: float, seed: int) -> pd.DataFrame:
+    design = reps.design
+    k = len(design.factors)
+    step = k + 2
+    rows_idx = (blocks[:, None] * step + np.arange(step)[None]).ravel()
+    nb = len(blocks)
+    names = design.names
+    frames = []
+    for t, code in enumerate(reps.targets):
+        for out in outputs:
+            if out == "mean_abs_rank_shift":
+                y = np.nanmean(np.abs(reps.ranks[rows_idx, :, t] - reps.nominal_ranks[None, :, t]), axis=1)
+                sub = dataclasses.replace(design, u=design.u[rows_idx], n_base=nb)
+                f = sobol_indices(y, sub, num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+                f.insert(0, "unit", "")
+            else:
+                arr = (reps.scores if out == "score" else reps.ranks)[rows_idx, :, t]
+                keep = ~np.isnan(arr).any(axis=0)
+                res = _sobol_arrays(arr[:, keep], k, num_resamples, conf_level, seed)
+                units = np.asarray(reps.units)[keep]
+                from scipy.stats import norm
+
+                zq = float(norm.ppf(0.5 + conf_level / 2))
+                parts = []
+                v, vb = res["var"], res["var_boot"]
+                for order, key in (("first", "S1"), ("total", "ST")):
+                    # variance-weighted mean over units, and its bootstrap spread
+                    agg = (res[key] * v[None]).sum(axis=1) / v.sum()
+                    agg_b = (res[f"{key}_boot"] * vb[None]).sum(axis=2) / vb.sum(axis=1)[None]
+                    half = zq * agg_b.std(axis=1, ddof=1)
+                    parts.append(pd.DataFrame({"unit": "", "factor": list(names), "order": order,
+                                               "estimate": agg, "ci_low": agg - half,
+                                               "ci_high": agg + half, "n": nb}))
+                    if per_unit:
+                        est = res[key]
+                        hw = res[f"{key}_conf"]
+                        parts.append(pd.DataFrame({
+                            "unit": np.tile(units, k), "factor": np.repeat(list(names), len(units)),
+                            "order": order, "estimate": est.ravel(), "ci_low": (est - hw).ravel(),
+                            "ci_high": (est + hw).ravel(), "n": nb}))
+                f = pd.concat(parts, ignore_index=True)
+            f.insert(0, "output", out)
+            f.insert(0, "code", code)
+            frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def convergence_check(full: pd.DataFrame, half: pd.DataFrame, *, tol: float = 0.05) -> pd.DataFrame:
+    """Compare indices at N/2 and N base samples.
+
+    Returns
+    -------
+    DataFrame
+        ``code, output, factor, order, estimate, estimate_half, abs_diff, ci_width, converged``
+        for the aggregate rows (``unit == ""``); ``converged`` when ``abs_diff <= tol`` and
+        the CI at N is no wider than ``2 * tol``.
+    """
+    keys = ["code", "output", "unit", "factor", "order"]
+    f = full[full["unit"] == ""]
+    h = half[half["unit"] == ""][keys + ["estimate"]].rename(columns={"estimate": "estimate_half"})
+    m = f.merge(h, on=keys, how="left")
+    m["abs_diff"] = (m["estimate"] - m["estimate_half"]).abs()
+    m["ci_width"] = m["ci_high"] - m["ci_low"]
+    m["converged"] = (m["abs_diff"] <= tol) & (m["ci_width"] <= 2 * tol)
+    return m[["code", "output", "factor", "order", "estimate", "estimate_half", "abs_diff",
+              "ci_width", "converged"]]
+
+
+def sensitivity_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem, *,
+                         n_base: int = 1024, seed: SeedLike = None,
+                         targets: Sequence[str] | None = None,
+                         outputs: Sequence[SobolOutput] = ("mean_abs_rank_shift", "score"),
+                         per_unit: bool = False, num_resamples: int = 100,
+                         conf_level: float = 0.95, tol: float = 0.05, chunk_size: int = 2048,
+                         progress: bool = False, max_failed_share: float = 0.05,
+                         **build_kwargs: Any) -> SensitivityResult:
+    """Variance-based sensitivity analysis of ranks and scores to the uncertain assumptions.
+
+    Samples a Saltelli/Sobol' design of ``n_base * (k + 2)`` replications (k = varied
+    assumptions), evaluates it with :func:`evaluate`, and estimates first-order (S1) and total
+    (ST) Sobol' indices with bootstrap CIs for each target code and output:
+
+    * ``"mean_abs_rank_shift"``: y = mean over units of |rank - nominal rank| (via
+      :func:`SALib.analyze.sobol.analyze`);
+    * ``"score"`` / ``"rank"``: every unit's score or rank; reported as the variance-weighted
+      mean over units, S = sum_u V_u S_u / sum_u V_u (and per unit when ``per_unit``).
+
+    The estimate is repeated with the first N/2 base samples; ``.convergence`` says whether N
+    was enough (:func:`convergence_check`).
+
+    Returns
+    -------
+    SensitivityResult
+        ``.indices``: ``code, output, unit, factor, order, estimate, ci_low, ci_high, n``
+        (``unit`` empty for aggregate rows); ``.convergence``; ``.replications``;
+        ``.n_dropped`` base samples dropped because a replication in them failed.
+    """
+    for o in outputs:
+        _check_choice(o, SOBOL_OUTPUTS, "outputs")
+    if not problem.varied:
+        raise SpecError("problem: no assumption varies; give at least one field two alternatives")
+    gen = rng(seed)
+    prep = _prepare(data, meta, problem, build_kwargs)
+    design = sample_design(data, meta, problem, n_base, method="sobol", seed=gen, _prep=prep)
+    reps = evaluate(data, meta, problem, design, targets=targets, chunk_size=chunk_size,
+                    progress=progress, max_failed_share=max_failed_share, _prep=prep)
+    k = len(design.factors)
+    blocks = _valid_blocks(reps, k)
+    boot_seed = _int_seed(gen)
+    full = _sobol_frame(reps, blocks, outputs, per_unit, num_resamples, conf_level, boot_seed)
+    half = _sobol_frame(reps, blocks[: len(blocks) // 2], outputs, False, num_resamples,
+                        conf_level, boot_seed)
+    conv = convergence_check(full, half, tol=tol)
+    return SensitivityResult(full, conv, reps, int(n_base - len(blocks)))
