@@ -138,6 +138,16 @@ class Framework:
         return self.table()[["code", "name", "level", "parent", "direction", "weight"]]
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _flag(node: dict[str, Any], key: str, default: bool, where: str, path: Path) -> bool:
+    value = node.get(key, default)
+    if not isinstance(value, bool):
+        raise FrameworkError(f"{path}: {where}: {key} must be true or false, got {value!r}")
+    return value
+
+
 def _req(node: dict[str, Any], key: str, where: str, path: Path) -> Any:
     if not isinstance(node, dict) or key not in node:
         raise FrameworkError(f"{path}: {where} has no {key!r} field")
@@ -178,7 +188,7 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
     """
     path = Path(path) if path is not None else FRAMEWORK_PATH
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # safe loader (C if available)
     except FileNotFoundError:
         raise FrameworkError(f"{path}: framework file not found") from None
     except yaml.YAMLError as exc:
@@ -225,6 +235,8 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
                 if direction not in (1, -1) or isinstance(direction, bool):
                     raise FrameworkError(f"{path}: {kwhere}: direction must be 1 or -1, got {direction!r}")
                 bounds = _req(k, "bounds", kwhere, path)
+                if not isinstance(bounds, list | tuple):
+                    raise FrameworkError(f"{path}: {kwhere}: bounds must be [lower, upper], got {bounds!r}")
                 try:
                     lower, upper = (float(b) for b in bounds)
                 except (TypeError, ValueError):
@@ -239,9 +251,9 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
                 kpis.append(
                     Kpi(code=kcode, name=str(_req(k, "name", kwhere, path)), parent=ocode,
                         definition=str(_req(k, "definition", kwhere, path)), unit=str(_req(k, "unit", kwhere, path)),
-                        direction=int(direction), lower=lower, upper=upper, optional=bool(k.get("optional", False)),
+                        direction=int(direction), lower=lower, upper=upper, optional=_flag(k, "optional", False, kwhere, path),
                         disclosure=disclosure, weight=_weight(k.get("weight", 1.0), kwhere, path),
-                        illustrative=bool(k.get("illustrative", True)), source=str(k.get("source", "")))
+                        illustrative=_flag(k, "illustrative", True, kwhere, path), source=str(k.get("source", "")))
                 )
                 kcodes.append(kcode)
             if not kcodes:
@@ -256,7 +268,11 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
     if check_counts and "expected_counts" in raw:
         exp = raw["expected_counts"]
         for label, got in (("dimensions", len(dims)), ("outcomes", len(outs)), ("kpis", len(kpis))):
-            if label in exp and int(exp[label]) != got:
+            if label not in exp:
+                continue
+            if isinstance(exp[label], bool) or not isinstance(exp[label], int):
+                raise FrameworkError(f"{path}: expected_counts: {label} must be an integer, got {exp[label]!r}")
+            if exp[label] != got:
                 raise FrameworkError(f"{path}: expected {exp[label]} {label}, found {got}")
     index = Node(index_code, str(index_raw.get("name", index_code)), 4, None, 1.0,
                  tuple(d.code for d in dims))
