@@ -1,0 +1,348 @@
+"""Tests of pmm_lib.validity against hand-computed cases, textbook formulas and planted truth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from pmm_lib import validity as v
+from pmm_lib.errors import InputError, SpecError
+from pmm_lib.framework import load_framework
+
+META = load_framework().meta()
+
+
+def _exact_corr_data(corr: np.ndarray, n: int, seed: int = 0) -> pd.DataFrame:
+    """Data whose sample correlation matrix equals ``corr`` exactly (whiten, then colour)."""
+    g = np.random.default_rng(seed)
+    z = g.standard_normal((n, corr.shape[0]))
+    z = z - z.mean(axis=0)
+    w = np.linalg.cholesky(np.cov(z, rowvar=False))
+    z = z @ np.linalg.inv(w).T
+    x = z @ np.linalg.cholesky(corr).T
+    return pd.DataFrame(x, columns=[f"V{i + 1}" for i in range(corr.shape[0])])
+
+
+# ----------------------------------------------------------------- alpha
+def test_alpha_hand_computed():
+    # item variances 5/3, 4/3, 8/3 (sum 17/3); row sums 4, 7, 10, 13 -> variance 15
+    # alpha = 3/2 * (1 - (17/3)/15) = 14/15
+    df = pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 2, 4, 4], "c": [1, 3, 3, 5]})
+    assert v.cronbach_alpha(df) == pytest.approx(14 / 15, abs=1e-12)
+
+
+def test_alpha_listwise_drops_incomplete_rows():
+    df = pd.DataFrame({"a": [1, 2, 3, 4, 9], "b": [2, 2, 4, 4, np.nan], "c": [1, 3, 3, 5, 0]})
+    assert v.cronbach_alpha(df) == pytest.approx(14 / 15, abs=1e-12)
+
+
+def test_alpha_textbook_spearman_brown_for_equicorrelated_items():
+    # standardized items with common correlation r: alpha = k r / (1 + (k - 1) r)
+    k, r = 5, 0.4
+    corr = np.full((k, k), r) + (1 - r) * np.eye(k)
+    df = _exact_corr_data(corr, 60)
+    z = (df - df.mean()) / df.std(ddof=1)
+    assert v.cronbach_alpha(z) == pytest.approx(k * r / (1 + (k - 1) * r), abs=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(3, 30), st.integers(2, 6), st.integers(0, 10_000))
+def test_alpha_equals_hoyt_anova_reliability(n, k, seed):
+    # Hoyt (1941): alpha = (MS_units - MS_residual) / MS_units in the two-way units x items ANOVA
+    x = np.random.default_rng(seed).normal(size=(n, k)) + np.random.default_rng(seed + 1).normal(size=(n, 1))
+    grand = x.mean()
+    ss_units = k * ((x.mean(axis=1) - grand) ** 2).sum()
+    ss_items = n * ((x.mean(axis=0) - grand) ** 2).sum()
+    ss_res = ((x - grand) ** 2).sum() - ss_units - ss_items
+    ms_units, ms_res = ss_units / (n - 1), ss_res / ((n - 1) * (k - 1))
+    expected = (ms_units - ms_res) / ms_units
+    df = pd.DataFrame(x)
+    assert v.cronbach_alpha(df) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    assert v.cronbach_alpha(df, missing="pairwise") == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_alpha_input_errors():
+    with pytest.raises(InputError, match="at least 2 items"):
+        v.cronbach_alpha(pd.DataFrame({"a": [1.0, 2.0]}))
+    with pytest.raises(InputError, match="not numeric"):
+        v.cronbach_alpha(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}))
+    with pytest.raises(SpecError, match="allowed: listwise, pairwise"):
+        v.cronbach_alpha(pd.DataFrame({"a": [1.0, 2.0], "b": [1.0, 3.0]}), missing="all")
+
+
+def test_alpha_ci_bootstrap_and_feldt():
+    g = np.random.default_rng(3)
+    lat = g.standard_normal(200)
+    df = pd.DataFrame({f"i{j}": lat + g.standard_normal(200) for j in range(4)})
+    a = v.cronbach_alpha(df)
+    boot = v.alpha_ci(df, n_boot=500, seed=1).iloc[0]
+    assert boot["estimate"] == pytest.approx(a)
+    assert boot["ci_low"] < a < boot["ci_high"]
+    assert boot["n"] == 200 and boot["k"] == 4 and boot["n_boot"] == 500
+    again = v.alpha_ci(df, n_boot=500, seed=1).iloc[0]
+    assert again["ci_low"] == boot["ci_low"] and again["ci_high"] == boot["ci_high"]
+    feldt = v.alpha_ci(df, method="feldt").iloc[0]
+    # Feldt (1965): 1 - (1 - a) F_{.975; n-1, (n-1)(k-1)}, 1 - (1 - a) F_{.025; ...}
+    assert feldt["ci_low"] == pytest.approx(1 - (1 - a) * stats.f.ppf(0.975, 199, 597))
+    assert feldt["ci_high"] == pytest.approx(1 - (1 - a) * stats.f.ppf(0.025, 199, 597))
+    # the two intervals agree roughly for normal data (true alpha = 4/5 here)
+    assert abs(feldt["ci_low"] - boot["ci_low"]) < 0.03 and abs(feldt["ci_high"] - boot["ci_high"]) < 0.03
+    assert boot["ci_low"] < 0.8 < boot["ci_high"]
+
+
+def test_item_analysis_matches_definitions():
+    df = pd.DataFrame({"a": [1, 2, 3, 4, 5.0], "b": [2, 2, 4, 4, 5.0], "c": [1, 3, 3, 5, 2.0]})
+    out = v.item_analysis(df).set_index("item")
+    a = v.cronbach_alpha(df)
+    for item in df.columns:
+        rest = df.drop(columns=item)
+        assert out.loc[item, "item_rest_r"] == pytest.approx(np.corrcoef(df[item], rest.sum(axis=1))[0, 1])
+        assert out.loc[item, "alpha_if_deleted"] == pytest.approx(v.cronbach_alpha(rest))
+        assert out.loc[item, "alpha_change"] == pytest.approx(v.cronbach_alpha(rest) - a)
+        assert out.loc[item, "n"] == 5
+
+
+def test_consistency_table_per_dimension_and_outcome():
+    g = np.random.default_rng(11)
+    n = 300
+    lat = g.standard_normal(n)
+    kpis = META.loc[META["level"] == 1, "code"].tolist()
+    x = pd.DataFrame({k: lat + g.standard_normal(n) for k in kpis})
+    out = v.consistency_table(x, META, n_boot=200, seed=2)
+    dims = out[out["level"] == 3].set_index("code")
+    assert list(dims.index) == ["TF", "RC", "ES", "OD"]
+    # population alpha with loading 1/sqrt(2) items: r = 1/2 -> k/(k+1)
+    for code, row in dims.iterrows():
+        assert row["k"] == len(v.groups_from_meta(META, kpis)[code])
+        assert row["alpha"] == pytest.approx(row["k"] / (row["k"] + 1), abs=0.03)
+        assert row["ci_low"] < row["alpha"] < row["ci_high"]
+    single = out[(out["level"] == 2) & (out["k"] == 1)]
+    assert len(single) > 0 and single["alpha"].isna().all()
+
+
+# ----------------------------------------------------------------- correlations
+def test_fisher_ci_hand_computed():
+    # z = atanh(.5) = .549306, se = 1/sqrt(27) = .192450, 1.959964 * se = .377190
+    lo, hi = v.fisher_ci(0.5, 30)
+    assert lo == pytest.approx(math.tanh(0.549306 - 0.377190), abs=1e-5)
+    assert hi == pytest.approx(math.tanh(0.549306 + 0.377190), abs=1e-5)
+    lo_s, hi_s = v.fisher_ci(0.5, 30, method="spearman")
+    assert lo_s < lo and hi_s > hi  # wider by sqrt(1.06)
+
+
+def test_correlation_table_matches_scipy_pairwise_complete():
+    g = np.random.default_rng(5)
+    df = pd.DataFrame(g.standard_normal((40, 3)), columns=["a", "b", "c"])
+    df["b"] += df["a"]
+    df.loc[[1, 5, 7], "a"] = np.nan
+    df.loc[[2, 3], "c"] = np.nan
+    tab = v.correlation_table(df)
+    assert len(tab) == 6
+    for row in tab.itertuples():
+        ok = df[[row.var1, row.var2]].dropna()
+        f = stats.pearsonr if row.method == "pearson" else stats.spearmanr
+        ref = f(ok[row.var1], ok[row.var2])
+        assert row.n == len(ok)
+        assert row.estimate == pytest.approx(ref.statistic, abs=1e-12)
+        assert row.p_value == pytest.approx(ref.pvalue, rel=1e-6)
+        assert row.ci_low < row.estimate < row.ci_high
+    m = v.correlation_matrix(tab, "pearson")
+    assert m.loc["a", "b"] == m.loc["b", "a"] and m.loc["c", "c"] == 1.0
+
+
+def test_correlation_flags_find_planted_problems():
+    g = np.random.default_rng(8)
+    n = 200
+    lat = g.standard_normal(n)
+    kpis = META.loc[META["level"] == 1, "code"].tolist()
+    x = pd.DataFrame({k: lat + 0.8 * g.standard_normal(n) for k in kpis})
+    x["K02"] = x["K01"] + 0.05 * g.standard_normal(n)  # collinear
+    x["K05"] = -x["K05"]  # against its dimension (TF)
+    x["K06"] = g.standard_normal(n)  # unrelated: weak with parent
+    flags = v.correlation_flags(x, META)
+    coll = flags[flags["flag"] == "collinear"]
+    assert set(map(tuple, coll[["code", "other"]].to_numpy())) == {("K01", "K02")}
+    neg = flags[flags["flag"] == "negative_within_dimension"]
+    assert set(neg["code"]).union(neg["other"]) >= {"K05"}
+    assert all("K05" in (a, b) or "K06" in (a, b) for a, b in zip(neg["code"], neg["other"], strict=True))
+    weak = flags[flags["flag"] == "weak_with_parent"]
+    assert set(weak["code"]) == {"K05", "K06"}
+
+
+# ----------------------------------------------------------------- PCA / EFA / KMO / Bartlett
+def test_pca_eigenvalues_of_equicorrelation_matrix():
+    # R = (1 - rho) I + rho J has eigenvalues 1 + (k - 1) rho and 1 - rho (k - 1 times)
+    k, rho = 6, 0.5
+    corr = np.full((k, k), rho) + (1 - rho) * np.eye(k)
+    res = v.pca(_exact_corr_data(corr, 200), n_iter=200, seed=1)
+    ev = res.eigen["eigenvalue"].to_numpy()
+    assert ev[0] == pytest.approx(1 + (k - 1) * rho, abs=1e-10)
+    assert ev[1:] == pytest.approx(np.full(k - 1, 1 - rho), abs=1e-10)
+    assert res.eigen["explained"].iloc[0] == pytest.approx(3.5 / 6)
+    assert res.eigen["cumulative"].iloc[-1] == pytest.approx(1.0)
+    assert res.n_kaiser == 1 and res.n_parallel == 1 and res.n == 200
+    first = res.loadings[res.loadings["component"] == "PC1"]["estimate"]
+    assert np.allclose(first, math.sqrt(3.5 / 6))  # sqrt(lambda) / sqrt(k) each, positive sign
+
+
+def test_pca_two_blocks_retains_two_components():
+    b = np.full((3, 3), 0.7) + 0.3 * np.eye(3)
+    corr = np.block([[b, np.zeros((3, 3))], [np.zeros((3, 3)), b]])
+    res = v.pca(_exact_corr_data(corr, 150), n_iter=200, seed=2)
+    assert res.eigen["eigenvalue"].iloc[:2].to_numpy() == pytest.approx([2.4, 2.4])
+    assert res.n_kaiser == 2 and res.n_parallel == 2
+
+
+def test_parallel_analysis_thresholds():
+    thr = v.parallel_analysis(100, 5, n_iter=300, seed=4)
+    assert np.all(np.diff(thr) < 0) and thr[0] > 1 > thr[-1]
+    assert np.array_equal(thr, v.parallel_analysis(100, 5, n_iter=300, seed=4))
+    big = v.parallel_analysis(5000, 5, n_iter=50, seed=4)
+    assert np.all(np.abs(big - 1) < 0.1)  # random eigenvalues shrink to 1 as n grows
+
+
+R3 = np.array([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1.0]])
+
+
+def test_kmo_hand_computed():
+    # first-order partials: r12.3 = (.5 - .4*.3)/sqrt(.84*.91), r13.2 = (.4 - .5*.3)/sqrt(.75*.91),
+    # r23.1 = (.3 - .5*.4)/sqrt(.75*.84)
+    q12 = 0.38 / math.sqrt(0.84 * 0.91)
+    q13 = 0.25 / math.sqrt(0.75 * 0.91)
+    q23 = 0.10 / math.sqrt(0.75 * 0.84)
+    r2 = 0.25 + 0.16 + 0.09
+    q2 = q12**2 + q13**2 + q23**2
+    res = v.kmo(corr=R3)
+    assert res.overall == pytest.approx(r2 / (r2 + q2), abs=1e-12)
+    assert res.overall == pytest.approx(0.62787, abs=1e-5)
+    assert res.items.iloc[0] == pytest.approx(0.41 / (0.41 + q12**2 + q13**2), abs=1e-12)
+    same = v.kmo(_exact_corr_data(R3, 80))
+    assert same.overall == pytest.approx(res.overall, abs=1e-10)
+
+
+def test_bartlett_hand_computed():
+    # |R| = 1 + 2(.5)(.4)(.3) - .25 - .16 - .09 = .62; chi2 = -(49 - 11/6) ln .62, df = 3
+    out = v.bartlett_sphericity(corr=R3, n=50).iloc[0]
+    expected = -(49 - 11 / 6) * math.log(0.62)
+    assert out["statistic"] == pytest.approx(expected, abs=1e-10)
+    assert out["statistic"] == pytest.approx(22.5474, abs=1e-3)
+    assert out["df"] == 3 and out["p_value"] == pytest.approx(stats.chi2.sf(expected, 3))
+    ident = v.bartlett_sphericity(corr=np.eye(4), n=30).iloc[0]
+    assert ident["statistic"] == pytest.approx(0.0) and ident["p_value"] == pytest.approx(1.0)
+    with pytest.raises(InputError, match="n \\(number of units\\)"):
+        v.bartlett_sphericity(corr=R3)
+
+
+def test_efa_recovers_known_loadings():
+    g = np.random.default_rng(12)
+    n = 3000
+    lam = np.array([0.8, 0.7, 0.6, 0.5, 0.75])
+    f = g.standard_normal(n)
+    x = pd.DataFrame(np.outer(f, lam) + g.standard_normal((n, 5)) * np.sqrt(1 - lam**2),
+                     columns=[f"x{i}" for i in range(5)])
+    out = v.efa(x, 1)
+    assert out["estimate"].to_numpy() == pytest.approx(lam, abs=0.05)
+    assert out["communality"].to_numpy() == pytest.approx(lam**2, abs=0.06)
+    # two orthogonal factors, varimax: each item loads on one factor
+    f2 = g.standard_normal((n, 2))
+    y = pd.DataFrame(np.hstack([np.outer(f2[:, 0], [0.8, 0.7, 0.75]), np.outer(f2[:, 1], [0.8, 0.7, 0.75])])
+                     + 0.6 * g.standard_normal((n, 6)), columns=[f"y{i}" for i in range(6)])
+    two = v.efa(y, 2).pivot(index="item", columns="factor", values="estimate").abs()
+    primary = two.idxmax(axis=1)
+    assert primary.iloc[:3].nunique() == 1 and primary.iloc[3:].nunique() == 1
+    assert primary.iloc[0] != primary.iloc[3]
+    assert (two.min(axis=1) < 0.1).all()
+
+
+def test_pca_table_per_dimension():
+    g = np.random.default_rng(1)
+    kpis = META.loc[META["level"] == 1, "code"].tolist()
+    lat = g.standard_normal(120)
+    x = pd.DataFrame({k: lat + g.standard_normal(120) for k in kpis})
+    tab = v.pca_table(x, META, n_iter=100, seed=3)
+    assert set(tab["code"]) == {"TF", "RC", "ES", "OD"}
+    first = tab.groupby("code").first()
+    assert (first["n_parallel"] == 1).all() and (first["bartlett_p"] < 1e-6).all() and (first["kmo"] > 0.8).all()
+
+
+# ----------------------------------------------------------------- scorecard
+def test_thresholds_from_dict():
+    th = v.ScorecardThresholds.from_dict({"collinear_review": 0.95, "outcome_review": None, "min_n": "12"})
+    assert th.collinear_review == 0.95 and th.outcome_review is None and th.min_n == 12
+    with pytest.raises(SpecError, match="unknown name\\(s\\) colinear.*allowed: coverage_drop"):
+        v.ScorecardThresholds.from_dict({"colinear": 0.9})
+    with pytest.raises(SpecError, match="must be a number"):
+        v.ScorecardThresholds.from_dict({"min_n": "many"})
+    assert v.ScorecardThresholds.from_dict(th.to_dict()) == th
+
+
+def test_scorecard_hand_planted_cases():
+    g = np.random.default_rng(21)
+    n = 150
+    lat = g.standard_normal(n)
+    kpis = META.loc[META["level"] == 1, "code"].tolist()
+    direction = META.set_index("code")["direction"]
+    raw = pd.DataFrame({k: direction[k] * (0.75 * lat + 0.66 * g.standard_normal(n)) for k in kpis})
+    raw["K05"] = g.standard_normal(n)  # unrelated
+    raw["K07"] = -raw["K07"]  # misdirected
+    raw["K16"] = raw["K17"] + 0.05 * g.standard_normal(n)  # collinear pair
+    raw.loc[: int(0.7 * n), "K30"] = np.nan  # 30 % coverage
+    sc = v.scorecard(raw, META, oriented=False).set_index("code")
+    assert sc.loc["K05", "verdict"] in ("review", "drop")
+    assert sc.loc["K07", "verdict"] == "drop" and sc.loc["K07", "item_rest_r"] < 0
+    assert sc.loc["K16", "verdict"] == sc.loc["K17", "verdict"] == "review"
+    assert sc.loc["K16", "r_max_with"] == "K17" and "collinear" in sc.loc["K16", "reasons"]
+    assert sc.loc["K30", "verdict"] == "drop" and sc.loc["K30", "coverage"] == pytest.approx(44 / 150)
+    kept = sc.drop(index=["K05", "K07", "K16", "K17", "K30"])
+    assert (kept["verdict"] == "keep").all(), kept[kept["verdict"] != "keep"]["reasons"]
+    # raw with orientation == oriented input; pearson and spearman agree on the verdicts here
+    same = v.scorecard(v.orient(raw, META), META).set_index("code")
+    pd.testing.assert_series_equal(same["item_rest_r"], sc["item_rest_r"])
+    pear = v.scorecard(raw, META, oriented=False, method="pearson").set_index("code")
+    assert (pear["verdict"] == sc["verdict"]).all()
+    # a team override: a looser collinearity rule keeps the pair
+    loose = v.scorecard(raw, META, oriented=False, thresholds={"collinear_review": 0.999}).set_index("code")
+    assert loose.loc["K16", "verdict"] == "keep"
+
+
+@pytest.mark.parametrize("seed", [20240601, 7])
+def test_scorecard_on_synthetic_truth(seed):
+    from pmm_lib.data import to_matrix
+    from pmm_lib.synthetic import generate
+
+    ds = generate(seed)
+    truth = ds.truth
+    matrix = to_matrix(ds.observations, 2024)
+    sc = v.scorecard(matrix, META, oriented=False).set_index("code")
+    flagged = sc["verdict"] != "keep"
+    for k in truth["unrelated_kpis"]:
+        assert flagged[k], (k, sc.loc[k, "reasons"])
+    mis = truth["misdirected_kpi"]
+    assert sc.loc[mis, "verdict"] == "drop" and sc.loc[mis, "item_rest_r"] < 0 and sc.loc[mis, "index_r"] < 0
+    for k in truth["collinear_pair"]:
+        assert sc.loc[k, "verdict"] == "review" and sc.loc[k, "r_max"] > 0.9
+    assert set(sc.loc[list(truth["collinear_pair"]), "r_max_with"]) == set(truth["collinear_pair"])
+    sound = sc.loc[truth["sound_kpis"]]
+    assert (sound["verdict"] == "keep").all(), sound[sound["verdict"] != "keep"]["reasons"]
+
+
+def test_bundled_truth_file_matches_generator():
+    import json
+
+    from pmm_lib.paths import QUESTIONNAIRE_DIR
+
+    path = QUESTIONNAIRE_DIR / "truth.json"
+    if not path.exists():
+        pytest.skip("bundled truth.json not written yet")
+    truth = json.loads(path.read_text())
+    from pmm_lib.synthetic import generate
+
+    gen = generate(truth["seed"]).truth
+    for key in ("unrelated_kpis", "misdirected_kpi", "collinear_pair", "sound_kpis"):
+        assert truth[key] == gen[key]
