@@ -65,7 +65,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("data", "Data and coverage", "01",
             ("fig-coverage-kpi", "fig-coverage-member", "fig-missingness", "fig-distributions",
-             "tbl-coverage", "tbl-outliers")),
+             "tbl-coverage", "tbl-missingness-groups", "tbl-outliers")),
     Section("validity", "Indicator validity", "02",
             ("fig-correlation-heatmap", "fig-alpha", "fig-pca-scree", "tbl-alpha", "tbl-scorecard",
              "tbl-pca")),

@@ -1,0 +1,130 @@
+"""Write notebooks/01_data_quality.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_01_data_quality.py"""
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parents[1]
+
+
+def code(src: str, tags: list[str] | None = None) -> nbf.NotebookNode:
+    cell = nbf.v4.new_code_cell(src.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+def md(src: str) -> nbf.NotebookNode:
+    return nbf.v4.new_markdown_cell(src.strip("\n"))
+
+
+cells = [
+    code('''
+region = "AMS"
+cycle = 2024
+seed = 20240601
+spec_path = ""
+audience = "wco"
+out_dir = ""
+''', tags=["parameters"]),
+    md('''
+# Data quality of the PMM returns
+
+**Question:** are the returns of this region and cycle complete and plausible enough to build the
+index on them? Which KPIs and which Members are thinly covered, does skipping a KPI depend on the
+kind of administration (income group), and which reported values are extreme or outside their
+plausible range?
+
+Member-level KPI values (distributions, outliers) pass through disclosure control for the
+notebook's `audience` first; coverage only says *whether* a value was reported.
+'''),
+    code('''
+import os
+
+import matplotlib.pyplot as plt
+
+from pmm_lib import data, disclosure, quality, report
+from pmm_lib import plots_quality as pq
+
+report.use_reproducible_style()
+obs = data.load_observations()
+matrix = data.to_matrix(obs, cycle, region)
+members = data.load_members().set_index("member")
+levels = disclosure.disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
+visible = disclosure.mask_matrix(matrix, levels, audience)
+salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
+ids = disclosure.pseudonymise(matrix.index, salt=salt) if audience == "public" else {m: m for m in matrix.index}
+place = "all regions" if region == "ALL" else region
+print(f"{len(matrix)} Members of {place} reported in {cycle}; {int(matrix.notna().sum().sum())} values, "
+      f"{int(visible.notna().sum().sum())} visible to audience '{audience}'")
+'''),
+    md("## Coverage by KPI"),
+    code('''
+#| label: fig-coverage-kpi
+#| fig-cap: Share of Members reporting each KPI, coloured by dimension
+cov_kpi = quality.coverage_by_kpi(matrix)
+ax = pq.plot_coverage_kpi(cov_kpi)
+report.save_figure(ax.figure, "fig-coverage-kpi",
+                   f"Share of the {len(matrix)} Members of {place} reporting each KPI in {cycle}, "
+                   "coloured by dimension; the dashed line marks 50%.", out_dir, audience=audience)
+'''),
+    code('''
+report.save_table(cov_kpi, "tbl-coverage",
+                  f"Coverage by KPI, {place} {cycle}: Members reporting (n) out of all participating "
+                  "(n_members) and their share (coverage).", out_dir, audience=audience)
+cov_kpi.sort_values("coverage").head(10)
+'''),
+    md("## Coverage by Member"),
+    code('''
+#| label: fig-coverage-member
+#| fig-cap: Share of KPIs each Member reported
+cov_member = quality.coverage_by_member(matrix).assign(member=lambda f: f["member"].map(ids))
+ax = pq.plot_coverage_member(cov_member)
+report.save_figure(ax.figure, "fig-coverage-member",
+                   f"Share of the {matrix.shape[1]} KPIs each Member of {place} reported in {cycle}"
+                   + (" (pseudonymised)." if audience == "public" else "."), out_dir, audience=audience)
+'''),
+    md("## Missingness patterns"),
+    code('''
+#| label: fig-missingness
+#| fig-cap: Which Member skipped which KPI
+ax = pq.plot_missingness(matrix.rename(index=ids))
+report.save_figure(ax.figure, "fig-missingness",
+                   f"Reported (blue) and skipped (orange) KPIs by Member, {place} {cycle}; Members "
+                   "sorted by the number of KPIs skipped.", out_dir, audience=audience)
+'''),
+    code('''
+miss_groups = quality.missingness_by_group(matrix, members["income_group"])
+report.save_table(miss_groups[miss_groups["n_missing"] > 0], "tbl-missingness-groups",
+                  "Is skipping a KPI independent of the Member's income group? Pearson chi-square "
+                  "test per KPI (KPIs with at least one skip); missing_share_* is the share skipped in "
+                  "each income group.", out_dir, audience=audience)
+miss_groups.sort_values("p_value").head(10)
+'''),
+    md("## Distributions"),
+    code('''
+#| label: fig-distributions
+#| fig-cap: Distributions of the reported values, scaled to each KPI's plausible range
+ax = pq.plot_distributions(quality.scaled_long(visible))
+report.save_figure(ax.figure, "fig-distributions",
+                   f"Distribution of each KPI's reported values in {place} {cycle}, scaled to the KPI's "
+                   f"plausible range (values visible to audience '{audience}' only).", out_dir,
+                   audience=audience)
+'''),
+    md("## Flagged values"),
+    code('''
+outliers = quality.flag_outliers(visible).assign(member=lambda f: f["member"].map(ids))
+report.save_table(outliers, "tbl-outliers",
+                  "Values flagged for checking: robust z-score above 3.5 in absolute value (Iglewicz "
+                  "and Hoaglin) or outside the KPI's plausible bounds; kpi_fails_skew_kurtosis marks KPIs "
+                  "that fail the skewness-kurtosis rule (|skew| > 2 and kurtosis > 3.5).", out_dir,
+                  audience=audience)
+outliers.head(15)
+'''),
+]
+
+nb = nbf.v4.new_notebook(cells=cells)
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nb.metadata["language_info"] = {"name": "python"}
+nbf.validate(nb)
+nbf.write(nb, HERE / "01_data_quality.ipynb")
