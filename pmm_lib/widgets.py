@@ -55,7 +55,7 @@ from pmm_lib.workshop import (
 __all__ = ["WeightingApp", "ahp_options", "rank_shift_svg"]
 
 _LABEL_STYLE = {"description_width": "150px"}
-_SLIDER_LAYOUT = W.Layout(width="430px")
+_SLIDER_LAYOUT = {"width": "360px", "flex": "0 0 auto"}
 
 
 def ahp_options(a: str, b: str) -> list[tuple[str, float]]:
@@ -127,12 +127,13 @@ class WeightingApp:
         # -- budget over dimensions
         self.dim_sliders = [
             W.IntSlider(value=v, min=0, max=BUDGET, step=1, description=code, continuous_update=False,
-                        style=_LABEL_STYLE, layout=_SLIDER_LAYOUT)
+                        style=_LABEL_STYLE, layout=W.Layout(**_SLIDER_LAYOUT))
             for code, v in zip(live.dims, live.default_dim_points, strict=True)]
         for i, s in enumerate(self.dim_sliders):
             s.observe(lambda ch, i=i: self._on_dim(i, ch), names="value")
         self.dim_total = W.HTML()
-        self.reset = W.Button(description="Reset to default weights", icon="undo")
+        self.reset = W.Button(description="Reset to default weights", icon="undo",
+                              layout=W.Layout(width="220px"))
         self.reset.on_click(lambda _b: self.reset_weights())
         budget_rows = [W.HBox([s, W.HTML(f"<span style='font-size:90%'>{html.escape(self._dim_names[s.description])}</span>")])
                        for s in self.dim_sliders]
@@ -142,7 +143,7 @@ class WeightingApp:
         # -- AHP over dimensions
         self.pairs = [(a, b) for i, a in enumerate(live.dims) for b in live.dims[i + 1:]]
         self.ahp_sliders = [W.SelectionSlider(options=ahp_options(a, b), value=1.0, description=f"{a} vs {b}",
-                                              continuous_update=False, style=_LABEL_STYLE, layout=_SLIDER_LAYOUT)
+                                              continuous_update=False, style=_LABEL_STYLE, layout=W.Layout(**_SLIDER_LAYOUT))
                             for a, b in self.pairs]
         for s in self.ahp_sliders:
             s.observe(lambda _ch: self._on_ahp(), names="value")
@@ -257,7 +258,8 @@ class WeightingApp:
         dim = self.kpi_dim.value
         if dim and dim not in self.kpi_sliders:
             sliders = [W.IntSlider(value=v, min=0, max=BUDGET, description=k, continuous_update=False,
-                                   style={"description_width": "50px"}, layout=W.Layout(width="330px"))
+                                   style={"description_width": "50px"},
+                                   layout=W.Layout(width="300px", flex="0 0 auto"))
                        for k, v in zip(self.live.kpis_of[dim], self.live.default_kpi_points[dim], strict=True)]
             for i, s in enumerate(sliders):
                 s.observe(lambda ch, dim=dim, i=i: self._on_kpi(dim, i, ch), names="value")
@@ -370,7 +372,8 @@ def _ranking_html(ranking: pd.DataFrame, top: int) -> str:
         drank = "–" if not np.isfinite(r.default_rank) else str(int(r.default_rank))
         rows.append(f"<tr><td>{rank}</td><td>{html.escape(str(r.name))}</td><td>{score}</td>"
                     f"<td>{drank}</td><td>{arrow}</td></tr>")
-    head = ("<table class='pmm-ranking' style='border-collapse:collapse;font-size:90%'>"
+    head = ("<style>.pmm-ranking td,.pmm-ranking th{padding:1px 8px;text-align:left}</style>"
+            "<table class='pmm-ranking' style='border-collapse:collapse;font-size:90%'>"
             "<thead><tr><th>rank</th><th>Member</th><th>score</th><th>default rank</th><th>shift</th></tr></thead>")
     return head + "<tbody>" + "".join(rows) + f"</tbody></table><small>Top {top} of {len(ranking)}.</small>"
 
@@ -388,6 +391,10 @@ def rank_shift_svg(ranking: pd.DataFrame, *, top: int = 15, width: int = 520) ->
     matplotlib version (:func:`pmm_lib.workshop.plot_rank_shift`) is for notebooks and papers.
     """
     r = ranking.dropna(subset=["rank_shift"])
+    r = r.loc[r["rank_shift"] != 0]
+    if r.empty:
+        return ("<div class='pmm-rankshift'><i>No rank shifts: these weights give the same ranks as "
+                "the default weights.</i></div>")
     r = r.reindex(r["rank_shift"].abs().sort_values(ascending=False, kind="stable").index[:top])
     r = r.sort_values("rank_shift", ascending=False, kind="stable")
     row, label_w, pad = 18, 170, 40

@@ -94,6 +94,7 @@ from pmm_lib.errors import InputError, PmmError, RunError, SpecError
 from pmm_lib.framework import Framework, load_framework
 from pmm_lib.io import write_text_atomic
 from pmm_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
+from pmm_lib.seed import SeedLike, rng
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -101,6 +102,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "AhpResult",
     "ENV_DIR",
+    "ENV_REGION",
     "ENV_SESSION",
     "LiveIndex",
     "OUTCOME_CHOICES",
@@ -133,6 +135,7 @@ __all__ = [
     "saaty_label",
     "scenario_dict",
     "session_dir",
+    "simulate_submissions",
     "slug",
     "submit",
     "voila_command",
@@ -145,6 +148,8 @@ SUBMISSION_SCHEMA = "pmm-workshop-submission/1"
 ENV_SESSION = "PMM_WORKSHOP_SESSION"
 #: environment variable overriding where submissions are kept (default outputs/workshop)
 ENV_DIR = "PMM_WORKSHOP_DIR"
+#: environment variable with the region the app shows (set by ``pmm workshop serve --region``)
+ENV_REGION = "PMM_WORKSHOP_REGION"
 #: the block holding the dimension points
 TOP_BLOCK = "PMM"
 Method = Literal["budget", "ahp"]
@@ -668,6 +673,33 @@ def weights_table(submissions: pd.DataFrame, block: str = TOP_BLOCK) -> pd.DataF
     return wide
 
 
+def simulate_submissions(n_groups: int = 6, *, seed: SeedLike = None, concentration: float = 20.0,
+                         session: str = "simulated", framework: Framework | None = None) -> pd.DataFrame:
+    """Simulated groups' dimension points, in memory (nothing is written), for demos and tests.
+
+    Each group's shares are drawn from a Dirichlet distribution centred on the framework's
+    dimension weights, ``Dir(concentration * w / sum(w))``, and rounded to 100 points by
+    :func:`largest_remainder`.
+
+    Returns
+    -------
+    DataFrame
+        Same columns as :func:`load_submissions` (groups ``"Simulated 1"``, ...).
+    """
+    if n_groups < 1:
+        raise SpecError(f"n_groups must be at least 1, got {n_groups}")
+    fw = _framework(framework)
+    g = rng(seed)
+    w = np.array([d.weight for d in fw.dimensions], dtype=float)
+    rows = []
+    for i in range(n_groups):
+        pts = largest_remainder(list(g.dirichlet(concentration * w / w.sum())))
+        for d, p in zip(fw.dimensions, pts, strict=True):
+            rows.append(dict(session=session, group=f"Simulated {i + 1}", revision=1,
+                             submitted_at="", method="budget", block=TOP_BLOCK, code=d.code, points=float(p)))
+    return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS)
+
+
 # --------------------------------------------------------------------------- consensus and agreement
 
 def consensus_points(table: pd.DataFrame) -> pd.DataFrame:
@@ -1041,16 +1073,21 @@ class LiveIndex:
         return {"estimate": float(res.statistic), "p_value": float(res.pvalue), "n": float(n)}
 
 
-def load_live_index(region: str | None = "ALL", cycle: int = 2024, *, audience: str = "wco",
+def load_live_index(region: str | None = "", cycle: int = 2024, *, audience: str = "wco",
                     spec: Any = None) -> tuple[LiveIndex, pd.DataFrame | None]:
     """The workshop's data: a :class:`LiveIndex` for one region and cycle, and the outcomes.
 
     Reads observations and members through :mod:`pmm_lib.data`, normalises with the method
-    core and masks what ``audience`` may not see. Returns ``(live, outcomes)``; outcomes is
-    the tidy outcome table or None when it cannot be loaded.
+    core (default Spec, or ``spec``) and masks what ``audience`` may not see. An empty
+    ``region`` means ``$PMM_WORKSHOP_REGION`` if set, else ``"ALL"`` (every participating
+    Member). Returns ``(live, outcomes)``; outcomes is the tidy outcome table or None when it
+    cannot be loaded.
     """
     from pmm_lib import data
-    from pmm_lib.disclosure import disclosure_matrix
+    from pmm_lib.disclosure import check_audience, disclosure_matrix
+
+    check_audience(audience)
+    region = (region or "").strip() or os.environ.get(ENV_REGION, "").strip() or "ALL"
 
     fw = load_framework()
     obs = data.load_observations()
@@ -1094,6 +1131,7 @@ def plot_consensus(submissions: pd.DataFrame, *, block: str = TOP_BLOCK, ax: Axe
     ax.bar(cons["code"], cons["weight_mean"], color=pal[0], alpha=0.35, label="consensus (mean)")
     sns.stripplot(data=long, x="code", y="points", order=list(cons["code"]), ax=ax, color=pal[1],
                   size=6, jitter=0.15, label="_nolegend_")
+    ax.scatter([], [], color=pal[1], label="groups")
     ax.scatter(cons["code"], cons["weight_median"], marker="D", color=pal[2], zorder=3, label="consensus (median)")
     ax.set_xlabel("dimension" if block == TOP_BLOCK else f"KPI of {block}")
     ax.set_ylabel("weight points (of 100)")
@@ -1155,6 +1193,7 @@ def cli_add_workshop(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--port", type=int, default=8866, help="port (default 8866; 0 = any free port)")
     s.add_argument("--ip", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     s.add_argument("--out-dir", default="", help="where sessions are kept (default outputs/workshop)")
+    s.add_argument("--region", default="", help="region shown (ALL, AMS, AP, ESA, EUR, MENA, WCA; default ALL)")
     c = sub.add_parser("consensus", help="export a session's consensus scenario and weight sets")
     c.add_argument("--session", required=True)
     c.add_argument("--statistic", default="mean", help="mean or median (default mean)")
@@ -1179,6 +1218,8 @@ def cli_workshop(args: argparse.Namespace) -> int:
     env = dict(os.environ, **{ENV_SESSION: session})
     if root:
         env[ENV_DIR] = str(Path(root).resolve())
+    if args.region:
+        env[ENV_REGION] = args.region
     cmd = voila_command(port, ip=args.ip)
     try:
         proc = subprocess.Popen(cmd, env=env)
