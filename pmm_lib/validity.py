@@ -44,6 +44,7 @@ __all__ = [
     "correlation_table",
     "cronbach_alpha",
     "efa",
+    "efa_table",
     "fisher_ci",
     "groups_from_meta",
     "item_analysis",
@@ -255,9 +256,39 @@ def _alpha_batch(samples: np.ndarray) -> np.ndarray:
         return k / (k - 1) * (1 - item_var / total_var)
 
 
+def _pairwise_cov_batch(samples: np.ndarray) -> np.ndarray:
+    """Pairwise-complete covariance matrices (ddof = 1) of each sample in a (B, n, k) array with NaNs.
+
+    With ``M`` the presence mask and ``X0`` the data with NaN set to 0, for items i, j:
+    ``n_ij = (M'M)_ij`` and ``cov_ij = [(X0'X0)_ij - (X0'M)_ij (M'X0)_ij / n_ij] / (n_ij - 1)``.
+    """
+    m = np.isfinite(samples).astype(float)
+    x0 = np.where(m > 0, samples, 0.0)
+    n_ij = np.einsum("bni,bnj->bij", m, m)
+    sxy = np.einsum("bni,bnj->bij", x0, x0)
+    sx = np.einsum("bni,bnj->bij", x0, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = (sxy - sx * np.swapaxes(sx, 1, 2) / n_ij) / (n_ij - 1)
+    return np.where(n_ij >= 2, cov, np.nan)
+
+
+def _alpha_cov_batch(covs: np.ndarray) -> np.ndarray:
+    k = covs.shape[1]
+    total = covs.sum(axis=(1, 2))
+    tr = np.trace(covs, axis1=1, axis2=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = k / (k - 1) * (1 - tr / total)
+    return np.where(total > 0, out, np.nan)
+
+
 def alpha_ci(frame: pd.DataFrame, n_boot: int = 2000, seed: SeedLike = None, *,
-             conf_level: float = 0.95, method: Literal["bootstrap", "feldt"] = "bootstrap") -> pd.DataFrame:
-    """Cronbach's alpha with a confidence interval (listwise complete rows).
+             conf_level: float = 0.95, method: Literal["bootstrap", "feldt"] = "bootstrap",
+             missing: Missing = "listwise") -> pd.DataFrame:
+    """Cronbach's alpha with a confidence interval.
+
+    ``missing="listwise"`` uses complete rows; ``"pairwise"`` the pairwise-complete covariance
+    matrix (see :func:`cronbach_alpha`), recomputed in every bootstrap resample (Feldt's interval
+    then uses the smallest pairwise ``n``).
 
     ``method="bootstrap"``: percentile interval over ``n_boot`` resamples of units (rows) with
     replacement (Efron & Tibshirani 1993, doi:10.1201/9780429246593). ``method="feldt"``: the
@@ -267,14 +298,24 @@ def alpha_ci(frame: pd.DataFrame, n_boot: int = 2000, seed: SeedLike = None, *,
     Returns
     -------
     DataFrame
-        One row: ``estimate, ci_low, ci_high, n, k, method, n_boot`` (``n_boot`` = valid
-        resamples; 0 for Feldt).
+        One row: ``estimate, ci_low, ci_high, n, k, method, n_boot`` (``n`` = complete rows, or
+        the smallest pairwise n; ``n_boot`` = valid resamples, 0 for Feldt).
     """
     _choice(method, ("bootstrap", "feldt"), "method")
+    _choice(missing, get_args(Missing), "missing")
     _conf(conf_level)
-    x = _numeric(frame).dropna()
-    alpha = cronbach_alpha(x)
-    n, k = x.shape
+    x = _numeric(frame)
+    if missing == "listwise":
+        x = x.dropna()
+    else:
+        x = x.dropna(how="all")
+    alpha = cronbach_alpha(x, missing=missing)
+    k = x.shape[1]
+    if missing == "listwise":
+        n = len(x)
+    else:
+        pres = x.notna().astype(float).to_numpy()
+        n = int((pres.T @ pres).min())
     if method == "feldt":
         dfn, dfd = n - 1, (n - 1) * (k - 1)
         lo = 1 - (1 - alpha) * stats.f.ppf(0.5 + conf_level / 2, dfn, dfd)
@@ -289,8 +330,11 @@ def alpha_ci(frame: pd.DataFrame, n_boot: int = 2000, seed: SeedLike = None, *,
         out = []
         for start in range(0, n_boot, chunk):
             b = min(chunk, n_boot - start)
-            idx = gen.integers(0, n, size=(b, n))
-            out.append(_alpha_batch(data[idx]))
+            idx = gen.integers(0, len(data), size=(b, len(data)))
+            if missing == "listwise":
+                out.append(_alpha_batch(data[idx]))
+            else:
+                out.append(_alpha_cov_batch(_pairwise_cov_batch(data[idx])))
         boots = np.concatenate(out)
         boots = boots[np.isfinite(boots)]
         valid = int(boots.size)
@@ -340,7 +384,7 @@ def item_analysis(frame: pd.DataFrame, *, missing: Missing = "listwise") -> pd.D
 
 def consistency_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_boot: int = 1000,
                       seed: SeedLike = None, conf_level: float = 0.95,
-                      levels: Sequence[int] = (3, 2)) -> pd.DataFrame:
+                      levels: Sequence[int] = (3, 2), missing: Missing = "listwise") -> pd.DataFrame:
     """Cronbach's alpha with a bootstrap CI for every dimension and expected outcome.
 
     Parameters
@@ -353,24 +397,34 @@ def consistency_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_boot: i
         Bootstrap settings, see :func:`alpha_ci`.
     levels
         Aggregate levels to report (3 = dimensions, 2 = expected outcomes).
+    missing : {"listwise", "pairwise"}
+        Complete units only, or pairwise-complete covariances (keeps every unit when KPIs are
+        skipped; advisable for small regions with optional KPIs).
 
     Returns
     -------
     DataFrame
         ``code, name, level, alpha, ci_low, ci_high, n, k``: ``k`` KPIs of the node present in
-        ``normalised``, ``n`` complete units. ``alpha`` is NaN when ``k < 2`` or ``n < 3``.
+        ``normalised``, ``n`` complete units (pairwise: the smallest pairwise n). ``alpha`` is NaN
+        when ``k < 2`` or ``n < 3``.
     """
     x = _numeric(normalised, "normalised")
     names = dict(zip(meta["code"], meta["name"], strict=True)) if "name" in meta.columns else {}
     gen = rng(seed)
     rows = []
+    _choice(missing, get_args(Missing), "missing")
     for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
-        sub = x[cols].dropna()
+        sub = x[cols].dropna() if missing == "listwise" else x[cols].dropna(how="all")
+        if missing == "pairwise" and len(cols) >= 2:
+            pres = sub.notna().astype(float).to_numpy()
+            n_used = int((pres.T @ pres).min()) if len(sub) else 0
+        else:
+            n_used = int(len(sub))
         lv = int(meta.loc[meta["code"] == node, "level"].iloc[0])
         row = {"code": node, "name": names.get(node, node), "level": lv, "alpha": float("nan"),
-               "ci_low": float("nan"), "ci_high": float("nan"), "n": int(len(sub)), "k": len(cols)}
-        if len(cols) >= 2 and len(sub) >= 3:
-            res = alpha_ci(sub, n_boot=n_boot, seed=gen, conf_level=conf_level).iloc[0]
+               "ci_low": float("nan"), "ci_high": float("nan"), "n": n_used, "k": len(cols)}
+        if len(cols) >= 2 and n_used >= 3:
+            res = alpha_ci(sub, n_boot=n_boot, seed=gen, conf_level=conf_level, missing=missing).iloc[0]
             row.update(alpha=float(res["estimate"]), ci_low=float(res["ci_low"]), ci_high=float(res["ci_high"]))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -470,6 +524,20 @@ def correlation_flags(frame: pd.DataFrame, meta: pd.DataFrame, *, collinear: flo
 
 
 # --------------------------------------------------------------------------- PCA / EFA
+def _corr_pairwise(frame: pd.DataFrame) -> tuple[np.ndarray, int, list[str]]:
+    """Pairwise-complete correlation matrix and the smallest pairwise n."""
+    x = _numeric(frame)
+    if x.shape[1] < 2:
+        raise InputError(f"needs at least 2 variables, got {x.shape[1]}")
+    pres = x.notna().astype(float).to_numpy()
+    n = int((pres.T @ pres).min())
+    corr = x.corr(min_periods=3).to_numpy()
+    if n < 3 or not np.isfinite(corr).all():
+        raise InputError(f"some pairs of variables have fewer than 3 units in common (min {n})",
+                         expected="at least 3 units reporting both KPIs of every pair")
+    return corr, n, [str(c) for c in x.columns]
+
+
 def _corr_complete(frame: pd.DataFrame) -> tuple[np.ndarray, int, list[str]]:
     x = _numeric(frame).dropna()
     if x.shape[1] < 2:
@@ -531,15 +599,19 @@ class PcaResult:
     n: int
 
 
-def pca(frame: pd.DataFrame, *, n_iter: int = 500, quantile: float = 0.95, seed: SeedLike = None) -> PcaResult:
-    """PCA of the correlation matrix of the complete rows of ``frame``.
+def pca(frame: pd.DataFrame, *, n_iter: int = 500, quantile: float = 0.95, seed: SeedLike = None,
+        missing: Missing = "listwise") -> PcaResult:
+    """PCA of the correlation matrix of ``frame`` (complete rows, or pairwise-complete).
 
-    Eigen-decomposition ``R = V diag(lambda) V'``; explained share ``lambda_j / k``.
+    Eigen-decomposition ``R = V diag(lambda) V'``; explained share ``lambda_j / k``. A pairwise
+    matrix need not be positive semi-definite: negative eigenvalues are set to 0, and parallel
+    analysis uses the smallest pairwise ``n``.
 
     Reference: Jolliffe, I. T. & Cadima, J. (2016), *Phil. Trans. R. Soc. A* 374: 20150202,
     doi:10.1098/rsta.2015.0202.
     """
-    corr, n, names = _corr_complete(frame)
+    _choice(missing, get_args(Missing), "missing")
+    corr, n, names = _corr_complete(frame) if missing == "listwise" else _corr_pairwise(frame)
     return _pca_corr(corr, n, names, n_iter=n_iter, quantile=quantile, seed=seed)
 
 
@@ -565,29 +637,39 @@ def _pca_corr(corr: np.ndarray, n: int, names: list[str], *, n_iter: int, quanti
 
 
 def pca_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_iter: int = 500,
-              seed: SeedLike = None, levels: Sequence[int] = (3,)) -> pd.DataFrame:
+              seed: SeedLike = None, levels: Sequence[int] = (3,),
+              missing: Missing = "listwise") -> pd.DataFrame:
     """PCA per dimension: eigenvalues, explained variance, retention rules, KMO and Bartlett.
+
+    ``missing="pairwise"`` works from pairwise-complete correlations (small regions with skipped
+    KPIs); KMO and Bartlett are then NaN where that matrix is not positive definite.
 
     Returns
     -------
     DataFrame
         ``code, component, eigenvalue, explained, cumulative, threshold, n_kaiser, n_parallel,
-        kmo, bartlett_p, n, k``; dimensions with fewer than 2 KPIs or too few complete units
-        are skipped.
+        kmo, bartlett_p, n, k``; dimensions with fewer than 2 KPIs or too few units are skipped.
     """
+    _choice(missing, get_args(Missing), "missing")
     x = _numeric(normalised, "normalised")
     gen = rng(seed)
     parts = []
     for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
-        sub = x[cols].dropna()
-        if len(cols) < 2 or len(sub) <= len(cols):
+        if len(cols) < 2:
             continue
+        sub = x[cols].dropna() if missing == "listwise" else x[cols]
         try:
-            res = pca(sub, n_iter=n_iter, seed=gen)
-            km = kmo(sub).overall
-            bt = bartlett_sphericity(sub).iloc[0]["p_value"]
-        except (InputError, np.linalg.LinAlgError):
+            corr, n, names = _corr_complete(sub) if missing == "listwise" else _corr_pairwise(sub)
+        except InputError:
             continue
+        res = _pca_corr(corr, n, names, n_iter=n_iter, quantile=0.95, seed=gen)
+        try:
+            km = kmo(corr=corr).overall
+            bt = bartlett_sphericity(corr=corr, n=n).iloc[0]["p_value"]
+        except (InputError, np.linalg.LinAlgError):
+            km = bt = float("nan")
+        if not (np.isfinite(km) and 0 <= km <= 1):
+            km = float("nan")
         e = res.eigen.assign(code=node, n_kaiser=res.n_kaiser, n_parallel=res.n_parallel, kmo=km,
                              bartlett_p=bt, n=res.n, k=len(cols))
         parts.append(e)
@@ -639,6 +721,34 @@ def efa(frame: pd.DataFrame, n_factors: int | None = None, *,
     return pd.DataFrame(rows)
 
 
+def efa_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_factors: int | None = None,
+              method: Literal["ml", "pa"] = "ml", rotation: Literal["varimax", "promax", "none"] = "varimax",
+              seed: SeedLike = None, levels: Sequence[int] = (3,)) -> pd.DataFrame:
+    """:func:`efa` per dimension on its complete units (dimensions where it cannot run are skipped).
+
+    Returns
+    -------
+    DataFrame
+        ``code, item, factor, estimate, communality, uniqueness, n``.
+    """
+    x = _numeric(normalised, "normalised")
+    gen = rng(seed)
+    parts = []
+    for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
+        sub = x[cols].dropna()
+        if len(cols) < 3 or len(sub) <= 2 * len(cols):
+            continue
+        try:
+            res = efa(sub, n_factors, method=method, rotation=rotation, seed=gen)
+        except (InputError, SpecError, np.linalg.LinAlgError, ValueError):
+            continue
+        parts.append(res.assign(code=node, n=len(sub)))
+    cols_out = ["code", "item", "factor", "estimate", "communality", "uniqueness", "n"]
+    if not parts:
+        return pd.DataFrame(columns=cols_out)
+    return pd.concat(parts, ignore_index=True)[cols_out]
+
+
 @dataclass(frozen=True)
 class Kmo:
     """Kaiser-Meyer-Olkin measure: ``overall`` and per-item ``items`` (Series named ``msa``)."""
@@ -669,6 +779,8 @@ def kmo(frame: pd.DataFrame | None = None, *, corr: pd.DataFrame | np.ndarray | 
     else:
         r = np.asarray(corr, dtype=float)
         names = list(map(str, corr.columns)) if isinstance(corr, pd.DataFrame) else [f"V{i + 1}" for i in range(len(r))]
+    if np.linalg.eigvalsh(r).min() <= 1e-12:
+        raise InputError("kmo: the correlation matrix is singular or not positive definite", expected="|R| > 0")
     s = np.linalg.inv(r)
     d = np.sqrt(np.diag(s))
     q = -s / np.outer(d, d)
@@ -706,7 +818,11 @@ def bartlett_sphericity(frame: pd.DataFrame | None = None, *, corr: pd.DataFrame
     sign, logdet = np.linalg.slogdet(r)
     if sign <= 0:
         raise InputError("correlation matrix is singular or not positive definite", expected="|R| > 0")
-    stat = -(n_used - 1 - (2 * p + 5) / 6) * logdet
+    factor = n_used - 1 - (2 * p + 5) / 6
+    if factor <= 0:
+        raise InputError(f"Bartlett's test needs n - 1 - (2p + 5)/6 > 0; n = {n_used} is too small for p = {p}",
+                         expected=f"n > {1 + (2 * p + 5) / 6:.1f}")
+    stat = -factor * logdet
     dof = p * (p - 1) / 2
     return pd.DataFrame([{"statistic": float(stat), "df": int(dof), "p_value": float(stats.chi2.sf(stat, dof)),
                           "n": int(n_used), "k": int(p)}])

@@ -346,3 +346,56 @@ def test_bundled_truth_file_matches_generator():
     gen = generate(truth["seed"]).truth
     for key in ("unrelated_kpis", "misdirected_kpi", "collinear_pair", "sound_kpis"):
         assert truth[key] == gen[key]
+
+
+# ----------------------------------------------------------------- missing data (pairwise)
+def test_pairwise_covariance_batch_matches_pandas():
+    g = np.random.default_rng(13)
+    x = g.standard_normal((3, 25, 4))
+    x[g.random(x.shape) < 0.2] = np.nan
+    got = v._pairwise_cov_batch(x)
+    for b in range(3):
+        ref = pd.DataFrame(x[b]).cov(min_periods=2).to_numpy()
+        assert np.allclose(got[b], ref, equal_nan=True)
+
+
+def test_alpha_pairwise_with_missing_and_its_ci():
+    g = np.random.default_rng(14)
+    lat = g.standard_normal(150)
+    df = pd.DataFrame({f"i{j}": lat + g.standard_normal(150) for j in range(5)})
+    holes = df.mask(g.random(df.shape) < 0.25)
+    pair = v.alpha_ci(holes, n_boot=300, seed=2, missing="pairwise").iloc[0]
+    assert pair["estimate"] == pytest.approx(v.cronbach_alpha(holes, missing="pairwise"))
+    assert pair["estimate"] == pytest.approx(
+        5 / 4 * (1 - np.trace(holes.cov().to_numpy()) / holes.cov().to_numpy().sum()))
+    pres = holes.notna().astype(int).to_numpy()
+    assert pair["n"] == (pres.T @ pres).min() < 150
+    assert pair["ci_low"] < pair["estimate"] < pair["ci_high"]
+    # true alpha 5/6; pairwise keeps every unit, listwise only ~24 % of them
+    assert abs(pair["estimate"] - 5 / 6) < 0.05
+    assert v.alpha_ci(holes, n_boot=300, seed=2).iloc[0]["n"] == len(holes.dropna())
+    tab = v.consistency_table(pd.DataFrame({"K01": df["i0"], "K02": holes["i1"], "K03": holes["i2"], "K04": df["i3"]}),
+                              META, n_boot=100, seed=1, missing="pairwise").set_index("code")
+    assert tab.loc["TF", "k"] == 4 and tab.loc["TF", "n"] < 150 and np.isfinite(tab.loc["TF", "alpha"])
+
+
+def test_pca_pairwise_and_degenerate_matrices():
+    k, rho = 5, 0.6
+    corr = np.full((k, k), rho) + (1 - rho) * np.eye(k)
+    df = _exact_corr_data(corr, 300)
+    same = v.pca(df, n_iter=50, seed=1, missing="pairwise")
+    assert same.eigen["eigenvalue"].iloc[0] == pytest.approx(1 + (k - 1) * rho)
+    with pytest.raises(InputError, match="positive definite"):
+        v.kmo(corr=np.ones((3, 3)))
+    with pytest.raises(InputError, match="too small"):
+        v.bartlett_sphericity(corr=np.eye(10), n=5)
+
+
+def test_efa_table_per_dimension():
+    g = np.random.default_rng(15)
+    kpis = META.loc[META["level"] == 1, "code"].tolist()
+    lat = g.standard_normal(400)
+    x = pd.DataFrame({k: 0.8 * lat + 0.6 * g.standard_normal(400) for k in kpis})
+    tab = v.efa_table(x, META, n_factors=1, seed=1)
+    assert set(tab["code"]) == {"TF", "RC", "ES", "OD"} and (tab["n"] == 400).all()
+    assert tab["estimate"].between(0.65, 0.95).all()
