@@ -337,9 +337,9 @@ def skewness(x: np.ndarray | pd.Series) -> float:
         return float("nan")
     d = v - v.mean()
     s2 = float(np.dot(d, d))
-    if s2 == 0.0:
-        return float("nan")
-    return float(np.sqrt(n) * np.sum(d**3) / s2**1.5 * np.sqrt(n * (n - 1)) / (n - 2))
+    with np.errstate(all="ignore"):
+        g1 = float(np.sqrt(n) * np.sum(d**3) / s2**1.5 * np.sqrt(n * (n - 1)) / (n - 2))
+    return g1 if np.isfinite(g1) else float("nan")
 
 
 def kurtosis(x: np.ndarray | pd.Series) -> float:
@@ -361,10 +361,10 @@ def kurtosis(x: np.ndarray | pd.Series) -> float:
         return float("nan")
     d = v - v.mean()
     s2 = float(np.dot(d, d))
-    if s2 == 0.0:
-        return float("nan")
-    r = n * np.sum(d**4) / s2**2
-    return float(((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3)))
+    with np.errstate(all="ignore"):
+        r = n * np.sum(d**4) / s2**2
+        g2 = float(((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3)))
+    return g2 if np.isfinite(g2) else float("nan")
 
 
 def _passes(v: np.ndarray, skew_t: float, kurt_t: float) -> tuple[bool, float, float]:
