@@ -116,6 +116,7 @@ def clear_cache() -> None:
     """Forget cached files (after regenerating data or changing ``PMM_HOME``)."""
     _members_cached.cache_clear()
     _outcomes_cached.cache_clear()
+    _kpi_codes_cached.cache_clear()
 
 
 # --------------------------------------------------------------------------- members
@@ -395,6 +396,21 @@ def load_observations(path: str | Path | None = None) -> pd.DataFrame:
     return _validate_observations(frame, path)
 
 
+def _kpi_codes(framework_path: str | Path | None) -> tuple[str, ...]:
+    """KPI codes of a framework file, cached on its path and modification time."""
+    path = Path(framework_path) if framework_path is not None else paths.FRAMEWORK_PATH
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = -1  # let load_framework raise its FrameworkError naming the file
+    return _kpi_codes_cached(str(path), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _kpi_codes_cached(path: str, stamp: int) -> tuple[str, ...]:
+    return tuple(load_framework(path).kpi_codes)
+
+
 def to_matrix(observations: pd.DataFrame, cycle: int, region: str | None = None,
               *, framework_path: str | Path | None = None) -> pd.DataFrame:
     """The members × KPIs matrix of one cycle (and region) that the methods consume.
@@ -430,7 +446,7 @@ def to_matrix(observations: pd.DataFrame, cycle: int, region: str | None = None,
     """
     if region is not None and region != "ALL" and region not in REGIONS:
         raise InputError(f"unknown region {region!r}", column="region", expected="ALL, " + ", ".join(REGIONS))
-    codes = load_framework(framework_path).kpi_codes
+    codes = list(_kpi_codes(framework_path))
     obs = observations[observations["cycle"] == cycle]
     if obs.empty:
         cycles = sorted(pd.unique(observations["cycle"]).tolist())

@@ -1,4 +1,4 @@
-"""The synthetic default PMM dataset: simulated KPI returns with a planted, documented truth.
+r"""The synthetic default PMM dataset: simulated KPI returns with a planted, documented truth.
 
 Real PMM returns are confidential, so the workbench ships simulated returns that behave like
 real ones and carry a known truth, against which every method can be checked. This module owns
@@ -7,32 +7,32 @@ the generator (:func:`generate`), the bundled files it writes (:func:`write_data
 The outcome data used as anchors are real (:func:`pmm_lib.data.load_outcomes`); the KPI values
 are not.
 
-The model (all draws from one generator seeded by ``seed``; defaults in brackets)
-------------------------------------------------------------------------------------
+The model (all draws from one generator seeded by ``seed``)
+------------------------------------------------------------
 1. **Latent performance** of Member *i*. Three real anchors, each standardised over the Members
-   that have it: :math:`a_1` = LPI Customs score 2018, :math:`a_2 = -\\log(1 + t)` with *t* the
+   that have it: :math:`a_1` = LPI Customs score 2018, :math:`a_2 = -\log(1 + t)` with *t* the
    Doing Business DB2020 time to import, border compliance (hours), :math:`a_3` = WGI government
-   effectiveness 2022. :math:`A_i = \\sum_j w_j a_{ij} / \\sum_{j\\,\\mathrm{avail}} w_j` with
+   effectiveness 2022. :math:`A_i = \sum_j w_j a_{ij} / \sum_{j\,\mathrm{avail}} w_j` with
    :math:`w = (0.4, 0.3, 0.3)`. A Member with no anchor gets its income group's mean
    :math:`A` plus :math:`N(0, 0.5^2)`. Then
-   :math:`\\eta_i = \\mathrm{std}(A_i + N(0, 0.35^2))` (mean 0, s.d. 1 over the 186 Members).
+   :math:`\eta_i = \mathrm{std}(A_i + N(0, 0.35^2))` (mean 0, s.d. 1 over the 186 Members).
 2. **Participation** (voluntary, stronger administrations more likely): per cycle and region a
    fixed number of Members (:data:`QUOTAS`: 62 in 2022, 110 in 2024) is drawn without replacement
-   with probabilities proportional to :math:`\\exp(1.2\\,\\eta_i)` (Gumbel top-k); in 2022 the
+   with probabilities proportional to :math:`\exp(1.2\,\eta_i)` (Gumbel top-k); in 2022 the
    key gets +1.5 for 2024 participants (a panel). Members that joined the WCO after a cycle's
-   year are not eligible for it.
+   year are not eligible for it (an unknown accession year, Equatorial Guinea's, counts as 2022).
 3. **KPI score** of Member *i*, KPI *k*, cycle *c*:
-   :math:`z_{ikc} = \\lambda_k s_k (\\eta_i + \\delta_c) + \\sqrt{1 - \\lambda_k^2}\\,
-   (\\rho u_{ik} + \\sqrt{1-\\rho^2}\\, e_{ikc})`, with loading :math:`\\lambda_k \\sim U(0.6, 0.9)`
-   for sound KPIs, :math:`s_k` the framework direction, :math:`\\delta = (0, 0.15)` (a general
-   improvement), :math:`\\rho = 0.6` (persistence), :math:`u \\sim N(0,1)`, and heavy-tailed
-   :math:`e \\sim t_5 / \\sqrt{5/3}`.
+   :math:`z_{ikc} = \lambda_k s_k (\eta_i + \delta_c) + \sqrt{1 - \lambda_k^2}\,
+   (\rho u_{ik} + \sqrt{1-\rho^2}\, e_{ikc})`, with loading :math:`\lambda_k \sim U(0.6, 0.9)`
+   for sound KPIs, :math:`s_k` the framework direction, :math:`\delta = (0, 0.15)` (a general
+   improvement), :math:`\rho = 0.6` (persistence), :math:`u \sim N(0,1)`, and heavy-tailed
+   :math:`e \sim t_5 / \sqrt{5/3}`.
 4. **Value** = a monotone bounded transform of *z* into the KPI's unit and bounds: shares
-   :math:`L + (U-L)\\,\\mathrm{expit}(\\mathrm{logit}(m_k) + b_k z)`; times, counts and rates
-   :math:`\\mathrm{clip}(\\mathrm{median}_k\\, e^{0.6 z}, L, U)` (counts rounded); percentage changes
-   :math:`100\\,(e^{0.03 + 0.3 z} - 1)`. Per-KPI centres are in :data:`KPI_SHAPES`.
-5. **Skips**: only KPIs with ``optional: true``; :math:`P(\\mathrm{skip}) = \\mathrm{expit}(
-   \\mathrm{logit}(0.15) - 0.8\\,\\eta_i)` (weaker administrations skip more).
+   :math:`L + (U-L)\,\mathrm{expit}(\mathrm{logit}(m_k) + b_k z)`; times, counts and rates
+   :math:`\mathrm{clip}(\mathrm{median}_k\, e^{0.6 z}, L, U)` (counts rounded); percentage changes
+   :math:`100\,(e^{0.03 + 0.3 z} - 1)`. Per-KPI centres are in :data:`KPI_SHAPES`.
+5. **Skips**: only KPIs with ``optional: true``; :math:`P(\mathrm{skip}) = \mathrm{expit}(
+   \mathrm{logit}(0.15) - 0.8\,\eta_i)` (weaker administrations skip more).
 6. **Disclosure**: the framework default; 15% of Members are *restrictive* and raise each KPI one
    level (public -> wco -> restricted) with probability 0.5; others raise a value with probability 0.03.
 7. **Errors**: about 0.6% of values of sound KPIs are gross outliers (:math:`z` pushed 4-6 s.d.
@@ -41,7 +41,7 @@ The model (all draws from one generator seeded by ``seed``; defaults in brackets
 
 Planted truth (recorded in ``truth.json``)
 ------------------------------------------
-* ``unrelated_kpis`` K28, K33, K37: :math:`\\lambda = 0` (pure noise).
+* ``unrelated_kpis`` K28, K33, K37: :math:`\lambda = 0` (pure noise).
 * ``misdirected_kpi`` K40 (staff turnover, framework direction -1): generated with
   :math:`s_k = +1`, so after orienting by the framework it correlates *negatively* with performance.
 * ``collinear_pair`` (K46, K47), both in dimension OD: :math:`z_{K47} = z_{K46} + N(0, 0.1^2)` and the
@@ -165,7 +165,7 @@ def _standardise(x: pd.Series) -> pd.Series:
 
 def latent_performance(members: pd.DataFrame, outcomes: pd.DataFrame, seed: SeedLike = DEFAULT_SEED,
                        ) -> tuple[pd.Series, pd.DataFrame]:
-    """Latent performance per Member, anchored in real outcome data (model step 1).
+    r"""Latent performance per Member, anchored in real outcome data (model step 1).
 
     Parameters
     ----------
@@ -179,7 +179,7 @@ def latent_performance(members: pd.DataFrame, outcomes: pd.DataFrame, seed: Seed
     Returns
     -------
     latent : Series
-        :math:`\\eta_i`, mean 0 and s.d. 1 over Members, index ``member``.
+        :math:`\eta_i`, mean 0 and s.d. 1 over Members, index ``member``.
     anchors : DataFrame
         Standardised, signed anchors (NaN where missing), ``anchor`` (the weighted mean) and
         ``imputed`` (True where no anchor was available).

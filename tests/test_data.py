@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pmm_lib import data
 from pmm_lib.data import (
@@ -292,3 +294,26 @@ def test_to_matrix_on_bundled_data(observations, members) -> None:
     full = to_matrix(observations, 2024)
     assert len(full) == observations.loc[observations["cycle"] == 2024, "member"].nunique()
     assert full.notna().sum().sum() == (observations["cycle"] == 2024).sum()
+
+
+# ------------------------------------------------------------------ property: matrix ⇔ tidy rows
+
+_codes = [f"K{i:02d}" for i in range(1, 52)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(
+    st.tuples(st.sampled_from(["ARG", "BRA", "DEU", "KEN", "NAM", "URY"]), st.sampled_from([2022, 2024]),
+              st.sampled_from(_codes)),
+    st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60))
+def test_to_matrix_holds_exactly_the_rows_of_the_cycle(cells) -> None:
+    obs = pd.DataFrame([dict(member=m, cycle=c, kpi=k, value=v, disclosure="public", source="t", flag="")
+                        for (m, c, k), v in cells.items()])
+    for cycle in sorted(obs["cycle"].unique()):
+        mat = to_matrix(obs, int(cycle))
+        sub = obs[obs["cycle"] == cycle]
+        assert list(mat.columns) == _codes
+        assert list(mat.index) == sorted(sub["member"].unique())
+        assert mat.notna().sum().sum() == len(sub)
+        for m, k, v in zip(sub["member"], sub["kpi"], sub["value"], strict=True):
+            assert mat.loc[m, k] == v
