@@ -23,6 +23,15 @@ def test_write_then_replace(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["a.txt"]
 
 
+def test_permissions_follow_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = write_text_atomic(tmp_path / "p.txt", "x")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
 def test_exception_keeps_old_content_and_cleans_up(tmp_path):
     target = tmp_path / "a.bin"
     write_bytes_atomic(target, b"good")
