@@ -47,6 +47,7 @@ __all__ = [
     "balanced_weights",
     "bod_weights",
     "budget_allocation",
+    "compare_schemes",
     "effective_weights",
     "equal",
     "explicit",
@@ -54,6 +55,7 @@ __all__ = [
     "normalise_within_parent",
     "pca_group_weights",
     "pca_weights",
+    "rank_shift_summary",
     "read_weights_file",
     "resolve_weights",
 ]
@@ -967,3 +969,87 @@ def resolve_weights(method: str, normalised: pd.DataFrame | None, meta: pd.DataF
     if method == "balanced":
         return balanced_weights(normalised, meta, levels=levels, **options)
     return _level_by_level(normalised, meta, lambda x: _bod_group(x, options), levels)
+
+
+# ---------------------------------------------------------------------------------------------
+# comparing weighting schemes
+# ---------------------------------------------------------------------------------------------
+
+
+def compare_schemes(normalised: pd.DataFrame, meta: pd.DataFrame,
+                    schemes: Mapping[str, pd.Series | Mapping[str, float]], *,
+                    methods: Mapping[str, str | Sequence[str]] | None = None,
+                    min_coverage: float = 0.0, code: str | None = None) -> pd.DataFrame:
+    """Index scores and ranks of the units under several weighting schemes.
+
+    Parameters
+    ----------
+    normalised : DataFrame
+        Units × level-1 indicators.
+    meta : DataFrame
+        The hierarchy.
+    schemes : mapping name → weights
+        Each a Series/mapping code → weight (e.g. from :func:`resolve_weights`). The first
+        scheme is the reference for ``rank_shift``.
+    methods : mapping name → aggregation method(s), optional
+        Per-scheme aggregation (default arithmetic at every level), as accepted by
+        :func:`pmm_lib.aggregate.aggregate_hierarchy`.
+    min_coverage : float
+        Passed to :func:`~pmm_lib.aggregate.aggregate_hierarchy`.
+    code : str, optional
+        The aggregate to compare (default the top of the hierarchy).
+
+    Returns
+    -------
+    DataFrame
+        Tidy: ``unit, scheme, score, rank`` (1 = best, ties share the lowest rank) and
+        ``rank_shift`` (reference rank − rank: positive = moves up under this scheme).
+    """
+    if not schemes:
+        raise SpecError("compare_schemes needs at least one scheme")
+    m = _meta(meta)
+    top = code or str(m.loc[m["level"] == m["level"].max(), "code"].iloc[0])
+    methods = dict(methods or {})
+    unknown = [k for k in methods if k not in schemes]
+    if unknown:
+        raise SpecError(f"methods name unknown scheme(s) {', '.join(unknown)}; "
+                        f"schemes: {', '.join(schemes)}")
+    leaves = m.loc[m["level"] == 1, "code"].tolist()
+    frames = []
+    for name, w in schemes.items():
+        out = agg.aggregate_hierarchy(normalised[leaves], m, weights=pd.Series(w, dtype=float),
+                                      method=methods.get(name, "arithmetic"),
+                                      min_coverage=min_coverage)
+        s = out[top]
+        frames.append(pd.DataFrame({"unit": normalised.index, "scheme": name,
+                                    "score": s.to_numpy(),
+                                    "rank": s.rank(ascending=False, method="min").to_numpy()}))
+    tidy = pd.concat(frames, ignore_index=True)
+    ref = tidy[tidy["scheme"] == next(iter(schemes))].set_index("unit")["rank"]
+    tidy["rank_shift"] = tidy["unit"].map(ref).to_numpy() - tidy["rank"].to_numpy()
+    return tidy
+
+
+def rank_shift_summary(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Summary of :func:`compare_schemes`: how far each scheme moves the ranks.
+
+    Returns
+    -------
+    DataFrame
+        One row per scheme: ``scheme, n`` (ranked units), ``mean_abs_shift``,
+        ``max_abs_shift``, ``share_moved`` (share of units whose rank changes) and
+        ``spearman`` (rank correlation of the scores with the reference scheme's).
+    """
+    ref_name = comparison["scheme"].iloc[0]
+    ref = comparison[comparison["scheme"] == ref_name].set_index("unit")["score"]
+    rows = []
+    for name, g in comparison.groupby("scheme", sort=False):
+        shift = g["rank_shift"].abs()
+        ok = g["score"].notna().to_numpy() & g["unit"].map(ref).notna().to_numpy()
+        rho = (pd.Series(g["score"].to_numpy()[ok]).corr(
+            pd.Series(g["unit"].map(ref).to_numpy()[ok]), method="spearman")
+            if ok.sum() > 2 else np.nan)
+        rows.append({"scheme": name, "n": int(ok.sum()), "mean_abs_shift": float(shift.mean()),
+                     "max_abs_shift": float(shift.max()),
+                     "share_moved": float((shift > 0).mean()), "spearman": float(rho)})
+    return pd.DataFrame(rows)

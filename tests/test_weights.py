@@ -354,3 +354,29 @@ def test_resolve_weights_errors(meta):
 
 def test_methodology_dir_exists():
     assert Path(METHODOLOGY_DIR, "weights", "README.md").is_file()
+
+
+# ------------------------------------------------------------------ comparing schemes
+
+
+def test_compare_schemes_and_summary(meta):
+    x = pd.DataFrame({"a": [100.0, 0.0, 50.0], "b": [100.0, 0.0, 50.0], "c": [100.0, 0.0, 50.0],
+                      "d": [0.0, 100.0, 50.0], "e": [0.0, 100.0, 40.0]}, index=["u1", "u2", "u3"])
+    schemes = {"framework": W.framework(meta), "x_heavy": W.explicit({"X": 9.0}, meta),
+               "y_heavy": W.explicit({"Y": 9.0}, meta)}
+    out = W.compare_schemes(x, meta, schemes)
+    assert list(out.columns) == ["unit", "scheme", "score", "rank", "rank_shift"]
+    s = out.set_index(["scheme", "unit"])
+    # framework: X = 100/0/50, Y = 75/25 with d 3x e: u1 0, u2 100, u3 47.5 -> I = 50, 50, 48.75
+    np.testing.assert_allclose(s.loc["framework", "score"], [50.0, 50.0, 48.75])
+    assert s.loc["framework", "rank"].tolist() == [1, 1, 3]  # ties share the best rank
+    # X weighted 0.9: u1 = 90, u2 = 10, u3 = 45 + 4.75
+    np.testing.assert_allclose(s.loc["x_heavy", "score"], [90.0, 10.0, 49.75])
+    assert s.loc["x_heavy", "rank_shift"].tolist() == [0, -2, 1]
+    summ = W.rank_shift_summary(out).set_index("scheme")
+    assert summ.loc["framework", "mean_abs_shift"] == 0 and summ.loc["framework", "spearman"] == 1
+    assert summ.loc["x_heavy", "max_abs_shift"] == 2 and summ.loc["x_heavy", "share_moved"] == 2 / 3
+    bod = W.compare_schemes(x, meta, schemes, methods={"y_heavy": ["arithmetic", "bod"]})
+    assert bod.set_index(["scheme", "unit"]).loc["y_heavy", "score"].max() == pytest.approx(1.0)
+    with pytest.raises(SpecError, match="unknown scheme"):
+        W.compare_schemes(x, meta, schemes, methods={"zz": "bod"})
