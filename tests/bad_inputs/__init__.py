@@ -1,0 +1,1 @@
+"""The bad-input corpus for ingest (see corpus.py)."""
