@@ -42,7 +42,7 @@ from pmm_lib.workshop import (
     BUDGET,
     OUTCOME_CHOICES,
     TOP_BLOCK,
-    AhpResult,
+    AhpLive,
     LiveIndex,
     ahp_judgements,
     outcome_series,
@@ -207,7 +207,7 @@ class WeightingApp:
             return {c: float(w) * BUDGET for c, w in self.ahp_result().weights.items()}
         return {s.description: int(s.value) for s in self.dim_sliders}
 
-    def ahp_result(self) -> AhpResult:
+    def ahp_result(self) -> AhpLive:
         """Priorities and consistency of the current pairwise judgements."""
         return ahp_judgements(self.live.dims, {f"{a}/{b}": s.value
                                                for (a, b), s in zip(self.pairs, self.ahp_sliders, strict=True)})

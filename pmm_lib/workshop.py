@@ -100,14 +100,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = [
-    "AhpResult",
+    "AhpLive",
     "ENV_DIR",
     "ENV_REGION",
     "ENV_SESSION",
     "LiveIndex",
     "OUTCOME_CHOICES",
     "OutcomeChoice",
-    "RANDOM_INDEX",
     "SAATY_SCALE",
     "SUBMISSION_SCHEMA",
     "TOP_BLOCK",
@@ -157,9 +156,6 @@ BUDGET = 100
 
 #: Saaty's fundamental scale, 1/9 .. 9
 SAATY_SCALE: tuple[float, ...] = tuple([1 / k for k in range(9, 1, -1)] + list(range(1, 10)))
-#: Saaty's random consistency index RI(n) (Saaty 1980, Table 1.7; OECD/JRC 2008, p. 96)
-RANDOM_INDEX: dict[int, float] = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32,
-                                  8: 1.41, 9: 1.45, 10: 1.49}
 _NAME_RE = re.compile(r"^[\w][\w .\-()&']{0,59}$", re.UNICODE)
 
 
@@ -262,8 +258,8 @@ def rebalance(points: Sequence[int], index: int, value: int, *, total: int = BUD
 # --------------------------------------------------------------------------- AHP
 
 @dataclass(frozen=True)
-class AhpResult:
-    """AHP priorities of one judgement matrix and its consistency.
+class AhpLive:
+    """Live AHP feedback for participants: priorities, consistency, what to revisit.
 
     Attributes
     ----------
@@ -324,21 +320,23 @@ def saaty_label(value: float) -> str:
     return f"{value:.2f}"
 
 
-def ahp_judgements(codes: Sequence[str], judgements: Mapping[str | tuple[str, str], float]) -> AhpResult:
-    """Priorities and consistency of pairwise judgements (Saaty's eigenvector method).
+def ahp_judgements(codes: Sequence[str], judgements: Mapping[str | tuple[str, str], float]) -> AhpLive:
+    """Live AHP feedback: priorities, consistency and the judgement to revisit.
 
-    ``w`` is the principal right eigenvector of the reciprocal matrix ``A``
-    (``A w = lambda_max w``, ``sum w = 1``); ``CI = (lambda_max - n)/(n - 1)``,
-    ``CR = CI / RI(n)`` with Saaty's random indices :data:`RANDOM_INDEX`.
+    The priorities and consistency come from :func:`pmm_lib.weights.ahp` (Saaty's
+    eigenvector method, ``A w = lambda_max w``, ``CI = (lambda_max - n)/(n - 1)``,
+    ``CR = CI / RI(n)``) called with ``max_cr=None`` so that an inconsistent matrix is shown
+    rather than refused; this function adds what participants need to fix it: the value of the
+    most inconsistent judgement, the ratio ``w_i / w_j`` the other judgements imply and the
+    nearest Saaty-scale value.
 
     Parameters
     ----------
     codes : sequence of str
-        The compared elements (e.g. the four dimensions).
+        The compared elements (e.g. the four dimensions), in display order.
     judgements : mapping
-        ``{(a, b): value}`` or ``{"a/b": value}`` for pairs; ``value`` > 0 means "a is value
-        times as important as b". Every unordered pair must be given exactly once (its
-        reciprocal is implied).
+        ``{(a, b): value}`` or ``{"a/b": value}``; ``value`` > 0 means "a is value times as
+        important as b". Every unordered pair exactly once.
 
     Raises
     ------
@@ -353,48 +351,23 @@ def ahp_judgements(codes: Sequence[str], judgements: Mapping[str | tuple[str, st
     >>> [round(w, 4) for w in r.weights], round(r.cr, 6)
     ([0.5714, 0.2857, 0.1429], 0.0)
     """
+    from pmm_lib.weights import ahp
+
     codes = tuple(codes)
-    n = len(codes)
-    pos = {c: i for i, c in enumerate(codes)}
-    if len(pos) != n or n < 2:
+    if len(set(codes)) != len(codes) or len(codes) < 2:
         raise SpecError(f"AHP needs at least two distinct codes, got {list(codes)!r}")
-    a = np.eye(n)
-    seen: set[frozenset[int]] = set()
-    for key, value in judgements.items():
-        pair = tuple(key.split("/")) if isinstance(key, str) else tuple(key)
-        if len(pair) != 2 or pair[0] not in pos or pair[1] not in pos or pair[0] == pair[1]:
-            raise SpecError(f"AHP judgement {key!r}: expected a pair of two different codes from {list(codes)}")
-        i, j = pos[pair[0]], pos[pair[1]]
-        if frozenset((i, j)) in seen:
-            raise SpecError(f"AHP judgement {key!r} given twice")
-        v = float(value)
-        if not (math.isfinite(v) and v > 0):
-            raise SpecError(f"AHP judgement {key!r} must be a positive number (Saaty scale 1/9..9), got {value!r}")
-        seen.add(frozenset((i, j)))
-        a[i, j], a[j, i] = v, 1 / v
-    missing = [f"{codes[i]}/{codes[j]}" for i in range(n) for j in range(i + 1, n)
-               if frozenset((i, j)) not in seen]
-    if missing:
-        raise SpecError(f"AHP judgements missing for pairs: {', '.join(missing)}")
-    vals, vecs = np.linalg.eig(a)
-    k = int(np.argmax(vals.real))
-    w = np.abs(vecs[:, k].real)
-    w = w / w.sum()
-    lam = float(vals[k].real)
-    ci = max((lam - n) / (n - 1), 0.0) if n > 2 else 0.0
-    ri = RANDOM_INDEX.get(n, 1.49)
-    cr = ci / ri if ri > 0 else 0.0
+    res = ahp(dict(judgements), codes=codes, max_cr=None)
+    a = res.matrix.loc[list(codes), list(codes)].to_numpy()
+    w = res.weights.reindex(list(codes))
     worst, wv, wi, sug = None, float("nan"), float("nan"), float("nan")
-    if n > 2:
-        dev = np.abs(np.log(a * w[None, :] / w[:, None]))
-        iu = np.triu_indices(n, 1)
-        m = int(np.argmax(dev[iu]))
-        i, j = int(iu[0][m]), int(iu[1][m])
-        worst, wv, wi = (codes[i], codes[j]), float(a[i, j]), float(w[i] / w[j])
+    if len(codes) > 2 and res.worst is not None:
+        worst = (str(res.worst[0]), str(res.worst[1]))
+        wv = float(res.matrix.loc[worst[0], worst[1]])
+        wi = float(w[worst[0]] / w[worst[1]])
         scale = np.asarray(SAATY_SCALE)
         sug = float(scale[np.argmin(np.abs(np.log(scale) - math.log(wi)))])
-    return AhpResult(codes, a, pd.Series(w, index=list(codes), name="weight"), lam, ci, cr,
-                     worst, wv, wi, sug)
+    return AhpLive(codes, a, w.rename("weight"), float(res.lambda_max), float(res.ci), float(res.cr),
+                   worst, wv, wi, sug)
 
 
 # --------------------------------------------------------------------------- blocks → Spec weights
