@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from pmm_lib.disclosure import figure_values
 from pmm_lib.io import write_text_atomic, write_with
 
 __all__ = [
@@ -159,6 +160,10 @@ def save_figure(fig: Any, label: str, caption: str, out_dir: str | Path | None, 
     path = Path(out_dir) / "figures" / f"{label}.png"
     write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight",
                                             metadata={"Software": None}))
+    # the numbers drawn, so a disclosure scan can check figures as well as tables
+    values = figure_values(fig)
+    write_text_atomic(path.with_suffix(".values.csv"),
+                      "value\n" + "".join(f"{v:.10g}\n" for v in values))
     _sidecar(path, label, caption, audience)
     return path
 

@@ -123,3 +123,14 @@ def test_figure_values_finds_plotted_numbers():
     plt.close(fig)
     for v in (1.5, 2.5, 3.25, 4.125, 7.875, 9.0625, 10.5, 11.375):
         assert np.isclose(vals, v).any(), v
+
+
+def test_save_figure_records_the_plotted_numbers(tmp_path):
+    from pmm_lib.report import save_figure
+
+    fig, ax = plt.subplots()
+    ax.scatter([12.345678], [98.7654321])
+    save_figure(fig, "fig-x", "A caption", tmp_path, audience="public")
+    plt.close(fig)
+    recorded = pd.read_csv(tmp_path / "figures" / "fig-x.values.csv")["value"].to_numpy()
+    assert np.isclose(recorded, 12.345678).any() and np.isclose(recorded, 98.7654321).any()
