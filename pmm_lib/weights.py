@@ -58,6 +58,7 @@ __all__ = [
     "rank_shift_summary",
     "read_weights_file",
     "resolve_weights",
+    "scheme_table",
 ]
 
 WeightMethod = Literal["framework", "equal", "explicit", "file", "budget", "ahp", "pca",
@@ -1053,3 +1054,23 @@ def rank_shift_summary(comparison: pd.DataFrame) -> pd.DataFrame:
                      "max_abs_shift": float(shift.max()),
                      "share_moved": float((shift > 0).mean()), "spearman": float(rho)})
     return pd.DataFrame(rows)
+
+
+def scheme_table(schemes: Mapping[str, pd.Series | Mapping[str, float]], meta: pd.DataFrame
+                 ) -> pd.DataFrame:
+    """Tidy table of several weighting schemes: ``scheme, code, parent, level, weight``.
+
+    Each scheme's weights are completed with the framework weights and normalised within
+    each parent (:func:`normalise_within_parent`), so schemes are directly comparable.
+    """
+    m = _meta(meta)
+    sub = _below_top(m).set_index("code")
+    frames = []
+    for name, w in schemes.items():
+        s = normalise_within_parent(pd.Series(w, dtype=float).reindex(
+            [c for c in pd.Series(w, dtype=float).index if c in sub.index]), m)
+        frames.append(pd.DataFrame({"scheme": name, "code": s.index,
+                                    "parent": sub.loc[s.index, "parent"].to_numpy(),
+                                    "level": sub.loc[s.index, "level"].to_numpy(),
+                                    "weight": s.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)

@@ -380,3 +380,11 @@ def test_compare_schemes_and_summary(meta):
     assert bod.set_index(["scheme", "unit"]).loc["y_heavy", "score"].max() == pytest.approx(1.0)
     with pytest.raises(SpecError, match="unknown scheme"):
         W.compare_schemes(x, meta, schemes, methods={"zz": "bod"})
+
+
+def test_scheme_table(meta):
+    t = W.scheme_table({"eq": W.equal(meta), "ahp": {"X": 3.0, "Y": 1.0}}, meta)
+    assert list(t.columns) == ["scheme", "code", "parent", "level", "weight"]
+    s = t.set_index(["scheme", "code"])["weight"]
+    assert s["ahp", "X"] == pytest.approx(0.75) and s["ahp", "c"] == pytest.approx(0.5)
+    assert s["eq", "c"] == pytest.approx(1 / 3) and len(t) == 14

@@ -1,0 +1,161 @@
+"""Write notebooks/03_weighting.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_03_weighting.py"""
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parents[1]
+
+
+def code(src: str, tags: list[str] | None = None) -> nbf.NotebookNode:
+    cell = nbf.v4.new_code_cell(src.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+def md(src: str) -> nbf.NotebookNode:
+    return nbf.v4.new_markdown_cell(src.strip("\n"))
+
+
+cells = [
+    code('''
+region = "AMS"
+cycle = 2024
+seed = 20240601
+spec_path = ""
+audience = "wco"
+out_dir = ""
+''', tags=["parameters"]),
+    md('''
+# Weighting alternatives
+
+**Question:** how much do the Members' index ranks depend on the weights? The framework's
+weights are compared with equal weights, weights from an expert budget allocation, from AHP
+pairwise judgements, from principal components (OECD/JRC procedure), weights that balance each
+component's correlation with its aggregate, and benefit-of-the-doubt (BoD) weights chosen by each
+Member. We also ask whether the nominal weights are the *effective* ones: how much of each
+aggregate's variance each component actually explains.
+
+The budget points (`methodology/weights/example_budget.csv`) and AHP matrix
+(`methodology/weights/example_ahp.csv`) are illustrative inputs, not WCO positions; they weight
+the four dimensions, every other level keeps the framework weights. Only Member-level *index*
+scores appear below (no KPI values); for a public audience Members are shown by pseudonym.
+'''),
+    code('''
+import os
+
+from pmm_lib import build, disclosure, report
+from pmm_lib import plots_weighting as pw
+from pmm_lib import weights as W
+from pmm_lib.paths import METHODOLOGY_DIR
+from pmm_lib.spec import Spec
+
+report.use_reproducible_style()
+spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
+res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+normalised, meta = res.normalised, res.meta
+salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
+ids = disclosure.pseudonymise(normalised.index, salt=salt) if audience == "public" else {m: m for m in normalised.index}
+place = "all regions" if region == "ALL" else region
+examples = METHODOLOGY_DIR / "weights"
+print(f"{len(normalised)} Members of {place}, cycle {cycle}; {normalised.shape[1]} KPIs")
+'''),
+    md("## Participatory weights: budget allocation and AHP"),
+    code('''
+budget = W.budget_allocation(examples / "example_budget.csv", meta)
+budget
+'''),
+    code('''
+ahp = W.ahp(examples / "example_ahp.csv")
+print(f"AHP: lambda_max = {ahp.lambda_max:.3f}, CI = {ahp.ci:.4f}, CR = {ahp.cr:.4f} (acceptable below 0.1)")
+ahp.to_frame()
+'''),
+    md("## The weighting schemes"),
+    code('''
+schemes = {
+    "framework": W.resolve_weights("framework", normalised, meta),
+    "equal": W.resolve_weights("equal", normalised, meta),
+    "budget": W.resolve_weights("budget", normalised, meta, points=examples / "example_budget.csv"),
+    "ahp": W.resolve_weights("ahp", normalised, meta, path=examples / "example_ahp.csv"),
+    "pca": W.resolve_weights("pca", normalised, meta),
+    "balanced": W.resolve_weights("balanced", normalised, meta),
+    "bod": W.resolve_weights("bod", normalised, meta),
+}
+scheme_weights = W.scheme_table(schemes, meta)
+scheme_weights[scheme_weights["level"] == 3].pivot(index="code", columns="scheme", values="weight")[list(schemes)]
+'''),
+    code('''
+#| label: fig-weighting-schemes
+#| fig-cap: Weights of the four dimensions under each weighting scheme
+ax = pw.plot_scheme_weights(scheme_weights, codes=["TF", "RC", "ES", "OD"])
+report.save_figure(ax.figure, "fig-weighting-schemes",
+                   "Weight of each PMM dimension in the index under each weighting scheme (framework, "
+                   "equal, expert budget allocation, AHP, PCA, balanced correlations, mean "
+                   f"benefit-of-the-doubt weights), {place} {cycle}.", out_dir, audience=audience)
+'''),
+    md('''
+## Ranks under each scheme
+
+All schemes aggregate with weighted arithmetic means, except `bod`: its dimensions are combined
+by benefit of the doubt, each Member getting the dimension weights that show it in the best
+light (score in [0, 1], 1 = on the frontier).
+'''),
+    code('''
+comparison = W.compare_schemes(normalised, meta, schemes,
+                               methods={"bod": ["arithmetic", "arithmetic", "bod"]},
+                               min_coverage=spec.aggregate[0].min_coverage)
+comparison["unit"] = comparison["unit"].map(ids)
+W.rank_shift_summary(comparison)
+'''),
+    code('''
+#| label: fig-weighting-rankshift
+#| fig-cap: Index ranks of each Member under the alternative weighting schemes
+ax = pw.plot_rank_shift(comparison, reference="framework")
+report.save_figure(ax.figure, "fig-weighting-rankshift",
+                   f"Index rank of each Member of {place} ({cycle}) under the framework weights "
+                   "(black bar) and the alternatives (markers); the grey line spans each Member's "
+                   "range of ranks.", out_dir, audience=audience)
+'''),
+    code('''
+ranks = comparison.pivot(index="unit", columns="scheme", values="rank")[list(schemes)].sort_values("framework")
+report.save_table(ranks.reset_index().rename(columns={"unit": "member"}), "tbl-weighting-ranks",
+                  f"Index rank (1 = best) of each Member of {place} ({cycle}) under each weighting "
+                  "scheme.", out_dir, audience=audience)
+scores = comparison.pivot(index="unit", columns="scheme", values="score")[list(schemes)].loc[ranks.index]
+report.save_table(scores.reset_index().rename(columns={"unit": "member"}), "tbl-index-scores",
+                  f"Index score of each Member of {place} ({cycle}) under each weighting scheme "
+                  "(0-100; bod: benefit-of-the-doubt score in [0, 1]).", out_dir, audience=audience)
+ranks
+'''),
+    md('''
+## Nominal versus effective weights
+
+The effective weight of a component is its squared Pearson correlation with its aggregate,
+scaled to sum to one within the parent (Paruolo, Saisana & Saltelli 2013): a component with a
+large nominal weight but a small effective one hardly moves the aggregate.
+'''),
+    code('''
+effective = W.effective_weights(res.aggregated, meta, schemes["framework"])
+report.save_table(effective, "tbl-effective-weights",
+                  f"Nominal and effective weights of every component, {place} {cycle} (effective = "
+                  "squared correlation with the parent aggregate, scaled within the parent; "
+                  "pearson = the correlation; n = Members).", out_dir, audience=audience)
+effective[effective["level"] >= 2]
+'''),
+    code('''
+#| label: fig-effective-weights
+#| fig-cap: Nominal and effective weights of the expected outcomes and dimensions
+ax = pw.plot_effective_weights(effective[effective["level"] >= 2])
+report.save_figure(ax.figure, "fig-effective-weights",
+                   f"Nominal weight and effective weight (share of the parent's variance explained) "
+                   f"of each expected outcome and dimension, {place} {cycle}.", out_dir,
+                   audience=audience)
+'''),
+]
+
+nb = nbf.v4.new_notebook(cells=cells)
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nb.metadata["language_info"] = {"name": "python"}
+nbf.validate(nb)
+nbf.write(nb, HERE / "03_weighting.ipynb")
