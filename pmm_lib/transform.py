@@ -205,7 +205,8 @@ def impute(data: pd.DataFrame, method: ImputeMethod = "none", *,
         :math:`\\hat x_{ci} = \\bar x_{\\cdot i}` (or the median) over all units.
     ``group_mean`` / ``group_median``
         :math:`\\hat x_{ci} = \\bar x_{g(c), i}`, the mean (median) of the unit's group
-        (COINr ``i_mean_grp``); a group with no value for the indicator leaves the gap (logged).
+        (COINr ``i_mean_grp``); a group with no value for the indicator, or a unit without
+        a group label, leaves the gap (logged as ``not_imputed``).
     ``iterative``
         Multivariate imputation by chained equations with Bayesian ridge regressions
         (scikit-learn ``IterativeImputer``; van Buuren & Groothuis-Oudshoorn 2011,
@@ -252,11 +253,8 @@ def impute(data: pd.DataFrame, method: ImputeMethod = "none", *,
         if groups is None:
             raise SpecError(f"impute: method {method!r} needs groups (unit -> group label)")
         g = pd.Series(groups).reindex(x.index)
-        if g.isna().any():
-            raise InputError(f"impute: units {list(g.index[g.isna()][:5])} have no group label",
-                             column=str(getattr(groups, "name", "group")), expected="a group for every unit")
         agg = "mean" if method == "group_mean" else "median"
-        fill = x.groupby(g.to_numpy()).transform(agg)
+        fill = x.groupby(g.to_numpy(), dropna=True).transform(agg)  # unlabelled units: NaN
         fill.index = x.index
         filled = x.fillna(fill)
     elif method == "iterative":
