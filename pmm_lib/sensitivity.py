@@ -407,7 +407,7 @@ def sobol_design(factors: Sequence[Factor], n_base: int, *, method: DesignMethod
         problem = {"num_vars": k, "names": names, "bounds": [[0.0, 1.0]] * k}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*Convergence properties.*")
-            warnings.filterwarnings("ignore", message=".*N = 2.*")
+            warnings.filterwarnings("ignore", message=".*balance properties.*")
             u = salib_sobol.sample(problem, int(n_base), calc_second_order=False,
                                    scramble=True, seed=int_seed)
         u = np.clip(u, 0.0, np.nextafter(1.0, 0.0))
@@ -431,6 +431,7 @@ class _Hierarchy:
     incidence: dict[int, np.ndarray]  # level l >= 2 -> (n_l x n_{l-1}) 0/1 matrix
     parent_pos: np.ndarray            # position of each level-1 code's parent at level 2
     top: int                          # the top level
+    groups: dict[int, list[np.ndarray]]  # level l >= 2 -> child positions (level l-1) per node
 
     @classmethod
     def from_meta(cls, meta: pd.DataFrame) -> _Hierarchy:
@@ -462,7 +463,8 @@ class _Hierarchy:
                 a[idx[p], j] = 1.0
             incidence[lv] = a
         parent_pos = np.argmax(incidence[2], axis=0) if top >= 2 else np.zeros(0, dtype=np.int64)
-        return cls(codes, levels, by_level, level_codes, incidence, parent_pos, top)
+        groups = {lv: [np.flatnonzero(row) for row in a] for lv, a in incidence.items()}
+        return cls(codes, levels, by_level, level_codes, incidence, parent_pos, top, groups)
 
     def level_of(self, code: str) -> int:
         for lv, cs in self.level_codes.items():
@@ -501,59 +503,65 @@ def _agg_methods(spec: Any, top: int) -> tuple[tuple[str, ...], tuple[float, ...
 # --------------------------------------------------------------------------------------------
 
 
-def _aggregate_level(values: np.ndarray, shared: bool, w: np.ndarray, a: np.ndarray,
+def _aggregate_level(values: np.ndarray, shared: bool, w: np.ndarray, groups: list[np.ndarray],
                      method: str, min_coverage: float) -> np.ndarray:
-    """Aggregate one level for S samples at once.
+    """Aggregate one level for S weight vectors at once.
 
-    values : (U, c) if ``shared`` else (S, U, c) child values with NaN for missing
-    w : (S, c) nominal child weights (0 = excluded); a : (p, c) parent incidence.
-    Returns (S, U, p).
+    values : (U, c) if ``shared`` (the same for every sample) else (c, U, S); NaN = missing
+    w : (S, c) nominal child weights (0 = excluded); groups : child positions per parent
+    Returns (p, U, S).
 
     Arithmetic: y = sum_c w_c x_c / sum_c w_c over present children; geometric:
     y = exp(sum_c w_c ln x_c / sum_c w_c). As in :func:`pmm_lib.aggregate.arithmetic`, a parent
-    whose present children carry less than ``min_coverage`` of its children's total weight, or
-    no weight at all, is NaN.
+    whose present children carry less than ``min_coverage`` of its children's total weight,
+    or no weight at all, is NaN. Each parent is one small matrix product (shared level) or a
+    sum of scaled slices, so the work is proportional to U x S x c.
     """
     present = ~np.isnan(values)
+    any_missing = not present.all()
     if method == "geometric":
         x = np.log(np.where(present & (values > 0), values, 1.0))
     elif method == "arithmetic":
-        x = np.where(present, values, 0.0)
+        x = np.where(present, values, 0.0) if any_missing else values
     else:  # pragma: no cover - guarded by UncertaintyProblem
         raise SpecError(f"aggregate: {method!r} is not vectorised; allowed: {', '.join(AGGREGATIONS)}")
-    s, c = w.shape
-    p = a.shape[0]
-    b = w[:, None, :] * a[None, :, :]               # (S, p, c) child -> parent weights
-    pf = present.astype(float)
-    if shared:
-        bt = b.transpose(2, 0, 1).reshape(c, s * p)  # (c, S p)
-        num = (x @ bt).reshape(-1, s, p).transpose(1, 0, 2)
-        den = (pf @ bt).reshape(-1, s, p).transpose(1, 0, 2)
-    else:
-        bt = b.transpose(0, 2, 1)                    # (S, c, p)
-        num = np.matmul(x, bt)
-        den = np.matmul(pf, bt)
-    total = b.sum(axis=2)[:, None, :]                # (S, 1, p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = num / den
-        cover = np.where(total > 0, den / np.where(total > 0, total, 1.0), 0.0)
-    if method == "geometric":
-        out = np.exp(out)
-    bad = (den <= 0) | (cover < min_coverage - 1e-12)
-    return np.where(bad, np.nan, out)
+    s = w.shape[0]
+    wt = np.ascontiguousarray(w.T)                  # (c, S)
+    nu = values.shape[0] if shared else values.shape[1]
+    out = np.empty((len(groups), nu, s))
+    pf = present.astype(float) if any_missing else None
+    for j, g in enumerate(groups):
+        total = wt[g].sum(axis=0)                   # (S,)
+        if shared:
+            num = x[:, g] @ wt[g]                   # (U, S)
+            den = pf[:, g] @ wt[g] if pf is not None else None
+        else:
+            num = np.einsum("cus,cs->us", x[g], wt[g]) if len(g) > 1 else x[g[0]] * wt[g[0]]
+            den = None
+            if pf is not None:
+                den = np.einsum("cus,cs->us", pf[g], wt[g]) if len(g) > 1 else pf[g[0]] * wt[g[0]]
+        if den is None:
+            den = np.broadcast_to(total, num.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = num / den
+            cover = np.where(total > 0, den / np.where(total > 0, total, 1.0), 0.0)
+        if method == "geometric":
+            y = np.exp(y)
+        out[j] = np.where((den <= 0) | (cover < min_coverage - 1e-12), np.nan, y)
+    return out
 
 
 def _aggregate_batch(x1: np.ndarray, hier: _Hierarchy, weights: np.ndarray,
                      methods: tuple[str, ...], coverage: tuple[float, ...],
                      include: np.ndarray | None) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """Values of every level (level -> (S, U, n_level)) for S weight vectors at once.
+    """Values of every aggregate level (level -> (n_level, U, S)) for S weight vectors at once.
 
-    ``include`` (S x level-1 codes, 0/1) removes excluded indicators (weight 0). Also returns
-    the samples (S,) outside the domain of a geometric mean (a child value <= 0), which
-    :func:`pmm_lib.aggregate.geometric` rejects.
+    ``x1`` is the (U x level-1 codes) normalised matrix; ``include`` (S x level-1 codes, 0/1)
+    removes excluded indicators (weight 0). Also returns the samples (S,) outside the domain
+    of a geometric mean (a child value <= 0), which :func:`pmm_lib.aggregate.geometric` rejects.
     """
     s = weights.shape[0]
-    out: dict[int, np.ndarray] = {1: np.broadcast_to(x1[None], (s, *x1.shape))}
+    out: dict[int, np.ndarray] = {}
     values, shared = x1, True
     domain_error = np.zeros(s, dtype=bool)
     for lv in range(2, hier.top + 1):
@@ -568,8 +576,8 @@ def _aggregate_batch(x1: np.ndarray, hier: _Hierarchy, weights: np.ndarray,
                 if cols.any():
                     domain_error |= (include[:, cols] > 0).any(axis=1) if include is not None else True
             else:
-                domain_error |= nonpos.any(axis=(1, 2))
-        values = _aggregate_level(values, shared, w, hier.incidence[lv], methods[lv - 2],
+                domain_error |= nonpos.any(axis=(0, 1))
+        values = _aggregate_level(values, shared, w, hier.groups[lv], methods[lv - 2],
                                   coverage[lv - 2])
         shared = False
         out[lv] = values
@@ -586,18 +594,26 @@ def rank_desc(scores: np.ndarray) -> np.ndarray:
     array([[ 1.,  4.,  1., nan,  3.]])
     """
     v = np.asarray(scores, dtype=float)
-    neg = np.where(np.isnan(v), np.inf, -v)
-    order = np.argsort(neg, axis=-1, kind="stable")
-    srt = np.take_along_axis(neg, order, axis=-1)
     n = v.shape[-1]
-    pos = np.broadcast_to(np.arange(n), srt.shape)
-    new = np.ones(srt.shape, dtype=bool)
-    new[..., 1:] = srt[..., 1:] != srt[..., :-1]
-    start = np.maximum.accumulate(np.where(new, pos, 0), axis=-1)
-    ranks = np.empty(v.shape, dtype=float)
-    np.put_along_axis(ranks, order, (start + 1).astype(float), axis=-1)
-    ranks[np.isnan(v)] = np.nan
-    return ranks
+    flat = v.reshape(-1, n)
+    missing = np.isnan(flat)
+    neg = np.where(missing, np.inf, -flat)
+    order = np.argsort(neg, axis=-1)
+    srt = np.take_along_axis(neg, order, axis=-1)
+    ranks_sorted = np.broadcast_to(np.arange(1.0, n + 1), srt.shape)
+    # ties are rare in continuous scores: give tied positions the lowest rank, row by row
+    tie = (srt[:, 1:] == srt[:, :-1]) & np.isfinite(srt[:, 1:])
+    rows = np.flatnonzero(tie.any(axis=1))
+    if rows.size:
+        new = np.ones((rows.size, n), dtype=bool)
+        new[:, 1:] = ~tie[rows]
+        start = np.maximum.accumulate(np.where(new, np.arange(n), 0), axis=1)
+        ranks_sorted = ranks_sorted.copy()
+        ranks_sorted[rows] = start + 1.0
+    ranks = np.empty_like(neg)
+    np.put_along_axis(ranks, order, ranks_sorted, axis=-1)
+    ranks[missing] = np.nan
+    return ranks.reshape(v.shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,6 +637,7 @@ class _Prepared:
     coverage: tuple[float, ...]
     nominal: IndexResult
     build_kwargs: dict[str, Any]
+    cache: dict[Any, Any] = field(default_factory=dict)  # stage prefixes (see _group_matrix)
 
 
 def _prepare(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem,
@@ -679,7 +696,8 @@ def _factors(prep: _Prepared) -> list[Factor]:
 
 def sample_design(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem, n: int, *,
                   method: DesignMethod = "monte_carlo", seed: SeedLike = None,
-                  bank_size: int | None = None, _prep: _Prepared | None = None) -> SampleDesign:
+                  bank_size: int | None = None, build_options: Mapping[str, Any] | None = None,
+                  _prep: _Prepared | None = None) -> SampleDesign:
     """Draw a design over the varied assumptions of ``problem``.
 
     Discrete assumptions are factors on [0, 1) mapped to equally likely alternatives. Weight
@@ -692,7 +710,7 @@ def sample_design(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyPr
     n : int
         Monte Carlo: replications. Sobol': base samples N (N (k + 2) replications).
     """
-    prep = _prep or _prepare(data, meta, problem)
+    prep = _prep or _prepare(data, meta, problem, build_options)
     gen = rng(seed)
     factors = _factors(prep)
     design = sobol_design(factors, n, method=method, seed=gen)
@@ -724,6 +742,7 @@ def _alt(alts: tuple[Any, ...], i: int, default: Any) -> Any:
 
 def replication_spec(problem: UncertaintyProblem, design: SampleDesign, i: int, *,
                      data: pd.DataFrame | None = None, meta: pd.DataFrame | None = None,
+                     build_options: Mapping[str, Any] | None = None,
                      _prep: _Prepared | None = None) -> tuple[Spec, str | None]:
     """Replication ``i`` of a design as an ordinary Spec plus the excluded indicator (or None).
 
@@ -731,7 +750,7 @@ def replication_spec(problem: UncertaintyProblem, design: SampleDesign, i: int, 
     applied by dropping that indicator from the data and the hierarchy (:func:`build_replication`).
     """
     _, spec_mod = _pipeline()
-    prep = _prep or _prepare(data, meta, problem)
+    prep = _prep or _prepare(data, meta, problem, build_options)
     ch = _choices(prep, design)
     b = problem.base
     w = _sample_weights(prep, design, ch, np.array([i]))[0]
@@ -753,10 +772,16 @@ def replication_spec(problem: UncertaintyProblem, design: SampleDesign, i: int, 
 
 
 def build_replication(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem,
-                      design: SampleDesign, i: int, **build_kwargs: Any) -> IndexResult:
-    """Rebuild replication ``i`` with :func:`pmm_lib.build.build` (the slow reference path)."""
+                      design: SampleDesign, i: int, *,
+                      build_options: Mapping[str, Any] | None = None) -> IndexResult:
+    """Rebuild replication ``i`` with :func:`pmm_lib.build.build` (the slow reference path).
+
+    ``build_options`` are passed to :func:`pmm_lib.build.build` (groups, denominators, ...).
+    """
     build_mod, _ = _pipeline()
-    spec, excluded = replication_spec(problem, design, i, data=data, meta=meta)
+    build_kwargs = dict(build_options or {})
+    spec, excluded = replication_spec(problem, design, i, data=data, meta=meta,
+                                      build_options=build_options)
     if excluded is not None:
         data = data.drop(columns=[excluded])
         meta = meta[meta["code"] != excluded].reset_index(drop=True)
@@ -827,7 +852,8 @@ def _default_targets(hier: _Hierarchy) -> tuple[str, ...]:
 def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem,
              design: SampleDesign, *, targets: Sequence[str] | None = None,
              chunk_size: int = 2048, progress: bool = False, max_failed_share: float = 0.05,
-             _prep: _Prepared | None = None, **build_kwargs: Any) -> Replications:
+             build_options: Mapping[str, Any] | None = None,
+             _prep: _Prepared | None = None) -> Replications:
     """Evaluate every replication of ``design`` with the vectorised engine.
 
     Samples are grouped by their distinct (imputation, treatment, normalisation[, exclusion])
@@ -862,13 +888,13 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     import time
 
     t0 = time.perf_counter()
-    prep = _prep or _prepare(data, meta, problem, build_kwargs)
+    prep = _prep or _prepare(data, meta, problem, build_options)
     hier = prep.hier
     targets = tuple(targets) if targets is not None else _default_targets(hier)
     tlev = [(hier.level_of(t), hier.level_codes[hier.level_of(t)].index(t)) for t in targets]
     ch = _choices(prep, design)
     n, nu, nt = design.n, len(prep.units), len(targets)
-    scores = np.full((n, nu, nt), np.nan)
+    scores = np.full((nt, n, nu), np.nan)  # target-major: each (replication, unit) row ranks fast
     failed = np.zeros(n, dtype=bool)
     fail_rows: list[dict[str, Any]] = []
     split_exclusion = not _exclusion_is_columnwise(problem)
@@ -907,9 +933,11 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
                     include = np.ones((len(rows), len(l1)), dtype=float)
                     hit = ex >= 0
                     include[np.flatnonzero(hit), ex[hit]] = 0.0
-                vals, domain_error = _aggregate_batch(x1, hier, w, methods, prep.coverage, include)
+                with _single_blas_thread():
+                    vals, domain_error = _aggregate_batch(x1, hier, w, methods, prep.coverage, include)
                 for t, (lv, j) in enumerate(tlev):
-                    scores[rows, :, t] = np.where(domain_error[:, None], np.nan, vals[lv][:, :, j])
+                    v = np.broadcast_to(x1[:, j], (len(rows), nu)) if lv == 1 else vals[lv][j].T
+                    scores[t, rows, :] = np.where(domain_error[:, None], np.nan, v)
                 if domain_error.any():
                     failed[rows[domain_error]] = True
                     fail_rows.append({"group": _group_label(prep, kd) + f"; aggregate={methods[0]}",
@@ -924,12 +952,25 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     if share > max_failed_share:
         raise RunError(f"{failed.sum()} of {n} replications failed ({share:.1%} > max_failed_share "
                        f"{max_failed_share:.1%}); first error: {failures['error'].iloc[0]}")
-    ranks = rank_desc(scores.transpose(0, 2, 1)).transpose(0, 2, 1)
+    ranks = rank_desc(scores).transpose(1, 2, 0)
+    scores = scores.transpose(1, 2, 0)
     nom = prep.nominal
     nominal_scores = nom.aggregated.reindex(index=prep.units, columns=list(targets)).to_numpy(dtype=float)
     nominal_ranks = rank_desc(nominal_scores.T).T
     return Replications(prep.units, targets, scores, ranks, failed, failures, design,
                         nominal_scores, nominal_ranks, time.perf_counter() - t0, len(uniq))
+
+
+def _single_blas_thread() -> Any:
+    """Limit BLAS to one thread: the kernel's many small products lose more to thread
+    hand-offs than they gain, especially on a shared machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional speed-up
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _exclusion_is_columnwise(problem: UncertaintyProblem) -> bool:
@@ -956,22 +997,64 @@ def _group_label(prep: _Prepared, kd: Mapping[str, int]) -> str:
 
 
 def _group_matrix(prep: _Prepared, kd: Mapping[str, int]) -> np.ndarray:
-    """The normalised matrix (units x level-1 codes) of one discrete combination."""
-    build_mod, _ = _pipeline()
+    """The normalised matrix (units x level-1 codes) of one discrete combination.
+
+    Runs the stages of :func:`pmm_lib.build.build` up to normalisation (denominate, impute,
+    screen, treat, normalise; the same calls in the same order) and caches the shared prefixes:
+    the imputed/screened matrix per (imputation, exclusion) and the treated one per treatment,
+    so five treatments x two normalisations cost one imputation, five treatments and ten
+    normalisations. The tests check the result against ``build(...).normalised``.
+    """
+    from pmm_lib import transform
+
     p, b = prep.problem, prep.problem.base
-    spec = dataclasses.replace(
-        b,
-        impute=_alt(p.impute, kd["impute"], b.impute),
-        treat=_alt(p.treat, kd["treat"], b.treat),
-        normalise=_alt(p.normalise, kd["normalise"], b.normalise),
-    )
-    data, meta = prep.data, prep.meta
+    imp = _alt(p.impute, kd["impute"], b.impute)
+    tr = _alt(p.treat, kd["treat"], b.treat)
+    nm = _alt(p.normalise, kd["normalise"], b.normalise)
     excluded = prep.exclude_codes[kd["exclude"]] if "exclude" in kd else None
-    if excluded is not None:
-        data = data.drop(columns=[excluded])
-        meta = meta[meta["code"] != excluded].reset_index(drop=True)
-    res = build_mod.build(data, meta, spec, **prep.build_kwargs)
-    return res.normalised.reindex(index=prep.units, columns=list(prep.hier.level_codes[1])).to_numpy(dtype=float)
+    opts = prep.build_kwargs
+    cache = prep.cache
+    key1 = ("screened", kd["impute"], excluded)
+    if key1 not in cache:
+        data, meta = prep.data, prep.meta
+        if excluded is not None:
+            data = data.drop(columns=[excluded])
+            meta = meta[meta["code"] != excluded]
+        m = meta.reset_index(drop=True).copy()
+        m["code"] = m["code"].astype(str)
+        m["level"] = pd.to_numeric(m["level"]).astype(int)
+        m = m.sort_values("level", kind="stable").reset_index(drop=True)
+        leaves = m.loc[m["level"] == 1, "code"].tolist()
+        raw = data[leaves]
+        if not all(t == np.float64 for t in raw.dtypes):
+            raw = raw.astype("float64")
+        den = transform.denominate(raw, m, opts.get("denominators"))[0] if b.denominate else raw
+        groups = None
+        if imp.method in ("group_mean", "group_median"):
+            g = opts.get("groups")
+            if isinstance(g, pd.Series):
+                groups = g
+            elif isinstance(g, pd.DataFrame) and imp.group in g.columns:
+                groups = g[imp.group]
+            elif imp.group in data.columns:
+                groups = data[imp.group]
+            else:
+                raise InputError(f"impute.group: grouping column {imp.group!r} not found", column=imp.group)
+        imputed = transform.impute(den, imp.method, groups=groups, panel=opts.get("panel"),
+                                   cycle=opts.get("cycle"), seed=opts.get("seed"))[0]
+        screened = transform.screen(imputed, b.screen.min_coverage)[0]
+        if screened.empty:
+            raise InputError(f"screen: no unit has at least {b.screen.min_coverage:.0%} of the indicators")
+        cache[key1] = (screened, m)
+    screened, m = cache[key1]
+    key2 = ("treated", kd["impute"], excluded, kd["treat"])
+    if key2 not in cache:
+        cache[key2] = transform.treat(screened, tr.method, winmax=tr.winmax, skew=tr.skew,
+                                      kurtosis=tr.kurtosis, fallback=tr.fallback,
+                                      overrides=tr.overrides)[0]
+    normalised = transform.normalise(cache[key2], m, nm.method, low=nm.low, high=nm.high,
+                                     mean=nm.mean, sd=nm.sd, targets=nm.targets)[0]
+    return normalised.reindex(index=prep.units, columns=list(prep.hier.level_codes[1])).to_numpy(dtype=float)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1042,7 +1125,7 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
                          n_samples: int = 1000, seed: SeedLike = None,
                          targets: Sequence[str] | None = None, chunk_size: int = 2048,
                          progress: bool = False, max_failed_share: float = 0.05,
-                         **build_kwargs: Any) -> UncertaintyResult:
+                         build_options: Mapping[str, Any] | None = None) -> UncertaintyResult:
     """Monte Carlo uncertainty analysis over all assumptions together.
 
     Draws ``n_samples`` replications (every varied assumption independently and uniformly over
@@ -1061,7 +1144,7 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
     RunError
         When more than ``max_failed_share`` of the replications fail.
     """
-    prep = _prepare(data, meta, problem, build_kwargs)
+    prep = _prepare(data, meta, problem, build_options)
     design = sample_design(data, meta, problem, n_samples, method="monte_carlo", seed=seed, _prep=prep)
     reps = evaluate(data, meta, problem, design, targets=targets, chunk_size=chunk_size,
                     progress=progress, max_failed_share=max_failed_share, _prep=prep)
@@ -1307,7 +1390,7 @@ def sensitivity_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
                          per_unit: bool = False, num_resamples: int = 100,
                          conf_level: float = 0.95, tol: float = 0.05, chunk_size: int = 2048,
                          progress: bool = False, max_failed_share: float = 0.05,
-                         **build_kwargs: Any) -> SensitivityResult:
+                         build_options: Mapping[str, Any] | None = None) -> SensitivityResult:
     """Variance-based sensitivity analysis of ranks and scores to the uncertain assumptions.
 
     Samples a Saltelli/Sobol' design of ``n_base * (k + 2)`` replications (k = varied
@@ -1334,7 +1417,7 @@ def sensitivity_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
     if not problem.varied:
         raise SpecError("problem: no assumption varies; give at least one field two alternatives")
     gen = rng(seed)
-    prep = _prepare(data, meta, problem, build_kwargs)
+    prep = _prepare(data, meta, problem, build_options)
     design = sample_design(data, meta, problem, n_base, method="sobol", seed=gen, _prep=prep)
     reps = evaluate(data, meta, problem, design, targets=targets, chunk_size=chunk_size,
                     progress=progress, max_failed_share=max_failed_share, _prep=prep)

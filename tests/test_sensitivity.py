@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from pmm_lib import sensitivity as sa
-from pmm_lib.errors import SpecError
+from pmm_lib.errors import InputError, RunError, SpecError
 
 ASEM = Path(__file__).parent / "data" / "coinr-asem"
 
@@ -181,20 +181,20 @@ def test_kernel_equals_aggregate_hierarchy_for_many_weight_vectors(method, min_c
     x[0, 1] = np.nan          # a missing child (coverage by weight: 1/3 of X)
     x[2, 4] = np.nan          # the only child of Z
     x[3, [0, 1]] = np.nan
-    w = gen.uniform(0.5, 1.5, size=(40, len(hier.codes)))
-    include = np.ones((40, 5))
+    w = gen.uniform(0.5, 1.5, size=(16, len(hier.codes)))
+    include = np.ones((16, 5))
     include[5:10, 2] = 0.0    # exclude c in some samples
     vals, bad = sa._aggregate_batch(x, hier, w, (method, method), (min_coverage, min_coverage), include)
     assert not bad.any()
-    for s in range(40):
+    for s in range(16):
         keep = [c for c, inc in zip("abcde", include[s], strict=True) if inc]
         m = meta[meta["code"].isin(keep + ["X", "Y", "Z", "I"])]
         weights = dict(zip(hier.codes, w[s], strict=True))
         ref = aggregate_hierarchy(pd.DataFrame(x, columns=list("abcde"))[keep], m, method=method,
                                   weights={k: v for k, v in weights.items() if k in set(m["code"])},
                                   min_coverage=min_coverage)
-        assert np.allclose(vals[2][s], ref[["X", "Y", "Z"]].to_numpy(), rtol=1e-12, equal_nan=True)
-        assert np.allclose(vals[3][s][:, 0], ref["I"].to_numpy(), rtol=1e-12, equal_nan=True)
+        assert np.allclose(vals[2][:, :, s].T, ref[["X", "Y", "Z"]].to_numpy(), rtol=1e-12, equal_nan=True)
+        assert np.allclose(vals[3][0, :, s], ref["I"].to_numpy(), rtol=1e-12, equal_nan=True)
 
 
 def test_kernel_flags_geometric_domain_errors_like_aggregate():
@@ -208,3 +208,224 @@ def test_kernel_flags_geometric_domain_errors_like_aggregate():
     assert bad.tolist() == [True, True, True, False]
     _, bad = sa._aggregate_batch(x, hier, w, ("arithmetic", "geometric"), (0.0, 0.0), include)
     assert not bad.any()
+
+
+# ------------------------------------------------------------------------------ the engine on ASEM
+@pytest.fixture(scope="module")
+def asem():
+    from pmm_lib.coinr import load_coinr
+
+    ds = load_coinr(ASEM / "ASEM_iData.csv", ASEM / "ASEM_iMeta.csv")
+    return ds.data, ds.meta, {"groups": ds.groups, "denominators": ds.denominators}
+
+
+def _asem_base(screen: float = 0.9):
+    from pmm_lib.spec import ImputeSpec, NormaliseSpec, ScreenSpec, Spec, TreatSpec
+
+    return Spec(denominate=True, impute=ImputeSpec("group_mean", "EurAsia_group"),
+                screen=ScreenSpec(screen), treat=TreatSpec("winsorise"),
+                normalise=NormaliseSpec("minmax", low=1.0, high=100.0))
+
+
+def _reference_problem(base=None):
+    """COINr's ASEM sensitivity example: winmax 1-5, min-max vs z-score, +-25 % weight noise at
+    the two upper weight levels, arithmetic vs geometric."""
+    from pmm_lib.spec import NormaliseSpec
+
+    base = base or _asem_base()
+    return sa.UncertaintyProblem(
+        base, treat=sa.winmax_alternatives(base.treat, range(1, 6)),
+        normalise=(NormaliseSpec("minmax", low=1.0, high=100.0), NormaliseSpec("zscore", mean=10.0, sd=2.0)),
+        aggregate=("arithmetic", "geometric"), weight_noise={2: 0.25, 3: 0.25})
+
+
+def _compare_with_loop(data, meta, opts, problem, design, rows, targets):
+    reps = sa.evaluate(data, meta, problem, design, targets=targets, build_options=opts)
+    for i in rows:
+        res = sa.build_replication(data, meta, problem, design, int(i), build_options=opts)
+        sc = res.aggregated.reindex(index=reps.units, columns=list(targets)).to_numpy()
+        rk = res.ranks.reindex(index=reps.units, columns=list(targets)).to_numpy()
+        np.testing.assert_allclose(reps.scores[i], sc, rtol=0, atol=1e-9, err_msg=f"replication {i}")
+        np.testing.assert_array_equal(reps.ranks[i], rk, err_msg=f"replication {i}")
+    return reps
+
+
+@pytest.mark.slow
+def test_engine_equals_loop_over_build_on_200_replications(asem):
+    data, meta, opts = asem
+    problem = _reference_problem()
+    design = sa.sample_design(data, meta, problem, 200, seed=20240601, build_options=opts)
+    targets = [c for c in meta["code"] if c not in set(data.columns)]  # every aggregate
+    reps = _compare_with_loop(data, meta, opts, problem, design, range(200), targets)
+    assert reps.n_groups == 10 and not reps.failed.any()
+    # the design covers every alternative of every factor
+    for name, n_alt in (("treat", 5), ("normalise", 2), ("aggregate", 2)):
+        assert set(design.values(name).tolist()) == set(range(n_alt))
+
+
+def test_engine_equals_build_with_exclusion_imputation_and_weight_sets(asem):
+    from pmm_lib.spec import ImputeSpec
+
+    data, meta, opts = asem
+    sets = (pd.Series({"Conn": 2.0, "Sust": 1.0}), pd.Series({"Physical": 3.0, "LPI": 0.5}))
+    targets = ["Index", "Conn", "Sust", "Physical"]
+    for screen in (0.0, 0.9):  # column-wise exclusion (masks) and exclusion in the group key
+        base = _asem_base(screen)
+        problem = sa.UncertaintyProblem(
+            base, impute=(ImputeSpec("group_mean", "EurAsia_group"), ImputeSpec("median")),
+            weight_sets=sets, exclude_kpis=True, weight_noise={1: 0.3})
+        design = sa.sample_design(data, meta, problem, 6, seed=int(screen * 10), build_options=opts)
+        excl = design.values("exclude")
+        assert (excl > 0).sum() >= 4  # most replications drop an indicator
+        _compare_with_loop(data, meta, opts, problem, design, range(6), targets)
+
+
+def test_replication_spec_is_a_plain_spec(asem):
+    from pmm_lib.spec import Spec
+
+    data, meta, opts = asem
+    problem = _reference_problem()
+    design = sa.sample_design(data, meta, problem, 5, seed=1, build_options=opts)
+    spec, excluded = sa.replication_spec(problem, design, 3, data=data, meta=meta, build_options=opts)
+    assert excluded is None
+    assert Spec.from_yaml_text(spec.to_yaml()) == spec  # materialisable and serialisable
+    assert spec.treat.winmax == [1, 2, 3, 4, 5][design.values("treat")[3]]
+    assert spec.aggregate[0].method == ["arithmetic", "geometric"][design.values("aggregate")[3]]
+    w = spec.weights.values
+    noise = design.weight_bank[design.values("weights")[3]]
+    levels = dict(zip(meta["code"], meta["level"], strict=True))
+    for code, m in zip(sa._Hierarchy.from_meta(meta).codes, noise, strict=True):
+        assert (m == 1.0) == (levels[code] not in (2, 3))
+        assert 0.75 <= m <= 1.25
+    assert set(w) == set(sa._Hierarchy.from_meta(meta).codes)
+
+
+def test_uncertainty_analysis_seeded_and_summarised(asem):
+    data, meta, opts = asem
+    problem = _reference_problem()
+    a = sa.uncertainty_analysis(data, meta, problem, n_samples=300, seed=7, build_options=opts)
+    b = sa.uncertainty_analysis(data, meta, problem, n_samples=300, seed=7, build_options=opts)
+    c = sa.uncertainty_analysis(data, meta, problem, n_samples=300, seed=8, build_options=opts)
+    pd.testing.assert_frame_equal(a.rank_intervals, b.rank_intervals)
+    assert not np.allclose(a.replications.scores, c.replications.scores, equal_nan=True)
+    ri = a.rank_intervals
+    assert list(ri.columns) == ["code", "unit", "score", "rank", "rank_q50", "rank_low", "rank_high",
+                                "mean_abs_rank_shift", "score_low", "score_q25", "score_q50",
+                                "score_q75", "score_high", "n"]
+    assert len(ri) == 3 * 51 and set(ri["code"]) == {"Index", "Conn", "Sust"}
+    assert (ri["rank_low"] <= ri["rank_q50"]).all() and (ri["rank_q50"] <= ri["rank_high"]).all()
+    assert (ri["score_low"] <= ri["score_q50"]).all() and (ri["n"] == 300).all()
+    # hand check of one unit: quantiles and shift from the raw replications
+    reps = a.replications
+    t, u = reps.targets.index("Index"), 4
+    row = ri[(ri["code"] == "Index") & (ri["unit"] == reps.units[u])].iloc[0]
+    r = reps.ranks[:, u, t]
+    assert row["rank_q50"] == np.quantile(r, 0.5) and row["rank_high"] == np.quantile(r, 0.95)
+    assert row["mean_abs_rank_shift"] == pytest.approx(np.mean(np.abs(r - reps.nominal_ranks[u, t])))
+    s = a.summary.set_index("code")
+    assert s.loc["Index", "mean_abs_rank_shift"] > 0 and s.loc["Index", "n_failed"] == 0
+    assert a.n_failed == 0
+
+
+def test_no_uncertainty_reproduces_the_nominal_index(asem):
+    from pmm_lib.build import build
+
+    data, meta, opts = asem
+    base = _asem_base()
+    res = sa.uncertainty_analysis(data, meta, sa.UncertaintyProblem(base), n_samples=20, seed=1,
+                                  build_options=opts)
+    nominal = build(data, meta, base, **opts)
+    ri = res.rank_intervals[res.rank_intervals["code"] == "Index"].set_index("unit")
+    assert (ri["rank_low"] == ri["rank_high"]).all() and (ri["mean_abs_rank_shift"] == 0).all()
+    pd.testing.assert_series_equal(ri["rank"].sort_index(), nominal.ranks["Index"].sort_index(),
+                                   check_names=False, check_index_type=False)
+    assert np.allclose(ri["score"].sort_index(), nominal.index.sort_index())
+
+
+def test_failed_replications_are_counted_and_stop_the_run(asem):
+    from pmm_lib.spec import NormaliseSpec
+
+    data, meta, opts = asem
+    base = _asem_base()
+    # min-max onto [0, 100] puts zeros in front of the geometric mean: those replications fail
+    problem = sa.UncertaintyProblem(
+        base, normalise=(NormaliseSpec("minmax", low=0.0, high=100.0), NormaliseSpec("minmax", low=1.0, high=100.0)),
+        aggregate=("arithmetic", "geometric"))
+    res = sa.uncertainty_analysis(data, meta, problem, n_samples=200, seed=3, max_failed_share=0.5,
+                                  build_options=opts)
+    reps = res.replications
+    expected = (reps.design.values("normalise") == 0) & (reps.design.values("aggregate") == 1)
+    assert np.array_equal(reps.failed, expected) and res.n_failed == expected.sum() > 0
+    assert res.summary["n_failed"].iloc[0] == expected.sum()
+    assert "geometric mean needs values > 0" in reps.failures["error"].iloc[0]
+    assert np.isnan(reps.scores[reps.failed]).all()
+    with pytest.raises(RunError, match="replications failed"):
+        sa.uncertainty_analysis(data, meta, problem, n_samples=200, seed=3, max_failed_share=0.05,
+                                build_options=opts)
+
+
+def test_sensitivity_analysis_structure_and_known_zero(asem):
+    data, meta, opts = asem
+    base = _asem_base()
+    # noise only on the sub-index weights (level 3): it moves the Index but not Conn or Sust
+    problem = sa.UncertaintyProblem(base, treat=sa.winmax_alternatives(base.treat, (1, 5)),
+                                    aggregate=("arithmetic", "geometric"), weight_noise={3: 0.25})
+    res = sa.sensitivity_analysis(data, meta, problem, n_base=128, seed=5, num_resamples=50,
+                                  per_unit=True, build_options=opts)
+    ix = res.indices
+    assert list(ix.columns) == ["code", "output", "unit", "factor", "order", "estimate", "ci_low",
+                                "ci_high", "n"]
+    assert res.replications.n == 128 * 5 and res.n_dropped == 0
+    agg = ix[ix["unit"] == ""]
+    assert len(agg) == 3 * 2 * 3 * 2  # codes x outputs x factors x orders
+    for code in ("Conn", "Sust"):
+        zero = agg[(agg["code"] == code) & (agg["factor"] == "weights") & (agg["order"] == "total")]
+        assert np.allclose(zero["estimate"], 0.0, atol=1e-12)
+    wt = agg[(agg["code"] == "Index") & (agg["factor"] == "weights") & (agg["order"] == "total")]
+    assert (wt["estimate"] > 0).all()
+    assert (agg["ci_low"] <= agg["estimate"]).all() and (agg["estimate"] <= agg["ci_high"]).all()
+    assert set(ix.loc[ix["unit"] != "", "unit"]) == set(data.index)
+    conv = res.convergence
+    assert set(conv.columns) >= {"estimate", "estimate_half", "abs_diff", "ci_width", "converged"}
+    assert isinstance(res.converged, bool)
+
+
+def test_problem_validation_names_the_field():
+    from pmm_lib.spec import NormaliseSpec, Spec, TreatSpec
+
+    base = Spec()
+    with pytest.raises(SpecError, match=r"aggregate\[1\].*allowed: arithmetic, geometric"):
+        sa.UncertaintyProblem(base, aggregate=("arithmetic", "median"))
+    with pytest.raises(SpecError, match=r"weight_noise\[2\]"):
+        sa.UncertaintyProblem(base, weight_noise={2: 1.2})
+    with pytest.raises(SpecError, match="weight_noise: level"):
+        sa.UncertaintyProblem(base, weight_noise={0: 0.1})
+    with pytest.raises(SpecError, match=r"normalise\[0\].*NormaliseSpec"):
+        sa.UncertaintyProblem(base, normalise=("minmax",))
+    with pytest.raises(SpecError, match=r"treat: duplicate"):
+        sa.UncertaintyProblem(base, treat=(TreatSpec(), TreatSpec()))
+    with pytest.raises(SpecError, match=r"weight_sets\[0\].*K01=-1"):
+        sa.UncertaintyProblem(base, weight_sets=(pd.Series({"K01": -1.0}),))
+    with pytest.raises(SpecError, match="exclude_kpis"):
+        sa.UncertaintyProblem(base, exclude_kpis="yes")  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="base"):
+        sa.UncertaintyProblem("spec.yaml")  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="winmax"):
+        sa.winmax_alternatives(TreatSpec(), [1, -2])
+    p = sa.UncertaintyProblem(base, normalise=NormaliseSpec(), aggregate="geometric")
+    assert p.normalise == (NormaliseSpec(),) and p.aggregate == ("geometric",) and p.varied == ()
+
+
+def test_load_weight_sets_long_wide_and_errors(tmp_path):
+    long = tmp_path / "long.csv"
+    long.write_text("submission,code,weight\ng1,TF,2\ng1,RC,1\ng2,TF,1\ng2,RC,3\n")
+    sets = sa.load_weight_sets(long)
+    assert [s.name for s in sets] == ["g1", "g2"] and sets[1]["RC"] == 3.0
+    wide = tmp_path / "wide.csv"
+    wide.write_text("group,TF,RC\ng1,2,1\ng2,1,x\n")
+    with pytest.raises(InputError, match=r"row 3, column 'RC'"):
+        sa.load_weight_sets(wide)
+    wide.write_text("group,TF,RC\ng1,2,1\ng2,1,3\n")
+    assert sa.load_weight_sets(wide)[1].to_dict() == {"TF": 1.0, "RC": 3.0}
+    with pytest.raises(InputError, match="not found"):
+        sa.load_weight_sets(tmp_path / "none.csv")
