@@ -105,17 +105,20 @@ class WeightingApp:
         self.last_update_ms = float("nan")
         self.last_path: Path | None = None
         self._busy = False
+        self._ahp_cache: tuple[tuple[float, ...], AhpLive] | None = None
         fw = live.framework
         self._dim_names = {d.code: d.name for d in fw.dimensions}
         self._kpi_names = {k.code: k.name for k in fw.kpis}
 
         # -- outcomes offered
-        self._outcomes: dict[str, pd.Series] = {}
+        self._outcomes: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # label: (member positions, values)
         if outcomes is not None and not outcomes.empty:
             for choice in OUTCOME_CHOICES:
-                s = outcome_series(outcomes, choice).reindex(live.members).dropna()
-                if len(s) >= 3:
-                    self._outcomes[choice.label] = s
+                s = outcome_series(outcomes, choice).reindex(live.members)
+                pos = np.flatnonzero(s.notna().to_numpy())
+                if pos.size >= 3:
+                    self._outcomes[choice.label] = (pos, s.to_numpy(dtype=float)[pos])
+        self._names = [str(x) for x in live.names.to_numpy()]
         self._better = {c.label: c.better for c in OUTCOME_CHOICES}
 
         # -- header
@@ -171,7 +174,7 @@ class WeightingApp:
         self.correlation = W.HTML()
         self.table = W.HTML()
         self.chart = W.HTML() if chart else None
-        self._base_corr: dict[str, dict[str, float]] = {}
+        self._base_corr: dict[str, float] = {}
         self.submit_button = W.Button(description="Submit", button_style="primary", icon="paper-plane",
                                       tooltip="Save your group's weights for the facilitator")
         self.submit_button.on_click(lambda _b: self.submit())
@@ -208,9 +211,12 @@ class WeightingApp:
         return {s.description: int(s.value) for s in self.dim_sliders}
 
     def ahp_result(self) -> AhpLive:
-        """Priorities and consistency of the current pairwise judgements."""
-        return ahp_judgements(self.live.dims, {f"{a}/{b}": s.value
-                                               for (a, b), s in zip(self.pairs, self.ahp_sliders, strict=True)})
+        """Priorities and consistency of the current pairwise judgements (cached per judgement set)."""
+        key = tuple(float(s.value) for s in self.ahp_sliders)
+        if self._ahp_cache is None or self._ahp_cache[0] != key:
+            res = ahp_judgements(self.live.dims, {f"{a}/{b}": v for (a, b), v in zip(self.pairs, key, strict=True)})
+            self._ahp_cache = (key, res)
+        return self._ahp_cache[1]
 
     def blocks(self) -> dict[str, dict[str, float]]:
         """The weight-point blocks the app currently shows (see :mod:`pmm_lib.workshop`)."""
@@ -297,34 +303,40 @@ class WeightingApp:
                                  f"<div>Weights (of 100): {weights}</div>")
 
     def refresh(self) -> None:
-        """Recompute ranks, table, chart and correlation for the current weights."""
+        """Recompute ranks, table, chart and correlation for the current weights (NumPy only)."""
         t0 = time.perf_counter()
         blocks = self.blocks()
-        ranking = self.live.ranking(blocks)
-        self.ranking = ranking
-        total = sum(blocks[TOP_BLOCK].values())
-        self.dim_total.value = _total_html("Budget", total)
+        live = self.live
+        score = live.score_array(blocks)
+        rank = live.rank_array(score)
+        shift = live.default_rank_array - rank
+        self._blocks = blocks
+        self.dim_total.value = _total_html("Budget", sum(blocks[TOP_BLOCK].values()))
         if self.kpi_dim.value:
-            self.kpi_total.value = _total_html(f"KPI budget in {self.kpi_dim.value}", sum(blocks[self.kpi_dim.value].values()))
-        self.table.value = _ranking_html(ranking, self.top)
-        self.correlation.value = self._correlation_html(ranking)
+            self.kpi_total.value = _total_html(f"KPI budget in {self.kpi_dim.value}",
+                                               sum(blocks[self.kpi_dim.value].values()))
+        self.table.value = _ranking_html(self._names, score, rank, live.default_rank_array, shift, self.top)
+        self.correlation.value = self._correlation_html(score)
         if self.chart is not None:
-            self.chart.value = rank_shift_svg(ranking, top=self.top)
+            self.chart.value = _rank_shift_svg(self._names, shift, self.top)
         self.last_update_ms = (time.perf_counter() - t0) * 1000
 
-    def _correlation_html(self, ranking: pd.DataFrame) -> str:
+    @property
+    def ranking(self) -> pd.DataFrame:
+        """The ranking shown (:meth:`pmm_lib.workshop.LiveIndex.ranking` of the current weights)."""
+        return self.live.ranking(self._blocks)
+
+    def _correlation_html(self, score: np.ndarray) -> str:
         label = self.outcome.value
         if label not in self._outcomes:
             return "<i>No outcome data loaded.</i>"
-        out = self._outcomes[label]
-        s = ranking.set_index("member")
-        now = self.live.correlation(s["score"], out)
+        pos, values = self._outcomes[label]
+        rho, n = self.live.spearman(score[pos], values)
         if label not in self._base_corr:
-            self._base_corr[label] = self.live.correlation(s["default_score"], out)
-        base = self._base_corr[label]
+            self._base_corr[label] = self.live.spearman(self.live.default_score_array[pos], values)[0]
         expect = "positive" if self._better.get(label, "higher") == "higher" else "negative"
         return (f"Spearman ρ between the index and <i>{html.escape(label)}</i>: "
-                f"<b>{now['estimate']:+.3f}</b> (n = {int(now['n'])}; default weights {base['estimate']:+.3f}). "
+                f"<b>{rho:+.3f}</b> (n = {n}; default weights {self._base_corr[label]:+.3f}). "
                 f"<span style='color:#555'>Expected sign if the index tracks trade costs: {expect}.</span>")
 
     # ------------------------------------------------------------------ submission
@@ -357,67 +369,81 @@ def _total_html(what: str, total: float) -> str:
     return f"<span class='pmm-total' style='color:{colour}'>{what}: <b>{total:.0f}</b> / {BUDGET}</span>"
 
 
-def _ranking_html(ranking: pd.DataFrame, top: int) -> str:
+def _ranking_html(names: list[str], score: np.ndarray, rank: np.ndarray, default_rank: np.ndarray,
+                  shift: np.ndarray, top: int) -> str:
+    order = np.lexsort((np.arange(len(names)), np.where(np.isnan(rank), np.inf, rank)))[:top]
     rows = []
-    for r in ranking.head(top).itertuples(index=False):
-        shift = r.rank_shift
-        if not np.isfinite(shift) or shift == 0:
+    for i in order:
+        sh = shift[i]
+        if not np.isfinite(sh) or sh == 0:
             arrow = "="
-        elif shift > 0:
-            arrow = f"<span style='color:#1a7f37'>▲{int(shift)}</span>"
+        elif sh > 0:
+            arrow = f"<span style='color:#1a7f37'>▲{int(sh)}</span>"
         else:
-            arrow = f"<span style='color:#b35806'>▼{int(-shift)}</span>"
-        rank = "–" if not np.isfinite(r.rank) else str(int(r.rank))
-        score = "–" if not np.isfinite(r.score) else f"{r.score:.1f}"
-        drank = "–" if not np.isfinite(r.default_rank) else str(int(r.default_rank))
-        rows.append(f"<tr><td>{rank}</td><td>{html.escape(str(r.name))}</td><td>{score}</td>"
-                    f"<td>{drank}</td><td>{arrow}</td></tr>")
+            arrow = f"<span style='color:#b35806'>▼{int(-sh)}</span>"
+        rk = "–" if not np.isfinite(rank[i]) else str(int(rank[i]))
+        sc = "–" if not np.isfinite(score[i]) else f"{score[i]:.1f}"
+        dr = "–" if not np.isfinite(default_rank[i]) else str(int(default_rank[i]))
+        rows.append(f"<tr><td>{rk}</td><td>{html.escape(names[i])}</td><td>{sc}</td><td>{dr}</td><td>{arrow}</td></tr>")
     head = ("<style>.pmm-ranking td,.pmm-ranking th{padding:1px 8px;text-align:left}</style>"
             "<table class='pmm-ranking' style='border-collapse:collapse;font-size:90%'>"
             "<thead><tr><th>rank</th><th>Member</th><th>score</th><th>default rank</th><th>shift</th></tr></thead>")
-    return head + "<tbody>" + "".join(rows) + f"</tbody></table><small>Top {top} of {len(ranking)}.</small>"
+    return head + "<tbody>" + "".join(rows) + f"</tbody></table><small>Top {top} of {len(names)}.</small>"
 
 
-# seaborn's "colorblind" palette (Okabe-Ito based): green = up, vermilion = down, grey = none
-_UP, _DOWN, _NONE = "#029e73", "#d55e00", "#949494"
+# seaborn's "colorblind" palette (Okabe-Ito based): green = up, vermilion = down
+_UP, _DOWN = "#029e73", "#d55e00"
 
 
 def rank_shift_svg(ranking: pd.DataFrame, *, top: int = 15, width: int = 520) -> str:
     """The live rank-shift chart as inline SVG (the app's fast view of ``plot_rank_shift``).
 
     Horizontal bars of the ``top`` largest absolute rank shifts (``default_rank - rank``,
-    > 0 = moves up), sorted, with Member names and values. Built as text in about a
-    millisecond, so the app stays within its latency budget on a busy machine; the
+    > 0 = moves up; ties in row order), sorted, with Member names and values. Built as text in
+    about a millisecond, so the app stays within its latency budget on a busy machine; the
     matplotlib version (:func:`pmm_lib.workshop.plot_rank_shift`) is for notebooks and papers.
+
+    Parameters
+    ----------
+    ranking : DataFrame
+        With columns ``name`` and ``rank_shift`` (e.g. :meth:`LiveIndex.ranking`).
+    top : int
+        Most bars shown.
+    width : int
+        Width in pixels.
     """
-    r = ranking.dropna(subset=["rank_shift"])
-    r = r.loc[r["rank_shift"] != 0]
-    if r.empty:
+    return _rank_shift_svg([str(x) for x in ranking["name"]], ranking["rank_shift"].to_numpy(dtype=float),
+                           top, width)
+
+
+def _rank_shift_svg(names: list[str], shift: np.ndarray, top: int, width: int = 520) -> str:
+    mag = np.where(np.isfinite(shift), np.abs(shift), 0.0)
+    pick = [int(i) for i in np.argsort(-mag, kind="stable")[:top] if mag[i] > 0]
+    if not pick:
         return ("<div class='pmm-rankshift'><i>No rank shifts: these weights give the same ranks as "
                 "the default weights.</i></div>")
-    r = r.reindex(r["rank_shift"].abs().sort_values(ascending=False, kind="stable").index[:top])
-    r = r.sort_values("rank_shift", ascending=False, kind="stable")
+    pick.sort(key=lambda i: -shift[i])
     row, label_w, pad = 18, 170, 40
     plot_w = width - label_w - pad
-    height = row * max(len(r), 1) + 48
-    lim = max(1.0, float(r["rank_shift"].abs().max()) if len(r) else 1.0)
+    height = row * len(pick) + 48
+    lim = max(1.0, float(mag[pick].max()))
     zero = label_w + plot_w / 2
     scale = (plot_w / 2 - 30) / lim
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='pmm-rankshift' width='{width}' height='{height}' "
              f"font-family='sans-serif' font-size='11' role='img' aria-label='rank shifts'>",
              f"<text x='{width / 2:.0f}' y='13' text-anchor='middle' font-size='13'>Largest rank shifts "
              "vs default weights</text>"]
-    for i, x in enumerate(r.itertuples(index=False)):
-        y = 22 + i * row
-        v = float(x.rank_shift)
+    for k, i in enumerate(pick):
+        y = 22 + k * row
+        v = float(shift[i])
         w = abs(v) * scale
         x0 = zero if v >= 0 else zero - w
-        colour = _UP if v > 0 else _DOWN if v < 0 else _NONE
-        parts.append(f"<text x='{label_w - 6}' y='{y + 12}' text-anchor='end'>{html.escape(str(x.name)[:26])}</text>"
+        colour = _UP if v > 0 else _DOWN
+        parts.append(f"<text x='{label_w - 6}' y='{y + 12}' text-anchor='end'>{html.escape(names[i][:26])}</text>"
                      f"<rect x='{x0:.1f}' y='{y + 2}' width='{max(w, 1):.1f}' height='{row - 5}' fill='{colour}'/>"
                      f"<text x='{(zero + w + 3) if v >= 0 else (zero - w - 3):.1f}' y='{y + 12}' "
                      f"text-anchor='{'start' if v >= 0 else 'end'}' fill='#333'>{int(v):+d}</text>")
-    base = 22 + row * max(len(r), 1)
+    base = 22 + row * len(pick)
     parts.append(f"<line x1='{zero:.1f}' x2='{zero:.1f}' y1='20' y2='{base}' stroke='#444'/>"
                  f"<text x='{zero:.1f}' y='{base + 16}' text-anchor='middle' fill='#333'>rank shift "
                  "(places; &gt; 0 = moves up)</text></svg>")

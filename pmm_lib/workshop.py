@@ -948,9 +948,9 @@ class LiveIndex:
         self._dims_default = dim_default
         self.default_dim_points = default_points([d.weight for d in fw.dimensions])
         self.default_kpi_points = {d: default_points(list(self._dim_w0[d])) for d in self.dims}
-        self._default_scores = self.scores({TOP_BLOCK: dict(zip(self.dims, [d.weight for d in fw.dimensions],
-                                                                   strict=True))})
-        self.default_rank = self._rank(self._default_scores)
+        self.default_score_array = self.score_array(
+            {TOP_BLOCK: dict(zip(self.dims, [d.weight for d in fw.dimensions], strict=True))})
+        self.default_rank_array = self.rank_array(self.default_score_array)
 
     @classmethod
     def from_build(cls, matrix: pd.DataFrame, framework: Framework | None = None, *, spec: Any = None,
@@ -1000,8 +1000,8 @@ class LiveIndex:
                 d[:, j] = self._dim_score(dim, np.array([float(pts[k]) for k in self.kpis_of[dim]]))
         return pd.DataFrame(d, index=self.members, columns=self.dims)
 
-    def scores(self, blocks: Mapping[str, Mapping[str, float]]) -> pd.Series:
-        """Index score per member for weight-point blocks (only ``PMM`` required)."""
+    def score_array(self, blocks: Mapping[str, Mapping[str, float]]) -> np.ndarray:
+        """Index scores (ndarray, member order) for weight-point blocks: the app's hot path."""
         top = blocks[TOP_BLOCK]
         w = np.array([float(top[c]) for c in self.dims])
         d = self.dimension_scores(blocks).to_numpy() if len(blocks) > 1 else self._dims_default
@@ -1009,12 +1009,19 @@ class LiveIndex:
         den = avail.astype(float) @ w
         num = np.where(avail, d, 0.0) @ w
         with np.errstate(invalid="ignore", divide="ignore"):
-            s = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        return pd.Series(s, index=self.members, name="score")
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+    def scores(self, blocks: Mapping[str, Mapping[str, float]]) -> pd.Series:
+        """Index score per member for weight-point blocks (only ``PMM`` required)."""
+        return pd.Series(self.score_array(blocks), index=self.members, name="score")
 
     @staticmethod
-    def _rank(scores: pd.Series) -> pd.Series:
-        return scores.rank(ascending=False, method="min").rename("rank")
+    def rank_array(scores: np.ndarray) -> np.ndarray:
+        """Ranks, 1 = best, ties share the smallest rank ('min'); NaN scores get NaN."""
+        out = np.full(scores.shape, np.nan)
+        ok = ~np.isnan(scores)
+        out[ok] = stats.rankdata(-scores[ok], method="min")
+        return out
 
     def ranking(self, blocks: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
         """Ranks under ``blocks`` against the framework defaults.
@@ -1025,13 +1032,28 @@ class LiveIndex:
             Sorted by rank: ``member, name, score, rank, default_score, default_rank,
             rank_shift`` (``default_rank - rank``: positive = moves up).
         """
-        s = self.scores(blocks)
-        r = self._rank(s)
-        out = pd.DataFrame({"member": self.members, "name": self.names.to_numpy(), "score": s.to_numpy(),
-                            "rank": r.to_numpy(), "default_score": self._default_scores.to_numpy(),
-                            "default_rank": self.default_rank.to_numpy()})
+        s = self.score_array(blocks)
+        r = self.rank_array(s)
+        out = pd.DataFrame({"member": self.members, "name": self.names.to_numpy(), "score": s,
+                            "rank": r, "default_score": self.default_score_array,
+                            "default_rank": self.default_rank_array})
         out["rank_shift"] = out["default_rank"] - out["rank"]
         return out.sort_values(["rank", "member"], kind="stable", na_position="last").reset_index(drop=True)
+
+    @staticmethod
+    def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """Spearman's rho of two aligned arrays over pairs where both are present: ``(rho, n)``.
+
+        rho is Pearson's r of the average ranks (ties averaged); NaN when n < 3 or a side is constant.
+        """
+        ok = ~(np.isnan(x) | np.isnan(y))
+        n = int(ok.sum())
+        if n < 3:
+            return float("nan"), n
+        rx, ry = stats.rankdata(x[ok]), stats.rankdata(y[ok])
+        rx, ry = rx - rx.mean(), ry - ry.mean()
+        den = math.sqrt(float((rx * rx).sum() * (ry * ry).sum()))
+        return (float((rx * ry).sum() / den) if den > 0 else float("nan")), n
 
     def correlation(self, scores: pd.Series, outcome: pd.Series) -> dict[str, float]:
         """Spearman correlation of index scores with an outcome over members having both.

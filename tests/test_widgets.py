@@ -64,6 +64,8 @@ def test_moving_a_slider_rebalances_and_updates_views(app):
     expected = LIVE.ranking({"PMM": dict(zip(LIVE.dims, _points(app), strict=True))})
     pd.testing.assert_frame_equal(app.ranking, expected)
     assert app.table.value != before
+    shown = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td>", app.table.value)
+    assert [(int(r), n) for r, n in shown] == list(zip(expected["rank"].astype(int), expected["name"], strict=False))[:app.top]
     assert app.chart.value.count("<rect") == min(app.top, int((expected["rank_shift"] != 0).sum()))
     assert "Spearman" in app.correlation.value and "n = 40" in app.correlation.value
     assert np.isfinite(app.last_update_ms)
