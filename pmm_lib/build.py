@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ __all__ = [
     "build_pmm",
     "cli_add_index",
     "cli_index",
-    "effective_weights",
+    "index_shares",
     "nominal_weights",
 ]
 
@@ -59,10 +60,15 @@ class IndexResult:
         aggregate up to the index.
     ranks : DataFrame
         Same shape; 1 = best (highest score), ties share the lowest rank ('min').
-    weights : DataFrame
-        ``code, parent, level, nominal, effective``: ``nominal`` is the weight within its
-        parent (sums to 1 per parent); ``effective`` the product of nominal weights up to
-        the index, i.e. the share of the index the node carries when nothing is missing.
+    nominal : Series
+        code -> nominal weight within its parent (every code below the top).
+    weights : DataFrame (computed on first access)
+        ``code, parent, level, nominal, effective, index_share``: ``nominal`` is the weight
+        within its parent (sums to 1 per parent); ``effective`` how much the node actually
+        drives its parent in these data (squared correlation with the parent, scaled to sum
+        to 1 per parent, :func:`pmm_lib.weights.effective_weights`; Paruolo, Saisana &
+        Saltelli 2013, doi:10.1111/j.1467-985X.2012.01059.x); ``index_share`` the product of
+        nominal weights up to the index (:func:`index_shares`). The top node has 1, 1, 1.
     log : DataFrame
         ``stage, code, unit, action, detail, value`` (see :mod:`pmm_lib.transform`).
     """
@@ -77,8 +83,13 @@ class IndexResult:
     normalised: pd.DataFrame
     aggregated: pd.DataFrame
     ranks: pd.DataFrame
-    weights: pd.DataFrame
+    nominal: pd.Series
     log: pd.DataFrame
+
+    @cached_property
+    def weights(self) -> pd.DataFrame:
+        """``code, parent, level, nominal, effective, index_share`` (computed on first use)."""
+        return _weights_table(self.meta, self.nominal, self.aggregated)
 
     @property
     def top(self) -> str:
@@ -124,88 +135,76 @@ class IndexResult:
 
 # --------------------------------------------------------------------------- weights
 def nominal_weights(meta: pd.DataFrame, spec: WeightSpec | None = None,
-                    normalised: pd.DataFrame | None = None) -> pd.Series:
-    """Weight of every node below the top, normalised to sum to 1 within each parent.
+                    normalised: pd.DataFrame | None = None, *,
+                    base_dir: str | Path | None = None) -> pd.Series:
+    """Weight of every node below the top for a :class:`WeightSpec`, summing to 1 per parent.
 
-    ``framework``: the meta table's ``weight``; ``equal``: 1 for every node; ``explicit``:
-    the meta weights with ``values`` (codes at any level) substituted; ``file``: the same
-    from a CSV with columns ``code, weight``; any other method is delegated to
-    :func:`pmm_lib.weights.resolve_weights` with ``options``.
+    A thin adapter onto :func:`pmm_lib.weights.resolve_weights` (the one place where a
+    weighting name becomes a computation): ``values`` and ``path`` of the spec become its
+    options, a relative ``path`` is taken relative to ``base_dir`` (the spec file's folder),
+    and the spec's ``options`` are passed through.
 
     Returns
     -------
     Series
-        code -> weight (top node excluded), sums to 1 within each parent.
+        code -> weight (top node excluded), normalised within each parent.
     """
+    from pmm_lib import weights as weights_mod
+
     spec = spec or WeightSpec()
-    w = pd.to_numeric(meta.set_index("code")["weight"], errors="coerce").astype("float64")
-    if spec.method == "equal":
-        w[:] = 1.0
-    elif spec.method in ("explicit", "file"):
-        given = dict(spec.values) if spec.method == "explicit" else _read_weight_file(spec.path)
-        unknown = [c for c in given if c not in w.index]
-        if unknown:
-            raise SpecError(f"weights.values: unknown code(s) {unknown[:5]}; known: codes of the meta table")
-        for c, v in given.items():
-            w[c] = float(v)
-    elif spec.method != "framework":
-        try:
-            from pmm_lib import weights as weights_mod
-        except ImportError:  # pragma: no cover - weights module is part of the core
-            raise SpecError(f"weights.method {spec.method!r} needs pmm_lib.weights") from None
-        if normalised is None:
-            raise SpecError(f"weights.method {spec.method!r} needs the normalised data")
-        got = weights_mod.resolve_weights(spec.method, normalised, meta, **dict(spec.options))
-        got = pd.Series(got, dtype="float64")
-        w.loc[got.index.intersection(w.index)] = got.reindex(got.index.intersection(w.index))
-    parent = dict(zip(meta["code"].astype(str), meta["parent"], strict=True))
-    below = [c for c in w.index if isinstance(parent.get(c), str) and parent[c] != ""]
-    vals = w.reindex(below).to_numpy(dtype="float64")
-    bad = [c for c, v in zip(below, vals, strict=True) if not (np.isfinite(v) and v >= 0)]
-    if bad:
-        raise SpecError(f"weights: weights must be finite and >= 0; not so for {bad[:5]}")
-    sums: dict[str, float] = {}
-    for c, v in zip(below, vals, strict=True):
-        sums[parent[c]] = sums.get(parent[c], 0.0) + v
-    zero = [p for p, t in sums.items() if not t > 0]
-    if zero:
-        raise SpecError(f"weights: every child of {zero[:5]} has weight 0")
-    return pd.Series(vals / np.array([sums[parent[c]] for c in below]), index=below, dtype="float64")
+    options = {k: _thaw(v) for k, v in spec.options.items()}
+    if spec.method == "explicit":
+        options["values"] = dict(spec.values)
+    elif spec.method == "file":
+        p = Path(str(spec.path))
+        options["path"] = p if p.is_absolute() or base_dir is None else Path(base_dir) / p
+    got = weights_mod.resolve_weights(spec.method, normalised, meta, **options)
+    return pd.Series(got, dtype="float64")
 
 
-def effective_weights(meta: pd.DataFrame, nominal: pd.Series) -> pd.Series:
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def index_shares(meta: pd.DataFrame, nominal: pd.Series) -> pd.Series:
     """Product of the nominal (within-parent) weights from a node up to the index.
 
-    .. math:: w^{\\mathrm{eff}}_i = \\prod_{a \\in \\mathrm{path}(i)} w_a
+    .. math:: s_i = \\prod_{a \\in \\mathrm{path}(i)} w_a
 
-    The share of the index a node carries when nothing is missing and the aggregation is
-    arithmetic (COINr ``get_eff_weights``). The top node has effective weight 1.
+    The share of the index a node carries when nothing is missing and every aggregation
+    is arithmetic (COINr's "effective weights", ``get_eff_weights``). The top node has 1.
     """
     parent = dict(zip(meta["code"].astype(str), meta["parent"], strict=True))
     nom = nominal.to_dict()
     codes = meta["code"].astype(str).tolist()
     levels = meta["level"].astype(int).tolist()
-    eff: dict[str, float] = {}
+    share: dict[str, float] = {}
     for _, code in sorted(zip(levels, codes, strict=True), key=lambda t: -t[0]):
-        eff[code] = float(nom[code]) * eff.get(parent[code], 1.0) if code in nom else 1.0
-    return pd.Series([eff[c] for c in codes], index=codes, dtype="float64")
+        share[code] = float(nom[code]) * share.get(parent[code], 1.0) if code in nom else 1.0
+    return pd.Series([share[c] for c in codes], index=codes, dtype="float64")
 
 
-def _read_weight_file(path: str | None) -> dict[str, float]:
-    p = Path(str(path))
+def _weights_table(m: pd.DataFrame, nominal: pd.Series, aggregated: pd.DataFrame) -> pd.DataFrame:
+    """code, parent, level, nominal, effective (data-driven), index_share."""
+    from pmm_lib import weights as weights_mod
+
+    codes = m["code"].to_numpy()
     try:
-        frame = pd.read_csv(p, keep_default_na=False, na_values=[""])
-    except FileNotFoundError:
-        raise InputError("weights file not found", file=p) from None
-    for c in ("code", "weight"):
-        if c not in frame.columns:
-            raise InputError(f"missing column {c!r}", file=p, column=c, expected="columns code, weight")
-    w = pd.to_numeric(frame["weight"], errors="coerce")
-    if w.isna().any():
-        i = int(np.flatnonzero(w.isna().to_numpy())[0])
-        raise InputError(f"weight {frame['weight'].iloc[i]!r} is not a number", file=p, row=i + 2,
-                         column="weight")
-    return dict(zip(frame["code"].astype(str), w.astype(float), strict=True))
+        eff = weights_mod.effective_weights(aggregated, m, nominal).set_index("code")["effective"]
+    except (InputError, SpecError, ValueError):  # e.g. a constant aggregate: no correlation
+        eff = pd.Series(dtype="float64")
+    return pd.DataFrame({
+        "code": codes,
+        "parent": m["parent"].to_numpy(),
+        "level": m["level"].to_numpy(),
+        "nominal": nominal.reindex(codes).fillna(1.0).to_numpy(),
+        "effective": np.where(m["parent"].isna().to_numpy(), 1.0, eff.reindex(codes).to_numpy(dtype="float64")),
+        "index_share": index_shares(m, nominal).to_numpy(),
+    })
 
 
 # --------------------------------------------------------------------------- build
@@ -316,22 +315,14 @@ def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
                                          sd=n.sd, targets=n.targets)
     logs.append(lg)
 
-    nominal = nominal_weights(m, spec.weights, normalised)
+    nominal = nominal_weights(m, spec.weights, normalised, base_dir=spec.data.base_dir)
     aggregated = _aggregate(normalised, m, spec, nominal, thresholds)
     ranks = aggregated.rank(ascending=False, method="min", na_option="keep")
-    eff = effective_weights(m, nominal)
-    weights = pd.DataFrame({
-        "code": m["code"].to_numpy(),
-        "parent": m["parent"].to_numpy(),
-        "level": m["level"].to_numpy(),
-        "nominal": nominal.reindex(m["code"]).fillna(1.0).to_numpy(),
-        "effective": eff.to_numpy(),
-    })
     logs = [lg for lg in logs if len(lg)]
     log = pd.concat(logs, ignore_index=True) if logs else transform.empty_log()
     return IndexResult(spec=spec, meta=m, raw=raw, denominated=den, imputed=imputed, screened=screened,
                        treated=treated, normalised=normalised, aggregated=aggregated, ranks=ranks,
-                       weights=weights, log=log)
+                       nominal=nominal, log=log)
 
 
 def _aggregate(normalised: pd.DataFrame, m: pd.DataFrame, spec: Spec, nominal: pd.Series,

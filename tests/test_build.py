@@ -15,7 +15,7 @@ from pmm_lib.build import (
     build,
     build_from_spec_file,
     build_pmm,
-    effective_weights,
+    index_shares,
     nominal_weights,
 )
 from pmm_lib.cli import main
@@ -65,16 +65,21 @@ def test_hand_computed_hierarchy():
     assert r.top == "I" and list(r.scores(2).columns) == ["X", "Y"]
 
 
-def test_weights_table_nominal_and_effective():
+def test_weights_table_nominal_effective_and_shares():
     r = build(DATA, META)
     w = r.weights.set_index("code")
-    assert list(r.weights.columns) == ["code", "parent", "level", "nominal", "effective"]
+    assert list(r.weights.columns) == ["code", "parent", "level", "nominal", "effective", "index_share"]
     assert w.loc["a", "nominal"] == 0.25 and w.loc["b", "nominal"] == 0.75
     assert w.loc["X", "nominal"] == pytest.approx(2 / 3)
-    assert w.loc["b", "effective"] == pytest.approx(0.75 * 2 / 3)
-    assert w.loc["c", "effective"] == pytest.approx(0.5 / 3)
-    assert w.loc[w.level == 1, "effective"].sum() == pytest.approx(1.0)
-    assert w.loc["I", "effective"] == 1.0
+    assert w.loc["b", "index_share"] == pytest.approx(0.75 * 2 / 3)
+    assert w.loc["c", "index_share"] == pytest.approx(0.5 / 3)
+    assert w.loc[w.level == 1, "index_share"].sum() == pytest.approx(1.0)
+    assert w.loc["I", ["nominal", "effective", "index_share"]].tolist() == [1.0, 1.0, 1.0]
+    # a and b are both perfectly correlated with X: equal effective weights despite 1:3
+    assert w.loc["a", "effective"] == pytest.approx(0.5) and w.loc["b", "effective"] == pytest.approx(0.5)
+    x, y = r.aggregated["X"], r.aggregated["I"]
+    rx, ry = x.corr(y) ** 2, r.aggregated["Y"].corr(y) ** 2
+    assert w.loc["X", "effective"] == pytest.approx(rx / (rx + ry))
 
 
 def test_equal_explicit_and_file_weights(tmp_path):
@@ -82,21 +87,31 @@ def test_equal_explicit_and_file_weights(tmp_path):
     assert eq["a"] == eq["b"] == 0.5 and eq["X"] == 0.5
     ex = nominal_weights(META, WeightSpec(method="explicit", values={"a": 3.0, "Y": 2.0}))
     assert ex["a"] == 0.5 and ex["Y"] == pytest.approx(0.5)  # X keeps 2, Y gets 2
-    f = tmp_path / "w.csv"
-    f.write_text("code,weight\na,3\nY,2\n")
-    assert nominal_weights(META, WeightSpec(method="file", path=str(f))).equals(ex)
+    (tmp_path / "w.csv").write_text("code,weight\na,3\nY,2\n")
+    via_file = nominal_weights(META, WeightSpec(method="file", path="w.csv"), base_dir=tmp_path)
+    pd.testing.assert_series_equal(via_file, ex)
     r = build(DATA, META, Spec(weights=WeightSpec(method="explicit", values={"a": 3.0, "Y": 2.0})))
     np.testing.assert_allclose(r.aggregated["X"], 0.5 * r.normalised["a"] + 0.5 * r.normalised["b"])
-    with pytest.raises(SpecError, match="unknown code"):
+    with pytest.raises(SpecError, match="zz"):
         nominal_weights(META, WeightSpec(method="explicit", values={"zz": 1.0}))
-    with pytest.raises(SpecError, match="every child of"):
+    with pytest.raises(SpecError, match="every child of X"):
         nominal_weights(META, WeightSpec(method="explicit", values={"a": 0.0, "b": 0.0}))
-    bad = tmp_path / "bad.csv"
-    bad.write_text("code,weight\na,heavy\n")
+    (tmp_path / "bad.csv").write_text("code,weight\na,heavy\n")
     with pytest.raises(InputError, match="row 2"):
-        nominal_weights(META, WeightSpec(method="file", path=str(bad)))
-    eff = effective_weights(META, eq)
-    assert eff["a"] == 0.25 and eff["I"] == 1.0
+        nominal_weights(META, WeightSpec(method="file", path=str(tmp_path / "bad.csv")))
+    shares = index_shares(META, eq)
+    assert shares["a"] == 0.25 and shares["I"] == 1.0
+
+
+def test_data_driven_weights_go_through_the_weights_module():
+    from pmm_lib import weights as weights_mod
+
+    spec = Spec(weights=WeightSpec(method="pca"))
+    r = build(DATA.assign(c=[4.0, 3.0, 2.0, 2.5]), META, spec)
+    expected = weights_mod.resolve_weights("pca", r.normalised, r.meta)
+    np.testing.assert_allclose(r.weights.set_index("code")["nominal"].reindex(expected.index), expected)
+    with pytest.raises(SpecError, match="unknown option"):
+        build(DATA, META, Spec(weights=WeightSpec(method="pca", options={"colour": "red"})))
 
 
 def test_per_level_aggregation_and_coverage():

@@ -125,10 +125,13 @@ def test_index_ranks_and_long_form(result):
     top = long[long.code == "Index"].set_index("unit")
     np.testing.assert_allclose(top.loc[ref.index, "score"], ref["Index"], rtol=RTOL)
     assert set(long.loc[long.code == "Index", "level"]) == {4}
-    # effective weights of the indicators sum to 1 and equal the product of nominal ones
+    # index shares of the indicators sum to 1 and equal the product of nominal weights
     w = result.weights.set_index("code")
-    assert w.loc[w.level == 1, "effective"].sum() == pytest.approx(1.0)
-    assert w.loc["LPI", "effective"] == pytest.approx(1 / 8 * 1 / 5 * 1 / 2)
+    assert w.loc[w.level == 1, "index_share"].sum() == pytest.approx(1.0)
+    assert w.loc["LPI", "index_share"] == pytest.approx(1 / 8 * 1 / 5 * 1 / 2)
+    # effective (data-driven) weights sum to 1 within each parent
+    sums = w[w.level < 4].groupby("parent")["effective"].sum()
+    np.testing.assert_allclose(sums, 1.0)
 
 
 def test_pmm_index_cli_reproduces_coinr(tmp_path):
