@@ -57,9 +57,9 @@ def plot_coefficients(data: pd.DataFrame, *, y: str = "predictor", hue: str | No
     correlation tables (``outcome_correlations``, with ``y="code", hue="variable"``).
     """
     _need(data, [y, estimate, ci_low, ci_high] + ([hue] if hue else []), "plot_coefficients")
-    ax = _ax(ax, (6.5, max(3.0, 0.35 * len(data) + 1.5)))
     cats = list(dict.fromkeys(data[y].astype(str)))
     groups = list(dict.fromkeys(data[hue].astype(str))) if hue else [None]
+    ax = _ax(ax, (6.5, min(11.0, max(3.0, 1.5 + len(cats) * (0.25 + 0.1 * len(groups))))))
     colours = sns.color_palette(PALETTE, max(1, len(groups)))
     width = 0.7
     step = width / max(1, len(groups))
@@ -143,7 +143,8 @@ def plot_alpha(data: pd.DataFrame, *, threshold: float | None = 0.7, y: str = "c
     """Cronbach's alpha per node with its interval (``consistency_table`` output).
 
     Rows with NaN alpha (single-KPI nodes) are left out; the dashed line marks ``threshold``
-    (0.7, Nunnally's conventional floor for group comparisons).
+    (0.7, Nunnally's conventional floor for group comparisons). The x axis stops at -1; longer
+    intervals (tiny samples) run off the left edge.
     """
     _need(data, [y, "alpha", "ci_low", "ci_high"], "plot_alpha")
     d = data.dropna(subset=["alpha"])
@@ -160,14 +161,16 @@ def plot_alpha(data: pd.DataFrame, *, threshold: float | None = 0.7, y: str = "c
         ax.axvline(threshold, color="0.3", ls="--", lw=0.8, label=f"alpha = {threshold}")
     ax.set_yticks(pos, d[y].astype(str))
     ax.invert_yaxis()
-    ax.set_xlim(min(0.0, float(np.nanmin(d["ci_low"])) if len(d) else 0.0), 1.0)
+    low = float(np.nanmin(d["ci_low"])) if len(d) and d["ci_low"].notna().any() else 0.0
+    ax.set_xlim(max(-1.0, min(0.0, low - 0.05)), 1.0)
     ax.set_xlabel("Cronbach's alpha (95% CI)")
     ax.set_ylabel("Dimension / expected outcome")
     if hue:
         from matplotlib.patches import Patch
 
         handles = [Patch(color=colours[0], label=lvl_name[3]), Patch(color=colours[1], label=lvl_name[2])]
-        ax.legend(handles=handles, fontsize="small", loc="lower right")
+        ax.legend(handles=handles, fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  ncol=2, frameon=False)
     if title:
         ax.set_title(title)
     return ax

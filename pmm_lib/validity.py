@@ -937,7 +937,7 @@ def scorecard(data: pd.DataFrame, meta: pd.DataFrame, *, oriented: bool = True,
         ``item_rest_r``: correlation with the mean z-score of the other KPIs of its dimension;
         ``alpha`` / ``alpha_if_deleted``: standardized alpha of the dimension (pairwise
         covariance of z-scores) with and without the KPI; ``r_max``: largest ``|r|`` with any
-        other KPI; ``parent_r``: with the parent expected-outcome aggregate; ``index_r``: with
+        other KPI over pairs with at least ``min_n`` common units; ``parent_r``: with the parent expected-outcome aggregate; ``index_r``: with
         the mean z-score of all other KPIs (or ``aggregated``'s index); ``reasons``: the rules
         that fired.
 
@@ -965,7 +965,7 @@ def scorecard(data: pd.DataFrame, meta: pd.DataFrame, *, oriented: bool = True,
     outs = groups_from_meta(meta, kpis, levels=(2,))
     dim_of = {k: d for d, ks in dims.items() for k in ks}
     index_code = str(meta.loc[meta["level"] == meta["level"].max(), "code"].iloc[0])
-    corr = z.corr(min_periods=3).to_numpy(copy=True)
+    corr = z.corr(min_periods=max(3, th.min_n)).to_numpy(copy=True)
     np.fill_diagonal(corr, np.nan)
     dim_alpha = {d: _alpha_from_cov(z[ks].cov(min_periods=3).to_numpy()) if len(ks) >= 2 else float("nan")
                  for d, ks in dims.items()}

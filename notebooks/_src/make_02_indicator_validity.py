@@ -1,0 +1,146 @@
+"""Write notebooks/02_indicator_validity.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_02_indicator_validity.py"""
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parents[1]
+
+
+def code(src: str, tags: list[str] | None = None) -> nbf.NotebookNode:
+    cell = nbf.v4.new_code_cell(src.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+def md(src: str) -> nbf.NotebookNode:
+    return nbf.v4.new_markdown_cell(src.strip("\n"))
+
+
+cells = [
+    code('''
+region = "AMS"
+cycle = 2024
+seed = 20240601
+spec_path = ""
+audience = "wco"
+out_dir = ""
+n_boot = 1000
+n_iter = 500
+scorecard_thresholds = {}
+''', tags=["parameters"]),
+    md('''
+# Indicator validity
+
+**Question:** do the KPIs behave as a measurement instrument? Within each dimension and expected
+outcome, do they hang together (Cronbach's alpha)? Are any two KPIs near-duplicates, does any KPI
+run against its dimension once directions are applied, and how many components does each
+dimension carry (PCA with Kaiser's rule and Horn's parallel analysis, factor analysis, KMO and
+Bartlett)? The scorecard gathers every line of evidence per KPI into a *keep / review / drop*
+verdict from documented, overridable thresholds (`scorecard_thresholds`).
+
+All results are aggregates over Members (correlations, reliabilities, loadings); no Member-level
+KPI value is shown. Missing values (skipped KPIs) are handled pairwise, so small regions keep
+every Member.
+'''),
+    code('''
+import matplotlib.pyplot as plt
+
+from pmm_lib import build, data, outcomes, report, validity
+from pmm_lib import plots_validity as pv
+from pmm_lib.spec import Spec
+
+report.use_reproducible_style()
+spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
+res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+place = "all regions" if region == "ALL" else region
+thresholds = validity.ScorecardThresholds.from_dict(scorecard_thresholds)
+print(f"{res.normalised.shape[0]} Members of {place}, cycle {cycle}, {res.normalised.shape[1]} KPIs; "
+      f"{int(res.raw.notna().sum().sum())} reported values")
+'''),
+    md("## Internal consistency"),
+    code('''
+alpha = validity.consistency_table(res.normalised, res.meta, n_boot=n_boot, seed=seed, missing="pairwise")
+report.save_table(alpha, "tbl-alpha",
+                  f"Cronbach's alpha of each dimension and expected outcome ({place}, {cycle}) on the "
+                  f"normalised KPIs, pairwise-complete covariances, with {n_boot}-resample percentile "
+                  "bootstrap 95% intervals; k = KPIs, n = smallest number of Members reporting a pair "
+                  "(Cronbach 1951, doi:10.1007/BF02310555).", out_dir, audience=audience)
+alpha
+'''),
+    code('''
+#| label: fig-alpha
+#| fig-cap: Cronbach's alpha per dimension and expected outcome with bootstrap 95% intervals
+ax = pv.plot_alpha(alpha)
+report.save_figure(ax.figure, "fig-alpha",
+                   f"Cronbach's alpha per dimension and expected outcome ({place}, {cycle}) with "
+                   "bootstrap 95% intervals; the dashed line marks 0.7. Expected outcomes with one KPI "
+                   "have no alpha.", out_dir, audience=audience)
+'''),
+    md("## Correlation structure"),
+    code('''
+corr = validity.correlation_table(res.normalised, method=("spearman", "pearson"))
+flags = validity.correlation_flags(res.normalised, res.meta, aggregated=res.aggregated, method="spearman")
+report.save_table(flags, "tbl-correlation-flags",
+                  f"Structural flags ({place}, {cycle}, Spearman): collinear pairs (|rho| > 0.9), "
+                  "negative correlations between KPIs of one dimension after orientation, and KPIs "
+                  "correlating below 0.3 with their dimension score.", out_dir, audience=audience)
+flags.groupby("flag").size()
+'''),
+    code('''
+#| label: fig-correlation-heatmap
+#| fig-cap: Spearman correlations between the normalised KPIs
+ax = pv.plot_correlation_heatmap(validity.correlation_matrix(corr, "spearman"), label="Spearman's rho")
+report.save_figure(ax.figure, "fig-correlation-heatmap",
+                   f"Spearman correlations between the 51 normalised (oriented) KPIs, {place} {cycle}, "
+                   "pairwise complete; KPIs in framework order (TF, RC, ES, OD).", out_dir, audience=audience)
+'''),
+    md("## Dimensionality: PCA, KMO, Bartlett, factor analysis"),
+    code('''
+pca = validity.pca_table(res.normalised, res.meta, n_iter=n_iter, seed=seed, missing="pairwise")
+report.save_table(pca, "tbl-pca",
+                  f"Principal components of each dimension's KPI correlations ({place}, {cycle}, "
+                  "pairwise): eigenvalues, share explained, Horn's parallel-analysis threshold (95th "
+                  f"percentile of {n_iter} random data sets), components retained by Kaiser's rule and by "
+                  "parallel analysis, Kaiser's KMO and Bartlett's sphericity p-value.", out_dir,
+                  audience=audience)
+pca.groupby("code").first()[["eigenvalue", "explained", "n_kaiser", "n_parallel", "kmo", "bartlett_p", "n", "k"]]
+'''),
+    code('''
+#| label: fig-pca-scree
+#| fig-cap: Scree plot per dimension with Kaiser's and Horn's retention lines
+ax = pv.plot_scree(pca)
+report.save_figure(ax.figure, "fig-pca-scree",
+                   f"Eigenvalues of each dimension's KPI correlation matrix ({place}, {cycle}); dashed: "
+                   "Kaiser's eigenvalue-one rule; dotted: parallel-analysis thresholds.", out_dir,
+                   audience=audience)
+'''),
+    code('''
+efa = validity.efa_table(res.normalised, res.meta, seed=seed)
+report.save_table(efa, "tbl-efa",
+                  f"Exploratory factor analysis per dimension ({place}, {cycle}; maximum likelihood, "
+                  "varimax, factors by parallel analysis, complete Members only; dimensions with fewer "
+                  "than 2k complete Members are skipped).", out_dir, audience=audience)
+efa.pivot_table(index="item", columns=["code", "factor"], values="estimate") if len(efa) else "too few complete Members for factor analysis"
+'''),
+    md("## Validity scorecard"),
+    code('''
+lpi = outcomes.outcome_table(data.load_outcomes(), ["lpi_customs"], as_of=cycle)["lpi_customs"]
+card = validity.scorecard(res.raw, res.meta, oriented=False, thresholds=thresholds, outcome=lpi)
+report.save_table(card, "tbl-scorecard",
+                  f"Validity scorecard per KPI ({place}, {cycle}): coverage, item-rest correlation in its "
+                  "dimension, standardized alpha with and without it, largest |rho| with another KPI, "
+                  "correlation with its expected outcome and with the rest of the index, correlation with "
+                  "the latest LPI Customs score (all Spearman, oriented), and the verdict with the rules "
+                  f"that fired; thresholds: {thresholds.to_dict()}.", out_dir, audience=audience)
+print(card["verdict"].value_counts().to_string())
+card[card["verdict"] != "keep"][["code", "dimension", "verdict", "reasons"]]
+'''),
+]
+
+nb = nbf.v4.new_notebook(cells=cells)
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nb.metadata["language_info"] = {"name": "python"}
+nbf.validate(nb)
+nbf.write(nb, HERE / "02_indicator_validity.ipynb")

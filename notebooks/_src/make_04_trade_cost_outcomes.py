@@ -1,0 +1,156 @@
+"""Write notebooks/04_trade_cost_outcomes.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_04_trade_cost_outcomes.py"""
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parents[1]
+
+
+def code(src: str, tags: list[str] | None = None) -> nbf.NotebookNode:
+    cell = nbf.v4.new_code_cell(src.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+def md(src: str) -> nbf.NotebookNode:
+    return nbf.v4.new_markdown_cell(src.strip("\n"))
+
+
+cells = [
+    code('''
+region = "AMS"
+cycle = 2024
+seed = 20240601
+spec_path = ""
+audience = "wco"
+out_dir = ""
+''', tags=["parameters"]),
+    md('''
+# PMM scores and trade-cost outcomes
+
+**Question:** do Customs administrations that score higher on the PMM also do better on the
+outcomes the PMM is meant to move: traders' ratings of Customs (World Bank LPI), the time and cost
+of border and documentary compliance (Doing Business), and government effectiveness and control of
+corruption (WGI)? The notebook first sets the benchmark on public data alone: how closely the LPI
+Customs score (2018) tracks measured border-compliance time to import (DB2020). It then relates the
+index and dimension scores to each outcome: correlations with 95% intervals, OLS with controls
+(log GDP per capita, landlocked, region) and HC3 robust errors, partial correlations, differences
+across income groups, and lagged designs (a PMM cycle against later outcome years).
+
+Doing Business times and costs are analysed as ln(1 + value) (zero hours are recorded for
+intra-EU trade). Only aggregates (correlations, coefficients) and public outcome data are shown;
+no Member-level KPI value appears.
+'''),
+    code('''
+from pmm_lib import build, data, outcomes, report
+from pmm_lib import plots_validity as pv
+from pmm_lib.spec import Spec
+
+report.use_reproducible_style()
+outs = data.load_outcomes()
+members = data.load_members().set_index("member")
+place = "all regions" if region == "ALL" else region
+'''),
+    md("## Benchmark on public data: LPI Customs 2018 and DB2020 border-compliance time to import"),
+    code('''
+lpi_db = outcomes.lpi_vs_db(outs, lpi_year=2018, db_year=2020)
+report.save_table(lpi_db, "tbl-lpi-db",
+                  "LPI Customs score (2018 edition) against Doing Business 2020 border-compliance time to "
+                  "import, ln(1 + hours), WCO Members with both: Pearson's r and Spearman's rho with "
+                  "Fisher-z 95% intervals, and the OLS slope of ln(1 + hours) per LPI point with an HC3 "
+                  "interval.", out_dir, audience=audience)
+lpi_db
+'''),
+    code('''
+#| label: fig-lpi-db-scatter
+#| fig-cap: LPI Customs score 2018 against DB2020 border-compliance time to import (log scale)
+pairs = outcomes.lpi_vs_db_data(outs, lpi_year=2018, db_year=2020).join(members["name"])
+ax = pv.plot_outcome_scatter(pairs, x="lpi_customs", y="log_db_time_import_border_h", label="name", n_labels=6,
+                             xlabel="LPI Customs score, 2018 (1-5)",
+                             ylabel="Border compliance time to import, DB2020, ln(1 + hours)")
+r = lpi_db.set_index("method").loc["pearson"]
+report.save_figure(ax.figure, "fig-lpi-db-scatter",
+                   f"LPI Customs score (2018) against DB2020 border-compliance time to import, ln(1 + hours), "
+                   f"{int(r['n'])} WCO Members; r = {r['estimate']:.2f} (95% CI {r['ci_low']:.2f} to "
+                   f"{r['ci_high']:.2f}); line: OLS fit; labels: the six largest residuals.", out_dir,
+                   audience=audience)
+'''),
+    md("## PMM scores against outcomes"),
+    code('''
+spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
+res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+scores = res.aggregated[[res.top, *res.scores(3).columns]]
+wide = outcomes.outcome_table(outs, outcomes.DEFAULT_OUTCOMES, as_of=cycle, members=scores.index)
+covars = members[["region", "landlocked"]].join(
+    outcomes.outcome_table(outs, ["gdp_pc_ppp"], as_of=cycle)).reindex(scores.index)
+print(f"{len(scores)} Members of {place}, cycle {cycle}; outcomes: latest year at or before {cycle}")
+'''),
+    code('''
+cors = outcomes.outcome_correlations(scores, wide)
+report.save_table(cors, "tbl-outcome-correlations",
+                  f"Correlations of the PMM index and dimension scores ({place}, {cycle}) with each outcome "
+                  f"(latest year at or before {cycle}; DB series as ln(1 + value)): Pearson and Spearman with "
+                  "Fisher-z 95% intervals, pairwise complete.", out_dir, audience=audience)
+cors[cors["method"] == "pearson"].pivot(index="variable", columns="code", values="estimate")
+'''),
+    code('''
+#| label: fig-outcome-correlations
+#| fig-cap: Correlations of PMM index and dimension scores with trade-cost and governance outcomes
+ax = pv.plot_coefficients(cors[cors["method"] == "pearson"], y="variable", hue="code",
+                          xlabel="Pearson correlation (95% CI)", ylabel="Outcome")
+report.save_figure(ax.figure, "fig-outcome-correlations",
+                   f"Pearson correlations (Fisher-z 95% intervals) of the PMM index and its four dimension "
+                   f"scores with each outcome, {place} {cycle}. Lower Doing Business times and costs are "
+                   "better, so negative correlations there support validity.", out_dir, audience=audience)
+'''),
+    code('''
+controls = ("log_gdp_pc_ppp", "landlocked") + (("C(region)",) if region == "ALL" else ())
+ols = outcomes.ols_outcomes(scores, wide, covars, controls=controls, standardise=True)
+report.save_table(ols, "tbl-ols",
+                  f"OLS of each outcome on each PMM score ({place}, {cycle}), outcome and score standardised, "
+                  f"controls: {', '.join(controls)}; HC3 robust standard errors (MacKinnon and White 1985); "
+                  "all terms of every model.", out_dir, audience=audience)
+ols[ols["term"] == ols["predictor"]].pivot(index="outcome", columns="predictor", values="estimate")
+'''),
+    code('''
+#| label: fig-ols-coefficients
+#| fig-cap: Standardised OLS coefficients of PMM scores on each outcome, with controls and HC3 intervals
+ax = pv.plot_coefficients(ols[ols["term"] == ols["predictor"]], y="outcome", hue="predictor",
+                          xlabel="Standardised coefficient (HC3 95% CI)", ylabel="Outcome")
+report.save_figure(ax.figure, "fig-ols-coefficients",
+                   f"Standardised OLS coefficient of each PMM score on each outcome, {place} {cycle}, "
+                   f"controlling for {', '.join(controls)}; HC3 robust 95% intervals.", out_dir,
+                   audience=audience)
+'''),
+    md("## Partial correlations, income groups and lagged designs"),
+    code('''
+partial = outcomes.partial_correlations(scores, wide, covars, ["log_gdp_pc_ppp"])
+report.save_table(partial, "tbl-partial-correlations",
+                  f"Partial correlations of PMM scores with outcomes given log GDP per capita ({place}, {cycle}), "
+                  "Fisher-z 95% intervals.", out_dir, audience=audience)
+groups = outcomes.known_groups(scores, members["income_group"])
+report.save_table(groups, "tbl-known-groups",
+                  f"Known groups: PMM scores across World Bank income groups ({place}, {cycle}): Kruskal-Wallis "
+                  "H, epsilon-squared and eta-squared(H) effect sizes, and Spearman's rho with the ordered "
+                  "income group (L < LM < UM < H).", out_dir, audience=audience)
+groups
+'''),
+    code('''
+obs = data.load_observations()
+by_cycle = {int(c): build.build_pmm(spec, region=region, cycle=int(c), observations=obs, seed=seed).aggregated[[res.top]]
+            for c in sorted(obs["cycle"].unique())}
+lagged = outcomes.lagged_correlations(by_cycle, outs, ["lpi_customs", "lpi_overall", "wgi_ge", "wgi_cc"], lags=(0, 1, 2))
+report.save_table(lagged, "tbl-lagged",
+                  f"Lagged designs ({place}): PMM index of each cycle against outcomes of the same and later "
+                  "years, where that year has data.", out_dir, audience=audience)
+lagged[lagged["method"] == "pearson"]
+'''),
+]
+
+nb = nbf.v4.new_notebook(cells=cells)
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nb.metadata["language_info"] = {"name": "python"}
+nbf.validate(nb)
+nbf.write(nb, HERE / "04_trade_cost_outcomes.ipynb")
