@@ -31,6 +31,7 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import linprog
 
 from pmm_lib.errors import InputError, SpecError
@@ -399,38 +400,51 @@ def bod_scores(values: np.ndarray, *, share_lower: float | Sequence[float] | Non
     hi_w = _bounds_vector(weight_upper, k, "weight_upper", np.inf)
     bounds = [(lo_w[i], None if np.isinf(hi_w[i]) else hi_w[i]) for i in range(k)]
     use_shares = share_lower is not None or share_upper is not None
-    scores = np.full(n, np.nan)
-    weights = np.full((n, k), np.nan)
-    for c in range(n):
+    frontier = y[_undominated(y)]  # dominated units never bind: y_j <= y_f => y_j.w <= y_f.w
+    scores = np.zeros(n)
+    weights = np.zeros((n, k))
+    active = np.flatnonzero(np.any(y > 0, axis=1))  # an all-zero unit scores 0
+    if active.size == 0:
+        return scores, weights
+    # one block-diagonal LP for all units (the blocks are independent, so the joint optimum
+    # is every unit's own optimum) - one HiGHS call instead of one per unit
+    blocks, rhs = [], []
+    for c in active:
         yc = y[c]
-        if not np.any(yc > 0):
-            scores[c] = 0.0
-            weights[c] = 0.0
-            continue
-        a_ub = [y]
-        b_ub = [np.ones(n)]
+        rows = [frontier]
         if use_shares:
-            present = np.isfinite(v[c])
-            for i in np.flatnonzero(present):
+            for i in np.flatnonzero(np.isfinite(v[c])):
                 if lo_s[i] > 0:
-                    row = lo_s[i] * yc.copy()
+                    row = lo_s[i] * yc
                     row[i] -= yc[i]
-                    a_ub.append(row[None, :])
-                    b_ub.append(np.zeros(1))
+                    rows.append(row[None, :])
                 if hi_s[i] < 1:
-                    row = -hi_s[i] * yc.copy()
+                    row = -hi_s[i] * yc
                     row[i] += yc[i]
-                    a_ub.append(row[None, :])
-                    b_ub.append(np.zeros(1))
-        res = linprog(-yc, A_ub=np.vstack(a_ub), b_ub=np.concatenate(b_ub), bounds=bounds,
-                      method="highs")
-        if res.status != 0:
-            label = f"unit {c}"
-            raise SpecError(f"benefit-of-the-doubt programme for {label} failed: {res.message} "
-                            f"(check the weight/share bounds)")
-        scores[c] = -res.fun
-        weights[c] = res.x
+                    rows.append(row[None, :])
+        block = np.vstack(rows)
+        blocks.append(block)
+        rhs.append(np.r_[np.ones(len(frontier)), np.zeros(len(block) - len(frontier))])
+    res = linprog(-y[active].reshape(-1), A_ub=sparse.block_diag(blocks, format="csr"),
+                  b_ub=np.concatenate(rhs), bounds=bounds * active.size, method="highs")
+    if res.status != 0:
+        raise SpecError(f"benefit-of-the-doubt programme failed: {res.message} "
+                        f"(check the weight/share bounds)")
+    w = res.x.reshape(active.size, k)
+    weights[active] = w
+    scores[active] = np.einsum("ij,ij->i", y[active], w)
     return scores, weights
+
+
+def _undominated(y: np.ndarray) -> np.ndarray:
+    """Mask of rows not weakly dominated by another row (one of identical rows is kept)."""
+    ge = np.all(y[None, :, :] >= y[:, None, :], axis=2)  # ge[j, f]: row f >= row j everywhere
+    gt = np.any(y[None, :, :] > y[:, None, :], axis=2)
+    dominated = np.any(ge & gt, axis=1)
+    n = len(y)
+    same = ge & ge.T & ~np.eye(n, dtype=bool)
+    dup = np.any(np.triu(same, 1).T, axis=1)  # a later copy of an earlier row
+    return ~dominated & ~dup
 
 
 def bod(values: np.ndarray, weights: np.ndarray | None = None, *, min_coverage: float = 0.0,
@@ -705,19 +719,17 @@ def _check_meta(meta: pd.DataFrame) -> pd.DataFrame:
     if m["code"].duplicated().any():
         dup = m.loc[m["code"].duplicated(), "code"].tolist()
         raise SpecError(f"meta has duplicated code(s): {', '.join(map(str, dup))}")
-    levels = m["level"].astype(int)
-    known = set(m["code"])
-    for row in m.itertuples(index=False):
-        lvl = int(row.level)
+    m["level"] = m["level"].astype(int)
+    top = int(m["level"].max())
+    level_of = dict(zip(m["code"], m["level"], strict=True))
+    for row in m[m["level"] < top].itertuples(index=False):
         par = row.parent
-        if lvl < int(levels.max()):
-            if pd.isna(par) or par not in known:
-                raise SpecError(f"meta: code {row.code!r} (level {lvl}) has parent {par!r}, "
-                                f"which is not a code in meta")
-            plevel = int(m.loc[m["code"] == par, "level"].iloc[0])
-            if plevel != lvl + 1:
-                raise SpecError(f"meta: code {row.code!r} is level {lvl} but its parent "
-                                f"{par!r} is level {plevel} (expected {lvl + 1})")
+        if pd.isna(par) or par not in level_of:
+            raise SpecError(f"meta: code {row.code!r} (level {row.level}) has parent {par!r}, "
+                            f"which is not a code in meta")
+        if level_of[par] != row.level + 1:
+            raise SpecError(f"meta: code {row.code!r} is level {row.level} but its parent "
+                            f"{par!r} is level {level_of[par]} (expected {row.level + 1})")
     return m
 
 
@@ -825,14 +837,19 @@ def aggregate_hierarchy(values: pd.DataFrame, meta: pd.DataFrame, *,
                          f"{', '.join(map(str, extra))}", column=str(extra[0]))
 
     cols: dict[str, np.ndarray] = {c: values[c].to_numpy(dtype=float) for c in leaves}
+    w_of = {c: float(v) for c, v in w_all.items()}
+    kids_of: dict[str, list[str]] = {}
+    for code, par in zip(m["code"], m["parent"], strict=True):
+        if not pd.isna(par):
+            kids_of.setdefault(par, []).append(code)
     for level, name in zip(agg_levels, methods, strict=True):
-        for code in m.loc[m["level"].astype(int) == level, "code"]:
-            children = m.loc[m["parent"] == code, "code"].tolist()
+        for code in m.loc[m["level"] == level, "code"]:
+            children = kids_of.get(code, [])
             if not children:
                 cols[code] = np.full(len(values), np.nan)
                 continue
             x = np.column_stack([cols[c] for c in children])
-            w = w_all.loc[children].to_numpy(dtype=float)
+            w = np.array([w_of[c] for c in children])
             if name in ("m1", "m2"):
                 x = _graded_children(x, children, thresholds, code)
             cols[code] = _apply(name, x, w, p=p, min_coverage=min_coverage, codes=children,
