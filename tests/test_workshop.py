@@ -15,6 +15,7 @@ from scipy import stats
 from pmm_lib import workshop as ws
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.framework import load_framework
+from pmm_lib.io import write_text_atomic
 
 FW = load_framework()
 DIMS = ["TF", "RC", "ES", "OD"]
@@ -466,3 +467,80 @@ def test_voila_command():
     cmd = ws.voila_command(9999)
     assert "--no-browser" in cmd and "--port=9999" in cmd and "--Voila.ip=127.0.0.1" in cmd
     assert cmd[-5].endswith("group_exercise.ipynb") or any(c.endswith("group_exercise.ipynb") for c in cmd)
+
+
+# --------------------------------------------------------------------------- agreement with the method core
+
+def test_live_index_and_exported_scenario_agree_with_build(tmp_path):
+    """LiveIndex on build's normalised matrix = build's index, at default and at exported weights."""
+    build_mod = pytest.importorskip("pmm_lib.build")
+    spec_mod = pytest.importorskip("pmm_lib.spec")
+    x = _matrix(seed=11, n=25)
+    res = build_mod.build(x, FW.meta())
+    live = ws.LiveIndex(res.normalised, FW)
+    assert live.default_score_array == pytest.approx(res.index.reindex(live.members).to_numpy(), abs=1e-9)
+    ks = live.kpis_of["TF"]
+    kpts = dict.fromkeys(ks, 0)
+    kpts.update({ks[0]: 40, ks[2]: 35, ks[5]: 25})
+    blocks = {**_dims(40, 30, 20, 10), "TF": kpts}
+    path = tmp_path / "scenario.yaml"
+    write_text_atomic(path, yaml.safe_dump({"weights": {"method": "explicit", "values": ws.points_to_explicit(blocks, FW)}}))
+    res2 = build_mod.build(x, FW.meta(), spec_mod.Spec.from_yaml(path))
+    assert live.score_array(blocks) == pytest.approx(res2.index.reindex(live.members).to_numpy(), abs=1e-9)
+
+
+# --------------------------------------------------------------------------- notebook and server (slow)
+
+@pytest.mark.slow
+def test_facilitator_notebook_exports_hand_computed_consensus(session, tmp_path):
+    papermill = pytest.importorskip("papermill")
+    from pmm_lib.paths import NOTEBOOKS_DIR
+    out = tmp_path / "run"
+    papermill.execute_notebook(str(NOTEBOOKS_DIR / "workshop" / "facilitator.ipynb"), str(tmp_path / "f.ipynb"),
+                               parameters={"session": "hand", "out_dir": str(out),
+                                           "submissions_dir": str(session)},
+                               kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    doc = yaml.safe_load((out / "workshop_mean.yaml").read_text())
+    assert doc["weights"]["values"] == pytest.approx({"TF": 0.3, "RC": 0.2875, "ES": 0.2375, "OD": 0.175})
+    sets = yaml.safe_load((out / "workshop_weight_sets.yaml").read_text())
+    assert len(sets["weight_sets"]) == 4
+    cons = pd.read_csv(out / "tables" / "tbl-workshop-consensus.csv").set_index("code")
+    assert cons.loc["RC", "median"] == pytest.approx(27.5)
+    assert (out / "figures" / "fig-workshop-consensus.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_cli_serve_starts_voila_and_prints_url(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = ws._free_port()
+    cmd = [sys.executable, "-m", "pmm_lib.cli", "workshop", "serve", "--session", "cli-test",
+           "--port", str(port), "--out-dir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            cwd=tmp_path, start_new_session=True)
+    try:
+        line = proc.stdout.readline()
+        assert f"http://localhost:{port}/" in line and "cli-test" in line
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.25)
+        # Voila serves the exercise notebook (rendering it runs the notebook in a kernel)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120) as r:
+            assert r.status == 200
+            assert "how would your group weight the PMM" in r.read().decode("utf-8")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
