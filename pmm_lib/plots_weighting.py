@@ -75,7 +75,7 @@ def plot_rank_shift(data: pd.DataFrame, *, reference: str | None = None,
                label=f"{reference} (reference)", zorder=4)
     names = [labels.get(u, u) if labels else u for u in wide.index]
     ax.set_yticks(y, names, fontsize=8 if n <= 40 else 6)
-    ax.invert_yaxis()
+    ax.set_ylim(n - 0.5, -0.5)  # best at the top, no empty margins
     ax.set_xlabel("Rank (1 = best)")
     ax.set_ylabel(f"Member (ordered by rank under {reference})")
     ax.set_xlim(0.5, max(float(np.nanmax(wide.to_numpy())), 1.0) + 0.5)

@@ -422,3 +422,10 @@ def test_bod_block_lp_matches_one_lp_per_unit(y, share_lower):
                 b.append(np.zeros(1))
         ref = linprog(-y[c], A_ub=np.vstack(a), b_ub=np.concatenate(b), method="highs")
         assert scores[c] == pytest.approx(-ref.fun, abs=1e-7)
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(agg, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 8 and result.failed == 0

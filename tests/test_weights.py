@@ -388,3 +388,10 @@ def test_scheme_table(meta):
     s = t.set_index(["scheme", "code"])["weight"]
     assert s["ahp", "X"] == pytest.approx(0.75) and s["ahp", "c"] == pytest.approx(0.5)
     assert s["eq", "c"] == pytest.approx(1 / 3) and len(t) == 14
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(W, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 4 and result.failed == 0
