@@ -53,7 +53,8 @@ Weight-set export (for the uncertainty engine)
       method: budget
       values: {TF: 0.4, RC: 0.2, ES: 0.2, OD: 0.2, O01: 0.15, K01: 0.1, ...}
 
-or, when the path ends in ``.csv``, as a tidy table ``set, code, weight``. ``values`` has the
+or, when the path ends in ``.csv``, as a tidy table ``submission, code, weight`` (the format
+``pmm_lib.sensitivity.load_weight_sets`` reads). ``values`` has the
 meaning of ``weights: {method: explicit, values: ...}`` in a Spec (re-normalised within
 each parent); codes a group did not set keep the framework default.
 
@@ -823,15 +824,15 @@ def export_scenario(cons: pd.DataFrame, path: str | Path, *, statistic: Statisti
 
 
 def weight_sets(submissions: pd.DataFrame, framework: Framework | None = None) -> pd.DataFrame:
-    """One explicit weight set per group (latest submission), tidy: ``set, code, weight``."""
+    """One explicit weight set per group (latest submission), tidy: ``submission, code, weight``."""
     fw = _framework(framework)
     rows = []
     for group, g in submissions.groupby("group", sort=True):
         g = g.loc[g["revision"] == g["revision"].max()]
         blocks = {b: dict(zip(x["code"], x["points"], strict=True)) for b, x in g.groupby("block", sort=False)}
         for code, w in points_to_explicit(blocks, fw).items():
-            rows.append(dict(set=str(group), code=code, weight=float(w)))
-    return pd.DataFrame(rows, columns=["set", "code", "weight"])
+            rows.append(dict(submission=str(group), code=code, weight=float(w)))
+    return pd.DataFrame(rows, columns=["submission", "code", "weight"])
 
 
 def export_weight_sets(submissions: pd.DataFrame, path: str | Path, *, session: str = "",
@@ -847,7 +848,7 @@ def export_weight_sets(submissions: pd.DataFrame, path: str | Path, *, session: 
            "weight_sets": [{"name": str(name), "submitted_at": str(meta.loc[name, "submitted_at"]),
                             "method": str(meta.loc[name, "method"]),
                             "values": {c: round(float(w), 10) for c, w in zip(g["code"], g["weight"], strict=True)}}
-                           for name, g in ws.groupby("set", sort=True)]}
+                           for name, g in ws.groupby("submission", sort=True)]}
     return write_text_atomic(path, yaml.safe_dump(doc, sort_keys=False))
 
 

@@ -342,8 +342,13 @@ def test_export_scenario_and_weight_sets(session, tmp_path):
     ys = yaml.safe_load(ws.export_weight_sets(subs, tmp_path / "sets.yaml", session="hand", framework=FW).read_text())
     assert ys["kind"] == "pmm-weight-sets" and [s["name"] for s in ys["weight_sets"]] == ["A", "B", "C", "D"]
     assert ys["weight_sets"][2]["values"] == pytest.approx({"TF": 0.2, "RC": 0.4, "ES": 0.3, "OD": 0.1})
-    csv = pd.read_csv(ws.export_weight_sets(subs, tmp_path / "sets.csv", framework=FW))
-    assert list(csv.columns) == ["set", "code", "weight"] and len(csv) == 16
+    csv_path = ws.export_weight_sets(subs, tmp_path / "sets.csv", framework=FW)
+    csv = pd.read_csv(csv_path)
+    assert list(csv.columns) == ["submission", "code", "weight"] and len(csv) == 16
+    sensitivity = pytest.importorskip("pmm_lib.sensitivity")
+    sets = sensitivity.load_weight_sets(csv_path)               # the uncertainty engine reads it back
+    assert [s.name for s in sets] == ["A", "B", "C", "D"]
+    assert sets[1].to_dict() == pytest.approx({"TF": 0.3, "RC": 0.3, "ES": 0.2, "OD": 0.2})
 
 
 def test_scenario_accepted_by_spec(session, tmp_path):
