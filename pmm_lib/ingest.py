@@ -65,6 +65,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import hashlib
+import importlib
 import io as _io
 import json
 import os
@@ -832,13 +833,13 @@ def _parse_cycle(raw: Any) -> tuple[int | None, str | None]:
     if isinstance(raw, bool | np.bool_):
         return None, f"{raw!r} is not a year"
     if isinstance(raw, int | np.integer):
-        return int(raw), None
+        return (int(raw), None) if abs(raw) < 10_000 else (None, f"cycle {raw!r} is not a year")
     if isinstance(raw, float | np.floating):
         if np.isnan(raw):
             return None, "missing"
-        if float(raw).is_integer():
-            return int(raw), None
-        return None, f"cycle {raw!r} is not a whole year"
+        if not float(raw).is_integer():
+            return None, f"cycle {raw!r} is not a whole year"
+        return (int(raw), None) if abs(raw) < 10_000 else (None, f"cycle {raw!r} is not a year")
     s = _clean_text(raw)
     if not s:
         return None, "missing"
@@ -1371,7 +1372,7 @@ def ingest(paths_in: Sequence[str | Path] | None = None, *, processed_dir: str |
     notes: list[str] = []
     if with_reference:
         try:
-            from pmm_lib import data as data_mod  # noqa: PLC0415
+            data_mod = importlib.import_module("pmm_lib.data")
             loaders = {"members": data_mod.load_members, "outcomes": data_mod.load_outcomes}
         except (ImportError, AttributeError) as exc:
             notes.append(f"members.parquet and outcomes.parquet not written: pmm_lib.data is not available ({exc})")
