@@ -1,0 +1,86 @@
+"""Benchmark of the runner: wall time of one region's run and of all six regions in parallel.
+
+Targets (2 cores): one region < 60 s after set-up, all six regions < 3 minutes.
+Prints one line per measurement and a JSON object as the last line.
+
+    .venv/bin/python benchmarks/runs.py [--jobs 2] [--notebooks 01,02] [--param n_samples=64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from pmm_lib import runs
+from pmm_lib.runs import RunRequest
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cycle", type=int, default=2024)
+    ap.add_argument("--region", default="AMS")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--notebooks", default=None, help="comma list of notebook numbers (default: all)")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--skip-all", action="store_true", help="only the one-region run")
+    ap.add_argument("--outputs-dir", type=Path, default=None, help="default: a temporary folder")
+    args = ap.parse_args(argv)
+    knobs = {k: yaml.safe_load(v) for k, v in (p.split("=", 1) for p in args.param)}
+    select = tuple(args.notebooks.split(",")) if args.notebooks else None
+    tmp = None
+    out = args.outputs_dir
+    if out is None:
+        tmp = tempfile.TemporaryDirectory(prefix="pmm-bench-")
+        out = Path(tmp.name)
+    result: dict[str, object] = {"cpu_count": os.cpu_count(), "jobs": args.jobs, "cycle": args.cycle,
+                                 "notebooks": [p.name for p in runs.discover_notebooks(select=select)]}
+
+    def request(region: str) -> RunRequest:
+        return RunRequest(region, args.cycle, notebooks=select, outputs_dir=out, parameters=knobs)
+
+    # set-up: one warm-up run of the first notebook (imports, kernel spec, font cache)
+    t = time.perf_counter()
+    runs.execute_run(RunRequest(args.region, args.cycle, notebooks=(result["notebooks"][0][:2],),  # type: ignore[index]
+                                outputs_dir=out, render=False))
+    result["setup_seconds"] = round(time.perf_counter() - t, 2)
+    print(f"set-up (warm-up run of one notebook): {result['setup_seconds']:.1f} s", flush=True)
+
+    t = time.perf_counter()
+    one = runs.execute_run(request(args.region))
+    result["one_region_seconds"] = round(time.perf_counter() - t, 2)
+    result["one_region_ok"] = one.ok
+    m = runs.load_manifest(one.run_dir)
+    result["per_notebook_seconds"] = {n["name"]: n["seconds"] for n in m["notebooks"]}
+    result["paper_seconds"] = m.get("paper", {}).get("seconds")
+    print(f"one region ({args.region}): {result['one_region_seconds']:.1f} s, status {one.status}"
+          + (f" ({one.error})" if not one.ok else ""), flush=True)
+    for name, sec in result["per_notebook_seconds"].items():  # type: ignore[union-attr]
+        print(f"  {name}: {sec:.1f} s")
+    print(f"  paper: {result['paper_seconds']} s")
+
+    if not args.skip_all:
+        t = time.perf_counter()
+        many = runs.run_many([request(r) for r in runs.REGIONS], jobs=args.jobs, progress=False)
+        result["all_regions_seconds"] = round(time.perf_counter() - t, 2)
+        result["all_regions_ok"] = [r.ok for r in many]
+        print(f"all six regions, {args.jobs} jobs: {result['all_regions_seconds']:.1f} s, "
+              f"{sum(r.ok for r in many)}/6 succeeded", flush=True)
+        for r in many:
+            if not r.ok:
+                print(f"  {r.run_dir}: {r.error}")
+    result["targets"] = {"one_region_seconds": 60, "all_regions_seconds": 180}
+    if tmp is not None:
+        tmp.cleanup()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
