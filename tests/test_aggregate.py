@@ -429,3 +429,18 @@ def test_docstring_examples():
 
     result = doctest.testmod(agg, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 8 and result.failed == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(2, 9), st.integers(1, 5)),
+              elements=st.integers(-100, 100).map(float)), st.data())
+def test_copeland_properties(v, data):
+    k = v.shape[1]
+    w = np.asarray(data.draw(st.lists(st.floats(0.1, 5.0), min_size=k, max_size=k)))
+    s = agg.copeland(v, w)
+    assert s.sum() == 0  # every win is someone's loss
+    # ordinal: a strictly increasing transformation of any indicator changes nothing
+    np.testing.assert_array_equal(agg.copeland(np.exp(v / 50) * 3 - 7, w), s)
+    # a unit better than all others on every indicator wins every comparison
+    best = np.vstack([v, v.max(axis=0) + 1])
+    assert agg.copeland(best, w)[-1] == len(v)
