@@ -52,6 +52,7 @@ __all__ = [
     "orient",
     "parallel_analysis",
     "pca",
+    "pca_loadings",
     "pca_table",
     "scorecard",
     "standardise",
@@ -721,6 +722,42 @@ def efa(frame: pd.DataFrame, n_factors: int | None = None, *,
     return pd.DataFrame(rows)
 
 
+def pca_loadings(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_components: int | None = None,
+                 n_iter: int = 500, seed: SeedLike = None, levels: Sequence[int] = (3,),
+                 missing: Missing = "listwise") -> pd.DataFrame:
+    """PCA loadings per dimension for the retained components.
+
+    ``n_components=None`` keeps the components retained by parallel analysis (at least one).
+
+    Returns
+    -------
+    DataFrame
+        ``code, item, component, estimate, n`` (estimate = loading, the item-component
+        correlation; sign chosen so that each component's loadings sum to >= 0).
+    """
+    _choice(missing, get_args(Missing), "missing")
+    x = _numeric(normalised, "normalised")
+    gen = rng(seed)
+    parts = []
+    for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
+        if len(cols) < 2:
+            continue
+        sub = x[cols].dropna() if missing == "listwise" else x[cols]
+        try:
+            corr, n, names = _corr_complete(sub) if missing == "listwise" else _corr_pairwise(sub)
+        except InputError:
+            continue
+        res = _pca_corr(corr, n, names, n_iter=n_iter, quantile=0.95, seed=gen)
+        keep = n_components if n_components is not None else max(1, res.n_parallel)
+        comps = [f"PC{j + 1}" for j in range(min(keep, len(cols)))]
+        load = res.loadings[res.loadings["component"].isin(comps)]
+        parts.append(load.assign(code=node, n=n))
+    cols_out = ["code", "item", "component", "estimate", "n"]
+    if not parts:
+        return pd.DataFrame(columns=cols_out)
+    return pd.concat(parts, ignore_index=True)[cols_out]
+
+
 def efa_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_factors: int | None = None,
               method: Literal["ml", "pa"] = "ml", rotation: Literal["varimax", "promax", "none"] = "varimax",
               seed: SeedLike = None, levels: Sequence[int] = (3,)) -> pd.DataFrame:
@@ -970,6 +1007,8 @@ def scorecard(data: pd.DataFrame, meta: pd.DataFrame, *, oriented: bool = True,
     dim_alpha = {d: _alpha_from_cov(z[ks].cov(min_periods=3).to_numpy()) if len(ks) >= 2 else float("nan")
                  for d, ks in dims.items()}
     out_series = None
+    if outcome is not None and not isinstance(outcome, pd.Series):
+        raise InputError(f"scorecard: outcome must be a pandas Series indexed by unit, got {type(outcome).__name__}")
     if outcome is not None:
         out_series = outcome.reindex(z.index).astype(float) * outcome_direction
         if method == "spearman":

@@ -435,3 +435,25 @@ def test_alpha_matches_pingouin_and_psych_reference_values():
     # pairs) actually used, so our interval is wider: 9 complete rows here
     listwise = v.alpha_ci(d, method="feldt").iloc[0]
     assert listwise["n"] == 9 and listwise["ci_low"] < 0.581 and listwise["ci_high"] > 0.933
+
+
+def test_pca_loadings_per_dimension_and_outcome_rule():
+    g = np.random.default_rng(16)
+    kpis = META.loc[META["level"] == 1, "code"].tolist()
+    lat = g.standard_normal(300)
+    x = pd.DataFrame({k: 0.8 * lat + 0.6 * g.standard_normal(300) for k in kpis})
+    load = v.pca_loadings(x, META, n_iter=50, seed=1)
+    assert set(load["component"]) == {"PC1"} and set(load["code"]) == {"TF", "RC", "ES", "OD"}
+    assert load["estimate"].between(0.7, 0.95).all()  # sqrt(.64 + (.36 ... ) share) ~ .8-.85
+    two = v.pca_loadings(x, META, n_components=2, n_iter=50, seed=1)
+    assert set(two["component"]) == {"PC1", "PC2"}
+    # the outcome rule: off by default, fires when set
+    outcome = pd.Series(g.standard_normal(300), index=x.index)
+    base = v.scorecard(x, META, outcome=outcome).set_index("code")
+    assert (base["verdict"] == "keep").all() and base["outcome_r"].abs().max() < 0.3
+    strict = v.scorecard(x, META, outcome=outcome, thresholds={"outcome_review": 0.3}).set_index("code")
+    assert (strict["verdict"] == "review").all() and strict["reasons"].str.contains("outcome r").all()
+    flipped = v.scorecard(x, META, outcome=pd.Series(lat, index=x.index), outcome_direction=-1).set_index("code")
+    assert (flipped["outcome_r"] < -0.5).all()
+    with pytest.raises(InputError, match="pandas Series"):
+        v.scorecard(x, META, outcome=lat)

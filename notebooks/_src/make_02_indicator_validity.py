@@ -117,6 +117,13 @@ report.save_figure(ax.figure, "fig-pca-scree",
                    audience=audience)
 '''),
     code('''
+loadings = validity.pca_loadings(res.normalised, res.meta, n_iter=n_iter, seed=seed, missing="pairwise")
+report.save_table(loadings, "tbl-pca-loadings",
+                  f"PCA loadings (item-component correlations) of the components retained by parallel analysis "
+                  f"in each dimension ({place}, {cycle}, pairwise correlations).", out_dir, audience=audience)
+loadings.pivot_table(index="item", columns=["code", "component"], values="estimate")
+'''),
+    code('''
 efa = validity.efa_table(res.normalised, res.meta, seed=seed)
 report.save_table(efa, "tbl-efa",
                   f"Exploratory factor analysis per dimension ({place}, {cycle}; maximum likelihood, "

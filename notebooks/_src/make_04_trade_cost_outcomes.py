@@ -124,6 +124,15 @@ report.save_figure(ax.figure, "fig-ols-coefficients",
                    f"controlling for {', '.join(controls)}; HC3 robust 95% intervals.", out_dir,
                    audience=audience)
 '''),
+    code('''
+kpi_cors = outcomes.outcome_correlations(res.normalised, wide[["lpi_customs", "log_db_time_import_border_h", "wgi_ge"]],
+                                         method="spearman")
+report.save_table(kpi_cors, "tbl-kpi-outcome-correlations",
+                  f"Spearman correlations of each normalised (oriented) KPI with the LPI Customs score, DB border "
+                  f"time to import (ln(1 + hours)) and WGI government effectiveness ({place}, {cycle}), "
+                  "Fisher-z 95% intervals, pairwise complete.", out_dir, audience=audience)
+kpi_cors.pivot(index="code", columns="variable", values="estimate")
+'''),
     md("## Partial correlations, income groups and lagged designs"),
     code('''
 partial = outcomes.partial_correlations(scores, wide, covars, ["log_gdp_pc_ppp"])
