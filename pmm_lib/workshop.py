@@ -1189,10 +1189,12 @@ def cli_add_workshop(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--port", type=int, default=8866, help="port (default 8866; 0 = any free port)")
     s.add_argument("--ip", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     s.add_argument("--out-dir", default="", help="where sessions are kept (default outputs/workshop)")
-    s.add_argument("--region", default="", help="region shown (ALL, AMS, AP, ESA, EUR, MENA, WCA; default ALL)")
+    s.add_argument("--region", default="", choices=["", "ALL", "AMS", "AP", "ESA", "EUR", "MENA", "WCA"],
+                   metavar="REGION", help="region shown: ALL, AMS, AP, ESA, EUR, MENA or WCA (default ALL)")
     c = sub.add_parser("consensus", help="export a session's consensus scenario and weight sets")
     c.add_argument("--session", required=True)
-    c.add_argument("--statistic", default="mean", help="mean or median (default mean)")
+    c.add_argument("--statistic", default="mean", choices=list(get_args(Statistic)),
+                   help="consensus statistic exported as the scenario (default mean)")
     c.add_argument("--out-dir", default="", help="where sessions are kept (default outputs/workshop)")
 
 
