@@ -66,6 +66,7 @@ __all__ = [
     "convergence_check",
     "evaluate",
     "load_weight_sets",
+    "pmm_inputs",
     "rank_desc",
     "rank_intervals",
     "replication_spec",
@@ -73,6 +74,7 @@ __all__ = [
     "sensitivity_analysis",
     "sobol_design",
     "sobol_indices",
+    "standard_problem",
     "uncertainty_analysis",
     "winmax_alternatives",
 ]
@@ -248,6 +250,77 @@ def winmax_alternatives(treat: Any, winmax: Iterable[int]) -> tuple[Any, ...]:
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
             raise SpecError(f"treat.winmax: expected non-negative integers, got {v!r}")
     return tuple(dataclasses.replace(treat, winmax=int(v)) for v in values)
+
+
+def standard_problem(base: Spec, *, winmax: Iterable[int] = range(1, 6),
+                     weight_noise: Mapping[int, float] | None = None,
+                     weight_sets: Sequence[pd.Series] = (), exclude_kpis: bool = False) -> UncertaintyProblem:
+    """The workbench's standard set of uncertain assumptions (COINr's ASEM example, adapted).
+
+    * treatment: winsorise with at most ``winmax`` points (default 1..5), rest of ``base.treat``;
+    * normalisation: min-max onto [1, 100] or z-scores with mean 50 and sd 10 (on a comparable
+      scale, and positive unless a value lies 5 sd below the mean, so the geometric mean is
+      defined; COINr's example uses mean 10 and sd 2);
+    * aggregation: arithmetic or geometric mean at every level;
+    * weights: each nominal weight of levels 2 and 3 times U(0.75, 1.25) (``weight_noise``),
+      and optionally alternative weight sets and the exclusion of single indicators.
+
+    Examples
+    --------
+    >>> from pmm_lib.spec import Spec
+    >>> standard_problem(Spec.default()).varied
+    ('treat', 'normalise', 'aggregate', 'weights')
+    """
+    from pmm_lib.spec import NormaliseSpec
+
+    treat = base.treat if base.treat.method == "winsorise" else dataclasses.replace(base.treat, method="winsorise")
+    return UncertaintyProblem(
+        base, treat=winmax_alternatives(treat, winmax),
+        normalise=(NormaliseSpec("minmax", low=1.0, high=100.0), NormaliseSpec("zscore", mean=50.0, sd=10.0)),
+        aggregate=("arithmetic", "geometric"),
+        weight_noise=dict(weight_noise) if weight_noise is not None else {2: 0.25, 3: 0.25},
+        weight_sets=tuple(weight_sets), exclude_kpis=exclude_kpis)
+
+
+def pmm_inputs(spec: Spec, *, region: str | None = None, cycle: int | None = None,
+               observations: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The PMM matrix, hierarchy and build options for one region and cycle.
+
+    Loads what :func:`pmm_lib.build.build_pmm` loads (the framework table as hierarchy,
+    :func:`pmm_lib.data.to_matrix` of the observations, Member grouping columns for group
+    imputation, other cycles for panel imputation) and returns it for the analyses here.
+
+    Returns
+    -------
+    data : DataFrame
+        Members x KPIs.
+    meta : DataFrame
+        :meth:`pmm_lib.framework.Framework.table`.
+    build_options : dict
+        Keyword arguments for :func:`pmm_lib.build.build` (``groups``, ``panel``, ``cycle``).
+    """
+    from pmm_lib import data as data_mod
+    from pmm_lib.framework import load_framework
+
+    obs = data_mod.load_observations() if observations is None else observations
+    region = region if region is not None else spec.data.region
+    cycles = sorted(int(c) for c in pd.unique(obs["cycle"]))
+    if not cycles:
+        raise InputError("no observations", column="cycle")
+    cycle = cycle if cycle is not None else (spec.data.cycle if spec.data.cycle is not None else cycles[-1])
+    if int(cycle) not in cycles:
+        raise InputError(f"no observations for cycle {cycle}", column="cycle",
+                         expected=f"one of {', '.join(map(str, cycles))}")
+    matrix = data_mod.to_matrix(obs, int(cycle), region)
+    options: dict[str, Any] = {"cycle": int(cycle)}
+    if spec.impute.method in ("group_mean", "group_median"):
+        members = data_mod.load_members().set_index("member")
+        if spec.impute.group not in members.columns:
+            raise SpecError(f"impute.group: unknown Member grouping column {spec.impute.group!r}")
+        options["groups"] = members.reindex(matrix.index)
+    if spec.impute.method == "panel":
+        options["panel"] = {c: data_mod.to_matrix(obs, c, region) for c in cycles if c != int(cycle)}
+    return matrix, load_framework().table(), options
 
 
 def load_weight_sets(path: str | Path) -> tuple[pd.Series, ...]:
