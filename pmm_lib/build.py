@@ -273,10 +273,10 @@ def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
     Examples
     --------
     >>> meta = pd.DataFrame({"code": ["a", "b", "I"], "level": [1, 1, 2],
-    ...                      "parent": ["I", "I", None], "direction": [1, -1], "weight": 1.0})
-    >>> d = pd.DataFrame({"a": [0.0, 5.0, 10.0], "b": [1.0, 2.0, 3.0]}, index=list("XYZ"))
+    ...                      "parent": ["I", "I", None], "direction": [1, -1, 1], "weight": 1.0})
+    >>> d = pd.DataFrame({"a": [0.0, 5.0, 10.0], "b": [1.0, 3.0, 2.0]}, index=list("XYZ"))
     >>> build(d, meta).index.tolist()
-    [50.0, 50.0, 50.0]
+    [50.0, 25.0, 75.0]
     """
     spec = Spec() if spec is None else spec
     if not isinstance(spec, Spec):

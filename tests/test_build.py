@@ -247,3 +247,12 @@ def test_variant_is_one_replace_away():
     variant = dataclasses.replace(base, normalise=NormaliseSpec("rank"))
     r = build(DATA, META, variant)
     assert r.normalised["a"].tolist() == [1.0, 2.0, 3.0, 3.0]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import pmm_lib.build as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -151,3 +151,12 @@ def test_build_with_spec_object_equals_file_route(asem, result):
     spec = Spec.from_yaml(SPEC)
     direct = build(asem.data, asem.meta, spec, groups=asem.groups, denominators=asem.denominators)
     pd.testing.assert_frame_equal(direct.aggregated, result.aggregated)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import pmm_lib.coinr as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -234,3 +234,12 @@ def test_parts_validate_when_built_directly():
     with pytest.raises(SpecError, match="aggregate"):
         Spec(aggregate=())
     assert Spec(aggregate=AggregateSpec("geometric")).aggregate == (AggregateSpec("geometric"),)  # type: ignore[arg-type]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import pmm_lib.spec as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

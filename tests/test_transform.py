@@ -396,3 +396,18 @@ def test_winsorise_properties(x, winmax):
     tab = T.treat_table(log)
     n = tab["n_winsorised"].fillna(0).sum() if len(tab) else 0
     assert changed <= n
+
+
+def test_infinite_values_are_rejected_with_their_place():
+    d = pd.DataFrame({"a": [1.0, 2.0], "b": [np.inf, 1.0]}, index=["X", "Y"])
+    with pytest.raises(InputError, match=r"column 'b'.*infinite value for unit 'X'"):
+        T.normalise(d)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import pmm_lib.transform as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
