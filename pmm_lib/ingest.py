@@ -58,6 +58,25 @@ a Word document, a truncated or empty workbook, an old ``.xls``).
 All problems of all files are collected (up to ``IngestOptions.max_errors``) and raised as one
 InputError: its message lists each problem, its fields (file, sheet, row, column, expected)
 are those of the first and ``.issues`` holds them all.
+
+CSV row numbers count physical lines, so they shift after a quoted field that spans lines (the
+PMM returns have none). A dimension sheet ends after 200 consecutive empty rows.
+
+References
+----------
+* Shafranovich, Y. (2005). Common Format and MIME Type for Comma-Separated Values (CSV) Files.
+  RFC 4180. https://doi.org/10.17487/RFC4180
+* ECMA-376, Office Open XML File Formats, Part 1 (5th ed., 2016): the ``.xlsx`` container
+  (a zip holding ``xl/workbook.xml``), cached formula values (``<v>``) and merged cells.
+* Bantilan, N. (2020). pandera: Statistical Data Validation of Pandas Dataframes. Proceedings of
+  the 19th Python in Science Conference, 116-124. https://doi.org/10.25080/Majora-342d178e-010
+
+Examples
+--------
+>>> from pmm_lib.ingest import read_returns
+>>> res = read_returns()  # doctest: +SKIP
+>>> res.observations.columns.tolist()  # doctest: +SKIP
+['member', 'cycle', 'kpi', 'value', 'disclosure', 'source', 'flag']
 """
 
 from __future__ import annotations
@@ -124,6 +143,7 @@ RESPONDENT_LABELS: dict[str, tuple[int, str]] = {
     "email": (6, "Contact e-mail"),
 }
 _FRAMEWORK_ROW = 8
+_MAX_BLANK_ROWS = 200  # a dimension sheet ends after this many empty rows
 _REQUIRED_DIM_HEADERS = {"kpi code": "kpi", "value": "value", "disclosure": "disclosure"}
 _CSV_REQUIRED = ("member", "cycle", "kpi", "value", "disclosure")
 _CSV_OPTIONAL = ("source", "flag")
@@ -620,6 +640,10 @@ def _read_xlsx(path: Path, fw: Framework, col: _Collector) -> _Raw | None:
     member_raw: Any = None
     cycle_raw: Any = None
     rs_name = found["Respondent"]
+    if rs_name is not None and not hasattr(wb[rs_name], "merged_cells"):
+        col.error("this is a chart sheet, not a worksheet", file=name, sheet=rs_name,
+                  expected="the Respondent worksheet (labels in column A, answers in column B)")
+        rs_name = None
     if rs_name is not None:
         rs = wb[rs_name]
         rows: dict[str, int] = {}
@@ -654,6 +678,10 @@ def _read_xlsx(path: Path, fw: Framework, col: _Collector) -> _Raw | None:
             continue
         expected_sheets[sname] = [k.code for k in fw.kpis if outcome_dim[k.parent] == dim.code]
         ws = wb[sname]
+        if not hasattr(ws, "merged_cells"):
+            col.error("this is a chart sheet, not a worksheet", file=name, sheet=sname,
+                      expected="the questionnaire's worksheet with one row per KPI")
+            continue
         header_row = None
         for r in range(1, min(ws.max_row, 10) + 1):
             if any(isinstance(c.value, str) and c.value.strip().casefold() == "kpi code" for c in ws[r]):
@@ -686,7 +714,10 @@ def _read_xlsx(path: Path, fw: Framework, col: _Collector) -> _Raw | None:
                 field_name = next(f for f, cc in colmap.items() if rng.min_col <= cc <= rng.max_col)
                 col.error(f"merged cells {rng.coord} in the data area", file=name, sheet=sname, row=rng.min_row,
                           column=labels[sname][field_name], expected="one unmerged cell per KPI and column")
+        blank_run = 0
         for r in range(header_row + 1, ws.max_row + 1):
+            if blank_run >= _MAX_BLANK_ROWS:
+                break  # formatting that runs to row 1,048,576 is not data
             kc = ws.cell(row=r, column=colmap["kpi"])
             vc = ws.cell(row=r, column=colmap["value"])
             dc = ws.cell(row=r, column=colmap["disclosure"])
@@ -694,7 +725,9 @@ def _read_xlsx(path: Path, fw: Framework, col: _Collector) -> _Raw | None:
             v = cell_value(sname, vc, labels[sname]["value"])
             d = cell_value(sname, dc, labels[sname]["disclosure"])
             if all(x is None or (isinstance(x, str) and not x.strip()) for x in (k, v)):
+                blank_run += 1
                 continue  # empty row
+            blank_run = 0
             pct = isinstance(v, int | float) and not isinstance(v, bool) and "%" in str(vc.number_format)
             recs.append((member_raw, cycle_raw, k, v, d, f"questionnaire {name}", "", sname, r, pct))
     records = pd.DataFrame(recs, columns=_RECORD_COLUMNS, dtype=object)
@@ -1195,6 +1228,19 @@ def validate_returns(frame: pd.DataFrame, *, framework: Framework | None = None,
     ------
     InputError
         Listing every problem found (up to ``options.max_errors``).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"member": ["SEN"], "cycle": [2024], "kpi": ["K05"], "value": ["12%"],
+    ...                       "disclosure": ["public"]})
+    >>> obs, warnings = validate_returns(frame, members=["SEN"], options=IngestOptions(missing_required="warn"))
+    >>> float(obs.loc[0, "value"]), obs.loc[0, "flag"]
+    (12.0, 'percent_sign')
+    >>> frame.loc[0, "value"] = "n/a"
+    >>> validate_returns(frame, members=["SEN"])
+    Traceback (most recent call last):
+    ...
+    pmm_lib.errors.InputError: file <frame>, row 2, column 'value': 'n/a' is text, not a number (expected a number in % change, or an empty cell to skip the KPI)
     """
     fw = framework or load_framework()
     opts = options or IngestOptions()

@@ -387,6 +387,14 @@ def test_csv_at_the_row_limit_ingests(tmp_path: Path) -> None:
     assert elapsed < 30
 
 
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import pmm_lib.ingest as mod
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0
+
+
 # ----------------------------------------------------------------------------------------------
 # Properties
 # ----------------------------------------------------------------------------------------------

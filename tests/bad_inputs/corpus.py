@@ -200,6 +200,12 @@ def _edit_fractions(wb: openpyxl.Workbook, fw: Framework) -> None:
                 c.value = round(c.value / 100.0, 4)
 
 
+def _edit_chartsheet(wb: openpyxl.Workbook, fw: Framework) -> None:
+    idx = wb.sheetnames.index("RC")
+    wb.remove(wb["RC"])
+    wb.create_chartsheet("RC", idx)
+
+
 def _formula_with_cache(d: Path) -> list[Path]:
     """A formula whose cached result Excel stored (openpyxl cannot write one: patch the XML)."""
     path = filled_workbook(d / "formula_cached.xlsx", **with_value("K01", "=10*2"))
@@ -358,6 +364,9 @@ CASES: list[Case] = [
          Reject("column 'Value' is missing", sheet="TF", row=HEADER_ROW, column="Value", expected="KPI code | KPI name")),
     Case("merged_cells", xlsx("merged", edit=_edit_merge("TF", "G5:G6")),
          Reject("merged cells G5:G6", sheet="TF", row=5, column="Value", expected="one unmerged cell")),
+    # an (empty) chart sheet in place of a dimension sheet: openpyxl cannot read the part back
+    Case("chart_sheet", xlsx("chart_sheet", edit=_edit_chartsheet),
+         Reject("the workbook cannot be read (AttributeError", expected="an Excel .xlsx workbook")),
     Case("deleted_kpi_row", xlsx("deleted_row", edit=_edit_delete_kpi_row("K02")),
          Reject("mandatory KPI K02", sheet="TF", column="KPI code", expected="rows must not be deleted")),
     Case("empty_workbook", _empty_workbook,
