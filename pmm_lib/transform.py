@@ -371,9 +371,7 @@ def kurtosis(x: np.ndarray | pd.Series) -> float:
 
 def _passes(v: np.ndarray, skew_t: float, kurt_t: float) -> tuple[bool, float, float]:
     sk, ku = skewness(v), kurtosis(v)
-    if np.isnan(sk) or np.isnan(ku):  # constant or too few values: nothing to treat
-        return True, sk, ku
-    return bool(abs(sk) < skew_t or ku < kurt_t), sk, ku
+    return _pass(sk, ku, skew_t, kurt_t), sk, ku
 
 
 # --------------------------------------------------------------------------- treat
@@ -433,37 +431,61 @@ def treat(data: pd.DataFrame, method: TreatMethod = "none", *, winmax: int = 5,
     if unknown:
         raise SpecError(f"treat.overrides: unknown indicator code(s) {unknown}; "
                         f"known: {', '.join(map(str, x.columns))}")
-    out = x.copy()
+    X = x.to_numpy()
+    out = X.copy()
+    units = x.index.astype(str).to_numpy()
+    codes = [str(c) for c in x.columns]
+    methods = [overrides.get(c, method) for c in x.columns]
+    sk0, ku0, n0 = _moments(X)
     records: list[tuple[str, str, str, str, str, float]] = []
-    for code in x.columns:
-        m = overrides.get(code, method)
+    for j, (code, m) in enumerate(zip(codes, methods, strict=True)):
         if m == "none":
             continue
-        col = x[code].to_numpy()
+        if n0[j] < 4:
+            records.append(("treat", code, "", "skipped", f"{n0[j]} values: skew and kurtosis need at least 4",
+                            np.nan))
+            continue
+        passed = _pass(sk0[j], ku0[j], skew, kurtosis)
+        records += [("treat", code, "", "skew_before", "", sk0[j]),
+                    ("treat", code, "", "kurtosis_before", "", ku0[j]),
+                    ("treat", code, "", "pass_before", "", float(passed))]
+        if passed:
+            continue
+        col = X[:, j]
         ok = ~np.isnan(col)
-        v = col[ok]
-        rec = _treat_one(str(code), v, m, winmax, skew, kurtosis, fallback, x.index[ok], records)
-        if rec is not None:
-            new = col.copy()
-            new[ok] = rec
-            out[code] = new
-    return out, _log(records)
+        out[ok, j] = _treat_one(code, col[ok], m, winmax, skew, kurtosis, fallback, units[ok], records)
+    return pd.DataFrame(out, index=x.index, columns=x.columns), _log(records)
+
+
+def _moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Type-2 skewness and kurtosis of every column at once (NaN-aware), and the counts."""
+    ok = ~np.isnan(X)
+    n = ok.sum(axis=0)
+    with np.errstate(all="ignore"):
+        mean = np.where(ok, X, 0.0).sum(axis=0) / n
+        d = np.where(ok, X - mean, 0.0)
+        s2 = (d * d).sum(axis=0)
+        g1 = np.sqrt(n) * (d**3).sum(axis=0) / s2**1.5 * np.sqrt(n * (n - 1.0)) / (n - 2.0)
+        r = n * (d**4).sum(axis=0) / s2**2
+        g2 = ((n + 1.0) * (r - 3.0) + 6.0) * (n - 1.0) / ((n - 2.0) * (n - 3.0))
+    g1 = np.where(np.isfinite(g1) & (n >= 3), g1, np.nan)
+    g2 = np.where(np.isfinite(g2) & (n >= 4), g2, np.nan)
+    return g1, g2, n
+
+
+def _pass(sk: float, ku: float, skew_t: float, kurt_t: float) -> bool:
+    if np.isnan(sk) or np.isnan(ku):  # constant: nothing to treat
+        return True
+    return bool(abs(sk) < skew_t or ku < kurt_t)
 
 
 def _treat_one(code: str, v: np.ndarray, method: str, winmax: int, skew_t: float, kurt_t: float,
-               fallback: str, units: pd.Index, records: list) -> np.ndarray | None:
+               fallback: str, units: np.ndarray, records: list) -> np.ndarray:
+    """Treat one failing indicator's non-missing values ``v`` (see :func:`treat`)."""
     def add(action: str, value: float, detail: str = "", unit: str = "") -> None:
         records.append(("treat", code, unit, action, detail, float(value)))
 
-    if v.size < 4:
-        add("skipped", np.nan, f"{v.size} values: skew and kurtosis need at least 4")
-        return None
     passed, sk, ku = _passes(v, skew_t, kurt_t)
-    add("skew_before", sk)
-    add("kurtosis_before", ku)
-    add("pass_before", float(passed))
-    if passed:
-        return None
     if method == "boxcox":
         from scipy import stats
 
