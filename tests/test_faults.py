@@ -1,0 +1,650 @@
+"""Fault tests: killed runs and ingests, concurrent runs, a full disk and permission errors.
+
+What must hold after each fault:
+
+* a run killed (SIGKILL) while a notebook executes is never marked successful and ``latest``
+  does not move (it stays on the previous good run, or stays absent);
+* an ingest that is killed or fails leaves ``data/processed`` byte-identical;
+* runs executing at the same time do not interfere: each succeeds, names its own parameters
+  and produces the same tables and figure data as when run one after the other;
+* a full disk or a permission error ends ``pmm`` with exit code 1 and one error line naming
+  the path, and leaves no half-written file behind.
+
+The runs use a one-notebook folder built here (it calls the real library: observations,
+build, disclosure, report), so each run takes seconds. Processes are killed by their own id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import pmm_lib.io as pio
+from pmm_lib import cli
+from pmm_lib.ingest import ingest
+from pmm_lib.runs import RunRequest, execute_run, load_manifest
+
+PYTHON = sys.executable
+PMM = [PYTHON, "-m", "pmm_lib.cli"]
+KILL_WAIT = 240.0  # seconds to wait for a subprocess to reach the point where it is killed
+
+# ----------------------------------------------------------------------------------------------
+# Fixtures and helpers
+# ----------------------------------------------------------------------------------------------
+
+_NOTEBOOK_PARAMS = '''
+region = "AMS"
+cycle = 2024
+seed = 20240601
+spec_path = ""
+audience = "internal"
+out_dir = ""
+hang_file = ""
+'''
+
+_NOTEBOOK_WORK = '''
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from pmm_lib import build, data, disclosure, report
+from pmm_lib.spec import Spec
+
+report.use_reproducible_style()
+obs = data.load_observations()
+matrix = data.to_matrix(obs, cycle, region)
+levels = disclosure.disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
+visible = disclosure.mask_matrix(matrix, levels, audience)
+spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
+res = build.build_pmm(spec, region=region, cycle=cycle, observations=obs, seed=seed)
+scores = res.index.rename("score").rename_axis("member").reset_index()
+report.save_table(scores, "tbl-index-scores", f"Index scores {region} {cycle}", out_dir, audience=audience)
+report.save_table(visible.reset_index(), "tbl-visible", "Visible KPI values", out_dir, audience=audience)
+fig, ax = plt.subplots(figsize=(4, 3))
+ax.plot(sorted(scores["score"]), marker="o")
+ax.set_xlabel("Member (sorted)")
+ax.set_ylabel("Index score")
+report.save_figure(fig, "fig-index", "Sorted index scores", out_dir, audience=audience)
+'''
+
+_NOTEBOOK_HANG = '''
+import os
+import pathlib
+import time
+
+if hang_file:
+    pathlib.Path(hang_file + ".tmp").write_text(str(os.getpid()))
+    os.replace(hang_file + ".tmp", hang_file)  # the test kills us once this file exists
+    time.sleep(600)
+'''
+
+
+@pytest.fixture(scope="module")
+def tiny_notebooks(tmp_path_factory) -> Path:
+    """A notebooks folder with one small notebook (library calls; can be told to hang)."""
+    folder = tmp_path_factory.mktemp("notebooks")
+    params = nbformat.v4.new_code_cell(_NOTEBOOK_PARAMS.strip())
+    params.metadata["tags"] = ["parameters"]
+    cells = [params,
+             nbformat.v4.new_markdown_cell("# Fault-test notebook\n\nDoes a run survive faults?"),
+             nbformat.v4.new_code_cell(_NOTEBOOK_WORK.strip()),
+             nbformat.v4.new_code_cell(_NOTEBOOK_HANG.strip())]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "01_fault.ipynb")
+    return folder
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file below ``folder`` (hidden files included)."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() or path.is_symlink():
+            rel = path.relative_to(folder).as_posix()
+            out[rel] = ("link:" + os.readlink(path)) if path.is_symlink() else hashlib.sha256(
+                path.read_bytes()).hexdigest()
+    return out
+
+
+def _visible(tree: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tree.items() if not any(part.startswith(".") for part in k.split("/"))}
+
+
+def _runs(parent: Path) -> list[Path]:
+    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.is_symlink()) if parent.is_dir() else []
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = KILL_WAIT) -> str:
+    t0 = time.monotonic()
+    while not path.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"process ended (rc {proc.returncode}) before {path.name} appeared:\n{err[-3000:]}")
+        if time.monotonic() - t0 > timeout:
+            _kill(proc.pid)
+            raise AssertionError(f"{path} did not appear within {timeout} s")
+        time.sleep(0.1)
+    return path.read_text().strip()
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _kill_and_reap(proc: subprocess.Popen, child_pid: int | None = None) -> None:
+    """SIGKILL the process (no clean-up possible), reap it, then the kernel it started, by id."""
+    _kill(proc.pid)
+    proc.wait(timeout=60)
+    if child_pid:
+        _kill(child_pid)
+
+
+def _error_lines(stderr: str, command: str, *, anywhere: bool = False) -> list[str]:
+    """The CLI's own lines (``pmm <command>: ...``); ``anywhere`` also finds one glued to a progress bar."""
+    tag = f"pmm {command}:"
+    if anywhere:
+        return [line[line.index(tag):] for line in stderr.splitlines() if tag in line]
+    return [line for line in stderr.splitlines() if line.startswith(tag)]
+
+
+def _no_temporaries(folder: Path) -> list[str]:
+    """Files an interrupted atomic write would leave (``.name.XXXX.tmp``) or partial JSON."""
+    bad = [p.relative_to(folder).as_posix() for p in folder.rglob("*.tmp")]
+    for p in [*folder.rglob("*.json"), *folder.rglob("*.ipynb")]:
+        try:
+            json.loads(p.read_text(encoding="utf-8"))
+        except ValueError:
+            bad.append(p.relative_to(folder).as_posix() + " (not valid JSON)")
+    return bad
+
+
+def _run_cmd(outputs: Path, nb_dir: Path, region: str = "AMS", *extra: str) -> list[str]:
+    return ["run", "--region", region, "--cycle", "2024", "--audience", "internal", "--no-paper",
+            "--notebooks-dir", str(nb_dir), "--outputs-dir", str(outputs), *extra]
+
+
+def _subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PMM_HOME", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+# ----------------------------------------------------------------------------------------------
+# (1) a run killed while a notebook executes
+# ----------------------------------------------------------------------------------------------
+
+def _start_hanging_run(outputs: Path, nb_dir: Path, hang: Path) -> subprocess.Popen:
+    return subprocess.Popen([*PMM, *_run_cmd(outputs, nb_dir), "--param", f"hang_file={hang}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_subprocess_env(), start_new_session=True)
+
+
+@pytest.mark.slow
+def test_killed_run_is_not_successful_and_latest_does_not_move(tiny_notebooks, tmp_path):
+    outputs = tmp_path / "outputs"
+    parent = outputs / "AMS" / "2024"
+    latest = parent / "latest"
+
+    # a first run killed mid-notebook: no latest at all afterwards
+    hang = tmp_path / "hang1"
+    proc = _start_hanging_run(outputs, tiny_notebooks, hang)
+    kernel = int(_wait_for(hang, proc))
+    _kill_and_reap(proc, kernel)
+    assert proc.returncode == -signal.SIGKILL
+    killed1 = _runs(parent)
+    assert len(killed1) == 1
+    assert load_manifest(killed1[0])["status"] == "running"  # never "success"
+    assert not latest.exists() and not latest.is_symlink()
+
+    # a good run moves latest
+    good = execute_run(RunRequest(region="AMS", cycle=2024, audience="internal", render=False,
+                                  notebooks_dir=tiny_notebooks, outputs_dir=outputs))
+    assert good.ok, good.error
+    assert latest.resolve() == good.run_dir.resolve()
+
+    # a second killed run leaves latest on the good one
+    hang = tmp_path / "hang2"
+    proc = _start_hanging_run(outputs, tiny_notebooks, hang)
+    kernel = int(_wait_for(hang, proc))
+    # the kernel is executing the notebook now: the run's manifest says so
+    running = [r for r in _runs(parent) if r not in (*killed1, good.run_dir)]
+    assert len(running) == 1 and load_manifest(running[0])["status"] == "running"
+    _kill_and_reap(proc, kernel)
+
+    assert latest.resolve() == good.run_dir.resolve()
+    statuses = {r.name: load_manifest(r)["status"] for r in _runs(parent)}
+    assert statuses == {killed1[0].name: "running", good.run_dir.name: "success", running[0].name: "running"}
+    assert not [p.name for p in parent.iterdir() if p.name.startswith(".latest")]  # no stray temp link
+    assert _no_temporaries(outputs) == []
+    # the killed run's manifest records no successful notebook
+    assert load_manifest(running[0])["notebooks"] == []
+
+
+# ----------------------------------------------------------------------------------------------
+# (2) an ingest killed or failing leaves data/processed byte-identical
+# ----------------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def processed(tmp_path) -> Path:
+    """A processed folder holding the result of a good ingest."""
+    out = tmp_path / "processed"
+    ingest(processed_dir=out)
+    return out
+
+
+_INGEST_WRAPPER = textwrap.dedent('''
+    import os, sys, time
+    import pandas as pd
+    import pmm_lib.ingest as ing
+    from pmm_lib import cli
+
+    point, ready, out = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    def pause():
+        with open(ready + ".tmp", "w") as fh:
+            fh.write(str(os.getpid()))
+        os.replace(ready + ".tmp", ready)
+        time.sleep(600)
+
+    if point == "writing":  # killed while a Parquet file is half written
+        real = pd.DataFrame.to_parquet
+        def to_parquet(self, path, *a, **k):
+            real(self, path, *a, **k)
+            with open(path, "r+b") as fh:
+                fh.truncate(max(1, os.path.getsize(path) // 2))
+            pause()
+        pd.DataFrame.to_parquet = to_parquet
+    elif point == "moving":  # killed between moving the new files into place
+        class _Os:
+            def __init__(self):
+                self.n = 0
+            def __getattr__(self, name):
+                return getattr(os, name)
+            def replace(self, src, dst):
+                if os.path.dirname(os.path.abspath(dst)) == os.path.abspath(out):
+                    self.n += 1
+                    if self.n == 2:
+                        pause()
+                return os.replace(src, dst)
+        ing.os = _Os()
+    # --cycle 2024: new outputs differ from the old ones, so a mix of old and new would show
+    sys.exit(cli.main(["ingest", "--processed", out, "--cycle", "2024"]))
+''')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", [
+    "writing",
+    pytest.param("moving", marks=pytest.mark.xfail(
+        strict=True, reason="ingest moves its outputs into place one file at a time (os.replace per file): "
+                            "a kill between two moves leaves new and old files mixed")),
+])
+def test_killed_ingest_leaves_processed_byte_identical(processed, tmp_path, point):
+    before = _tree(processed)
+    ready = tmp_path / f"ready-{point}"
+    proc = subprocess.Popen([PYTHON, "-c", _INGEST_WRAPPER, point, str(ready), str(processed)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_subprocess_env(), start_new_session=True)
+    _wait_for(ready, proc)
+    _kill_and_reap(proc)
+    after = _tree(processed)
+    # the data files the product reads are exactly the old ones
+    assert _visible(after) == _visible(before)
+    # what a SIGKILL cannot clean up is a hidden staging folder, which nothing reads
+    stray = sorted(set(after) - set(before))
+    assert all(k.startswith(".ingest-") for k in stray), stray
+
+
+def test_failing_ingest_leaves_processed_byte_identical(processed, tmp_path, monkeypatch, capsys):
+    before = _tree(processed)
+    # (a) invalid input: an unknown KPI code
+    bad = tmp_path / "bad.csv"
+    bad.write_text("member,cycle,kpi,value,disclosure\nARG,2024,K99,1.5,public\n", encoding="utf-8")
+    assert cli.main(["ingest", str(bad), "--processed", str(processed)]) == 2
+    assert "K99" in capsys.readouterr().err
+    assert _tree(processed) == before
+
+    # (b) the third Parquet file cannot be written (disk full while writing)
+    import pandas as pd
+
+    real = pd.DataFrame.to_parquet
+    calls = {"n": 0}
+
+    def to_parquet(self, path, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, path, *a, **k)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    assert cli.main(["ingest", "--processed", str(processed), "--cycle", "2024"]) == 1
+    err = capsys.readouterr().err
+    assert len(_error_lines(err, "ingest")) == 1 and "No space left on device" in err
+    assert str(processed) in err
+    assert _tree(processed) == before  # staging folder removed too
+
+
+@pytest.mark.xfail(strict=True, reason="ingest does not roll back files already moved into data/processed "
+                                       "when a later os.replace fails")
+def test_ingest_failing_between_moves_leaves_processed_byte_identical(processed, monkeypatch):
+    import pmm_lib.ingest as ing
+
+    before = _tree(processed)
+    real = os.replace
+    calls = {"n": 0}
+
+    def replace(src, dst):
+        if Path(dst).parent == processed:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(errno.EIO, os.strerror(errno.EIO), str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(ing.os, "replace", replace)
+    with pytest.raises(OSError):
+        ingest(processed_dir=processed, cycle=2024)  # new outputs differ from the old ones
+    monkeypatch.undo()
+    assert _tree(processed) == before
+
+
+# ----------------------------------------------------------------------------------------------
+# (3) concurrent runs do not interfere
+# ----------------------------------------------------------------------------------------------
+
+def _artefact_hashes(run_dir: Path) -> dict[str, str]:
+    """Tables, figure data and sidecars (PNG bytes are compared too, but reported apart)."""
+    return {k: v for k, v in load_manifest(run_dir)["outputs"].items() if not k.endswith(".png")}
+
+
+@pytest.mark.slow
+def test_concurrent_runs_do_not_interfere(tiny_notebooks, tmp_path):
+    scenario = tmp_path / "median.yaml"
+    scenario.write_text("impute: {method: median}\nnormalise: {method: zscore}\n", encoding="utf-8")
+    cases = [("AMS", None), ("EUR", None), ("AMS", scenario)]
+
+    concurrent = tmp_path / "concurrent"
+    procs = [subprocess.Popen([*PMM, *_run_cmd(concurrent, tiny_notebooks, region),
+                               *(["--scenario", str(s)] if s else [])],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=_subprocess_env(), start_new_session=True)
+             for region, s in cases]
+    try:
+        outs = [p.communicate(timeout=600) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                _kill(p.pid)
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+
+    sequential = tmp_path / "sequential"
+    seq = {}
+    for region, s in cases:
+        res = execute_run(RunRequest(region=region, cycle=2024, audience="internal", render=False, scenario=s,
+                                     notebooks_dir=tiny_notebooks, outputs_dir=sequential))
+        assert res.ok, res.error
+        seq[(region, s)] = res.run_dir
+
+    runs = {r.name: r for reg in ("AMS", "EUR") for r in _runs(concurrent / reg / "2024")}
+    assert len(runs) == 3
+    for (region, s), seq_dir in seq.items():
+        want = load_manifest(seq_dir)
+        match = [r for r in runs.values()
+                 if load_manifest(r)["parameters"] == want["parameters"]
+                 and load_manifest(r)["scenario"] == want["scenario"]]
+        assert len(match) == 1, (region, s)
+        got = load_manifest(match[0])
+        assert got["status"] == "success" and got["parameters"]["region"] == region
+        assert got["parameters"]["cycle"] == 2024
+        assert (match[0] / "scenario.yaml").is_file() == (s is not None)
+        # tables, figure data and captions identical to the same run done alone
+        assert _artefact_hashes(match[0]) == _artefact_hashes(seq_dir), (region, s)
+        assert any(k.startswith("tables/") for k in _artefact_hashes(match[0]))
+    # each region's latest points at one of its own successful runs
+    for region in ("AMS", "EUR"):
+        parent = concurrent / region / "2024"
+        target = (parent / "latest").resolve()
+        assert target in {r.resolve() for r in _runs(parent)}
+        assert load_manifest(target)["parameters"]["region"] == region
+    assert _no_temporaries(concurrent) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# (4) disk full and permission errors
+# ----------------------------------------------------------------------------------------------
+
+def _fail_fsync_under(monkeypatch, folder: Path, *, name_contains: str = "", after: int = 0) -> dict[str, int]:
+    """Make fsync of files written under ``folder`` fail with ENOSPC (after ``after`` good calls)."""
+    real = os.fsync
+    calls = {"n": 0}
+
+    def fsync(fd):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if path.startswith(str(folder)) and name_contains in Path(path).name:
+            calls["n"] += 1
+            if calls["n"] > after:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd)
+
+    monkeypatch.setattr(pio.os, "fsync", fsync)
+    return calls
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to map file descriptors to paths")
+def test_disk_full_ingest_and_template_one_line_no_partial_files(processed, tmp_path, monkeypatch, capsys):
+    before = _tree(processed)
+    _fail_fsync_under(monkeypatch, tmp_path)
+    assert cli.main(["ingest", "--processed", str(processed)]) == 1
+    err = capsys.readouterr().err
+    lines = _error_lines(err, "ingest")
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "No space left on device" in lines[0] and str(processed) in lines[0]
+    assert _tree(processed) == before
+
+    out = tmp_path / "forms" / "q.xlsx"
+    assert cli.main(["template", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    lines = _error_lines(err, "template")
+    assert len(lines) == 1 and "No space left on device" in lines[0] and str(out) in lines[0], err
+    assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def full_at_end(tiny_notebooks, tmp_path_factory):
+    """A run whose final manifest write (status success) hits a full disk: (rc, stderr, outputs)."""
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc to map file descriptors to paths")
+    outputs = tmp_path_factory.mktemp("full-at-end") / "outputs"
+    with pytest.MonkeyPatch.context() as mp:
+        # the first two manifest writes succeed (start, after the notebook); the final one fails
+        _fail_fsync_under(mp, outputs, name_contains="manifest.json", after=2)
+        with _capture_stderr() as captured:
+            rc = cli.main(_run_cmd(outputs, tiny_notebooks))
+    return rc, captured.getvalue(), outputs
+
+
+class _capture_stderr:  # noqa: N801 - used like contextlib.redirect_stderr
+    def __enter__(self):
+        import io
+
+        self._old, self._buf = sys.stderr, io.StringIO()
+        sys.stderr = self._buf
+        return self._buf
+
+    def __exit__(self, *exc):
+        sys.stderr = self._old
+        return False
+
+
+@pytest.mark.slow
+def test_disk_full_at_the_end_of_a_run_does_not_move_latest(full_at_end):
+    rc, err, outputs = full_at_end
+    assert rc == 1, err
+    lines = _error_lines(err, "run", anywhere=True)
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "No space left on device" in lines[0] and "manifest.json" in lines[0]
+    parent = outputs / "AMS" / "2024"
+    (run,) = _runs(parent)
+    assert str(run) in lines[0]
+    assert not (parent / "latest").exists() and not (parent / "latest").is_symlink()
+    manifest = load_manifest(run)  # still the complete previous version
+    assert manifest["status"] == "running" and [n["status"] for n in manifest["notebooks"]] == ["success"]
+    assert _no_temporaries(outputs) == []
+
+
+@pytest.mark.xfail(strict=True, reason="runs.execute_run leaves its tqdm bar open when an OSError escapes "
+                                       "(fail() closes it only after a manifest write that can itself fail), "
+                                       "so the CLI's error line is glued to the end of the progress bar")
+@pytest.mark.slow
+def test_disk_full_error_starts_its_own_line(full_at_end):
+    _rc, err, _outputs = full_at_end
+    assert len(_error_lines(err, "run")) == 1, err
+
+
+def test_permission_denied_one_line_names_the_path(processed, tiny_notebooks, tmp_path, monkeypatch, capsys):
+    real = pio.tempfile.mkstemp
+
+    def mkstemp(*a, dir=None, **k):  # noqa: A002 - tempfile's own keyword
+        if dir is not None and str(dir).startswith(str(tmp_path)):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dir))
+        return real(*a, dir=dir, **k)
+
+    before = _tree(processed)
+    monkeypatch.setattr(pio.tempfile, "mkstemp", mkstemp)
+    assert cli.main(["ingest", "--processed", str(processed)]) == 1
+    err = capsys.readouterr().err
+    lines = _error_lines(err, "ingest")
+    assert len(lines) == 1 and "permission denied" in lines[0] and str(processed) in lines[0], err
+    assert _tree(processed) == before
+
+    outputs = tmp_path / "outputs"
+    assert cli.main(_run_cmd(outputs, tiny_notebooks)) == 1
+    err = capsys.readouterr().err
+    lines = _error_lines(err, "run")
+    assert len(lines) == 1 and "permission denied" in lines[0] and str(outputs) in lines[0], err
+    parent = outputs / "AMS" / "2024"
+    assert not (parent / "latest").exists()
+    assert [p for p in outputs.rglob("*") if p.is_file()] == []  # nothing half-written
+
+    # a rename refused by the file system (EACCES on os.replace) is reported the same way
+    monkeypatch.undo()
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).startswith(str(tmp_path)):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(pio.os, "replace", replace)
+    out = tmp_path / "forms" / "q.xlsx"
+    assert cli.main(["template", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    lines = _error_lines(err, "template")
+    assert len(lines) == 1 and "permission denied" in lines[0] and str(out) in lines[0], err
+    assert list(out.parent.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# A real full file system (a small tmpfs; needs root and mount rights, else skipped)
+# ----------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _tiny_fs():
+    """Mount small tmpfs file systems in a fresh temporary folder; yields ``mount(size_kib) -> folder``.
+
+    Skips the test when not root or when mounting is not allowed (containers without
+    CAP_SYS_ADMIN); always unmounts.
+    """
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a small tmpfs")
+    folder = Path(tempfile.mkdtemp(prefix="pmm-tinyfs-"))
+    mounted = {"size": 0}
+
+    def mount(size_kib: int) -> Path:
+        if mounted["size"]:
+            subprocess.run(["umount", str(folder)], check=True, capture_output=True)
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted["size"] = size_kib
+        return folder
+
+    try:
+        yield mount
+    finally:
+        if mounted["size"]:
+            subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_reingest_on_a_nearly_full_disk_keeps_the_old_data(capsys):
+    # first ingest fits; a second one needs room for the new files beside the old: disk full
+    with _tiny_fs() as mount:
+        processed = mount(400) / "processed"
+        assert cli.main(["ingest", "--processed", str(processed)]) == 0
+        capsys.readouterr()
+        used = sum(p.stat().st_size for p in processed.iterdir())
+        assert used > 400 * 1024 / 2  # a second copy cannot fit beside the first
+        before = _tree(processed)
+        rc = cli.main(["ingest", "--processed", str(processed), "--cycle", "2024"])
+        err = capsys.readouterr().err
+        assert rc == 1, err
+        lines = _error_lines(err, "ingest")
+        assert len(lines) == 1 and "No space left on device" in lines[0] and str(processed) in lines[0], err
+        assert _tree(processed) == before
+
+
+@pytest.fixture(scope="module")
+def full_disk_run(tiny_notebooks):
+    """A run on a 48 KiB file system (room for the manifest, not for the outputs).
+
+    Yields (rc, stderr, outputs, tree) where tree maps every file left to its bytes.
+    """
+    with _tiny_fs() as mount:
+        outputs = mount(48) / "outputs"
+        with _capture_stderr() as captured:
+            rc = cli.main(_run_cmd(outputs, tiny_notebooks))
+        problems = _no_temporaries(outputs)
+        parent = outputs / "AMS" / "2024"
+        latest = (parent / "latest").exists() or (parent / "latest").is_symlink()
+        statuses = [load_manifest(r)["status"] for r in _runs(parent) if (r / "manifest.json").exists()]
+        yield rc, captured.getvalue(), outputs, problems, latest, statuses
+
+
+@pytest.mark.slow
+def test_run_on_a_full_disk_fails_with_one_line_and_latest_unmoved(full_disk_run):
+    rc, err, _outputs, _problems, latest, statuses = full_disk_run
+    assert rc in (1, 2), err
+    lines = _error_lines(err, "run", anywhere=True)
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "No space left on device" in lines[0] or "Errno 28" in lines[0], lines[0]
+    assert not latest
+    assert "success" not in statuses
+
+
+@pytest.mark.xfail(strict=True, reason="runs._execute_notebook moves papermill's output into notebooks/ even "
+                                       "when papermill could not finish writing it (disk full): a truncated, "
+                                       "invalid .ipynb is left in the run folder")
+@pytest.mark.slow
+def test_run_on_a_full_disk_leaves_no_half_written_file(full_disk_run):
+    _rc, _err, _outputs, problems, _latest, _statuses = full_disk_run
+    assert problems == []
