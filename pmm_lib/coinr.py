@@ -191,7 +191,7 @@ def load_coinr(idata: str | Path, imeta: str | Path, *, time: Any = None) -> Coi
     if "uCode" not in raw.columns:
         raise InputError("missing column 'uCode'", file=ipath, column="uCode")
     group_cols += [c for c in raw.columns if c.endswith("_group") and c not in group_cols]
-    need = ind_codes + den_cols + [c for c in group_cols if c in codes.tolist()]
+    need = ind_codes + den_cols  # declared group columns are optional (only group imputation uses them)
     missing = [c for c in need if c not in raw.columns]
     if missing:
         raise InputError(f"missing column(s) {missing[:5]} declared in {mpath.name}", file=ipath,

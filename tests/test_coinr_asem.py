@@ -160,3 +160,53 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- loader errors / panel
+
+
+def _write_pair(tmp_path, idata: str, imeta: str):
+    (tmp_path / "d.csv").write_text(idata)
+    (tmp_path / "m.csv").write_text(imeta)
+    return tmp_path / "d.csv", tmp_path / "m.csv"
+
+
+IMETA = ('Level,iCode,iName,Direction,Weight,Parent,Type\n'
+         '1,x,X,1,1,P,Indicator\n1,y,Y,-1,2,P,Indicator\n2,P,P,1,1,NA,Aggregate\n'
+         'NA,grp_group,G,NA,NA,NA,Group\n')
+
+
+def test_loader_panel_and_literal_unit_codes(tmp_path):
+    idata = ("uCode,uName,grp_group,Time,x,y\n"
+             "NA,Namibia,a,2020,1,NA\nNA,Namibia,a,2021,2,5\nFRA,France,b,2021,3,4\nFRA,France,b,2020,,1\n")
+    d = load_coinr(*_write_pair(tmp_path, idata, IMETA))
+    assert d.time == 2021 and list(d.panel) == [2020]
+    assert d.data.loc["NA", "x"] == 2.0  # Namibia's code survives, not read as missing
+    assert np.isnan(d.panel[2020].loc["NA", "y"]) and np.isnan(d.panel[2020].loc["FRA", "x"])
+    old = load_coinr(tmp_path / "d.csv", tmp_path / "m.csv", time=2020)
+    assert old.data.loc["FRA", "y"] == 1.0 and list(old.panel) == [2021]
+    assert list(d.meta.columns[:6]) == ["code", "name", "level", "parent", "direction", "weight"]
+    assert d.meta.set_index("code").loc["y", "direction"] == -1
+
+
+@pytest.mark.parametrize("idata, imeta, match", [
+    ("uCode,x,y\nA,1,2\n", IMETA.replace(",-1,2,P,", ",0,2,P,"), r"row 3, column 'Direction'"),
+    ("uCode,x,y\nA,1,2\n", IMETA.replace("1,y,Y,-1,2,P", "1,y,Y,-1,2,Q"), "unknown Parent 'Q'"),
+    ("uCode,x,y\nA,1,2\n", IMETA.replace("Indicator\n2,P", "Indicators\n2,P"), "unknown Type"),
+    ("uCode,x\nA,1\n", IMETA, r"missing column\(s\) \['y'\]"),
+    ("uCode,x,y\nA,1,two\n", IMETA, r"row 2, column 'y': value 'two' is not a number"),
+    ("uCode,x,y\nA,1,2\nA,3,4\n", IMETA, r"row 3, column 'uCode': duplicated uCode 'A'"),
+    ("uCode,x,y\nA,1,2\n", IMETA.replace("Weight", "W"), r"missing column\(s\) \['Weight'\]"),
+])
+def test_loader_errors_name_file_row_column(tmp_path, idata, imeta, match):
+    from pmm_lib.errors import InputError
+
+    with pytest.raises(InputError, match=match):
+        load_coinr(*_write_pair(tmp_path, idata, imeta))
+
+
+def test_loader_missing_file(tmp_path):
+    from pmm_lib.errors import InputError
+
+    with pytest.raises(InputError, match="file not found"):
+        load_coinr(tmp_path / "no.csv", HERE / "ASEM_iMeta.csv")
