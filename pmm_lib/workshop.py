@@ -864,6 +864,12 @@ class OutcomeChoice:
     transform: Literal["identity", "log1p"] = "identity"
     better: Literal["higher", "lower"] = "higher"
 
+    def __post_init__(self) -> None:
+        for name, allowed in (("transform", ("identity", "log1p")), ("better", ("higher", "lower"))):
+            if getattr(self, name) not in allowed:
+                raise SpecError(f"OutcomeChoice {self.label!r}: {name} {getattr(self, name)!r} is not one of "
+                                f"{', '.join(allowed)}")
+
 
 OUTCOME_CHOICES: tuple[OutcomeChoice, ...] = (
     OutcomeChoice("LPI customs score 2018", "lpi_customs", 2018),

@@ -436,6 +436,11 @@ def test_outcome_series_log1p():
     assert s.to_dict() == pytest.approx({"A": 0.0, "B": 1.0})
 
 
+def test_outcome_choice_validates_options():
+    with pytest.raises(SpecError, match="identity, log1p"):
+        ws.OutcomeChoice("x", "lpi_customs", 2018, transform="sqrt")
+
+
 def test_live_index_rejects_unknown_columns():
     with pytest.raises(InputError, match="K99"):
         ws.LiveIndex(pd.DataFrame({"K99": [1.0]}), FW)
