@@ -99,7 +99,9 @@ report.save_figure(ax.figure, "fig-weighting-schemes",
 
 All schemes aggregate with weighted arithmetic means, except `bod`: its dimensions are combined
 by benefit of the doubt, each Member getting the dimension weights that show it in the best
-light (score in [0, 1], 1 = on the frontier).
+light (score in [0, 1], 1 = on the frontier); below the dimensions it uses the Members' average
+BoD weights. Rank shifts are measured against the framework weights (positive = the Member
+moves up).
 '''),
     code('''
 comparison = W.compare_schemes(normalised, meta, schemes,

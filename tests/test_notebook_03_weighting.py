@@ -1,0 +1,60 @@
+"""notebooks/03_weighting.ipynb: structure (parameters, question, labelled figures, no outputs)
+and, marked slow, a headless run that writes the artefacts the paper embeds."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+
+from pmm_lib.paths import NOTEBOOKS_DIR
+
+NB = NOTEBOOKS_DIR / "03_weighting.ipynb"
+LABELS = ("fig-weighting-rankshift", "tbl-effective-weights", "tbl-weighting-ranks",
+          "tbl-index-scores")
+
+
+def test_structure():
+    nb = nbformat.read(NB, as_version=4)
+    first, second = nb.cells[0], nb.cells[1]
+    assert first.cell_type == "code" and "parameters" in first.metadata.get("tags", [])
+    params = dict(re.findall(r"^(\w+) = (.+)$", first.source, flags=re.M))
+    assert params == {"region": '"AMS"', "cycle": "2024", "seed": "20240601", "spec_path": '""',
+                      "audience": '"wco"', "out_dir": '""'}
+    assert second.cell_type == "markdown" and "**Question:**" in second.source
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert not any(re.search(r"^\s*(def|class) ", c.source, flags=re.M) for c in code)
+    for c in code:
+        if "save_figure(" in c.source:
+            label = re.search(r'save_figure\(ax\.figure, "([^"]+)"', c.source).group(1)
+            assert f"#| label: {label}" in c.source and "#| fig-cap: " in c.source
+    text = "\n".join(c.source for c in code)
+    for label in LABELS:
+        assert f'"{label}"' in text
+
+
+@pytest.mark.slow
+def test_runs_headless_and_writes_artefacts(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    out = tmp_path / "run"
+    out.mkdir()
+    papermill.execute_notebook(str(NB), str(out / "03.ipynb"), cwd=str(tmp_path),
+                               parameters={"out_dir": str(out), "audience": "public"},
+                               progress_bar=False)
+    for label in LABELS:
+        kind = "figures" if label.startswith("fig-") else "tables"
+        ext = "png" if kind == "figures" else "csv"
+        assert (out / kind / f"{label}.{ext}").is_file(), label
+        meta = json.loads((out / kind / f"{label}.json").read_text())
+        assert meta["audience"] == "public" and meta["caption"]
+    ranks = pd.read_csv(out / "tables" / "tbl-weighting-ranks.csv")
+    assert list(ranks.columns) == ["member", "framework", "equal", "budget", "ahp", "pca",
+                                   "balanced", "bod"]
+    assert ranks["member"].str.startswith("Member-").all()  # pseudonyms for a public report
+    assert (ranks.drop(columns="member") >= 1).all().all()
+    eff = pd.read_csv(out / "tables" / "tbl-effective-weights.csv")
+    assert eff.groupby("parent")["effective"].sum().round(9).eq(1).all()
