@@ -193,8 +193,15 @@ def paper_context(run_dir: str | Path, manifest: Mapping[str, Any] | None = None
                 missing_sections.append(sec.title)
         return "\n\n".join(blocks)
 
+    writers = {str(k): str(v) for k, v in (manifest.get("artefacts") or {}).items()}
+    listed = {lb for s in SECTIONS for lb in s.labels}
+
     def _owner(label: str) -> str | None:
-        return None  # labels outside the contract go to "Other results"
+        """Section of an artefact the contract does not list: the one of the notebook that wrote it."""
+        if label in listed:
+            return None
+        nb = writers.get(label, "")[:2]
+        return next((s.key for s in SECTIONS if s.notebook == nb), None)
 
     # pre-render every section now so missing_sections and `used` are known to the template
     sections = {s.key: section(s.key) for s in SECTIONS}

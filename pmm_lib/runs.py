@@ -415,6 +415,12 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
     return error
 
 
+def _labels(run_dir: Path) -> list[str]:
+    """Labels of the figures and tables saved so far in a run folder."""
+    return sorted({p.stem for sub, ext in (("figures", "png"), ("tables", "csv"))
+                   for p in (run_dir / sub).glob(f"*.{ext}") if (run_dir / sub).is_dir()})
+
+
 def _hash_outputs(run_dir: Path) -> dict[str, str]:
     out = {}
     for sub in ("figures", "tables"):
@@ -484,6 +490,7 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         "platform": platform.platform(),
         "git_commit": _git_commit(),
         "notebooks": [],
+        "artefacts": {},
         "renderer": None,
         "paper": {},
         "outputs": {},
@@ -517,6 +524,8 @@ def execute_run(request: RunRequest, *, progress: bool = False,
                 seconds = round(time.perf_counter() - t_nb, 3)
                 manifest["notebooks"].append({"name": nb.name, "seconds": seconds,
                                               "status": "failed" if error else "success"})
+                for label in _labels(run_dir):  # which notebook wrote each artefact
+                    manifest["artefacts"].setdefault(label, nb.name)
                 _write_manifest(run_dir, manifest)
                 if error:
                     return fail(f"notebook {nb.name} raised {error} "

@@ -149,12 +149,13 @@ def run_dir(tmp_path_factory) -> Path:
     save_table(pd.DataFrame({"member": ["AAA", "BBB"], "score": [70.5, 40.25], "rank": [1, 2]}),
                "tbl-index-scores", "Index scores", d, audience="wco")
     save_table(pd.DataFrame({"x": [1]}), "tbl-unlisted", "Something extra", d, audience="public")
+    save_table(pd.DataFrame({"y": [2]}), "tbl-extra-weights", "Extra weights", d, audience="wco")
     manifest = {"run_id": "20240101T000000Z-abcdef12", "status": "success", "started": "2024-01-01T00:00:00Z",
                 "parameters": {"region": "AMS", "cycle": 2024, "seed": 7, "audience": "wco"},
                 "notebooks": [{"name": "01_data_quality.ipynb"}, {"name": "03_weighting.ipynb"}],
                 "inputs": {"data/raw/questionnaires/truth.json": "ab" * 32},
                 "scenario": {"impute": {"method": "group_mean", "group": "region"}},
-                "scenario_file": "s.yaml"}
+                "scenario_file": "s.yaml", "artefacts": {"tbl-extra-weights": "03_weighting.ipynb"}}
     (d / "manifest.json").write_text(json.dumps(manifest))
     paper.write_paper_source(d)
     return d
@@ -173,6 +174,9 @@ def test_paper_source_sections_and_missing_notes(run_dir):
     assert "(notebook 01 ran but did not write them)" in qmd and "`fig-distributions`" in qmd
     assert "**Withheld.** `fig-missingness`" in qmd and "figures/fig-missingness.png" not in qmd
     assert "# Other results" in qmd and "@tbl-unlisted" in qmd
+    # an unlisted artefact goes to the section of the notebook that wrote it
+    weighting = qmd.split("# Weighting and aggregation")[1].split("# Trade-cost outcomes")[0]
+    assert "{#tbl-extra-weights}" in weighting and "@tbl-index-scores and @tbl-extra-weights" in weighting
     assert "4 Members of Americas and Caribbean" in qmd and "median KPI was reported by 62%" in qmd
     assert "- **impute**: method = group_mean, group = region" in qmd
     assert "bundled synthetic data" in qmd

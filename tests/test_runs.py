@@ -127,6 +127,8 @@ def test_run_folder_manifest_and_latest(good_run, nb_dir):
     assert m["parameters"]["region"] == "AMS" and m["parameters"]["audience"] == "wco"
     assert [n["name"] for n in m["notebooks"]] == ["01_coverage.ipynb", "03_scores.ipynb"]
     assert all(n["seconds"] > 0 for n in m["notebooks"])
+    assert m["artefacts"] == {"tbl-coverage": "01_coverage.ipynb", "tbl-index-scores": "03_scores.ipynb",
+                              "fig-weighting-rankshift": "03_scores.ipynb"}
     assert "methodology/framework.yaml" in m["inputs"] and "methodology/paper.qmd" in m["inputs"]
     nb_key = next(k for k in m["inputs"] if k.endswith("03_scores.ipynb"))
     assert len(m["inputs"][nb_key]) == 64
