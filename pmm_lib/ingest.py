@@ -1111,9 +1111,13 @@ def _validate_raw(raw: _Raw, fw: Framework, members: frozenset[str] | None, opts
     # Shares given as fractions (0-1) instead of percentages (0-100)
     pct_kpis = {k.code for k in fw.kpis if k.unit == "%" and k.lower >= 0 and k.upper >= 30}
     sub = frame[frame["kpi"].isin(pct_kpis)]
-    for (m, c), grp in sub.groupby(["member", "cycle"], sort=False):
-        v = grp["value"]
-        if len(grp) >= 3 and (v <= 1).all() and ((v > 0) & (v < 1)).any():
+    if len(sub):
+        v = sub["value"]
+        stats = sub.assign(_frac=(v > 0) & (v < 1)).groupby(["member", "cycle"], sort=False).agg(
+            n=("value", "size"), vmax=("value", "max"), frac=("_frac", "any"))
+        flagged = stats[(stats["n"] >= 3) & (stats["vmax"] <= 1) & stats["frac"]]
+        for m, c in flagged.index:
+            grp = sub[(sub["member"] == m) & (sub["cycle"] == c)]
             first = grp.iloc[0]
             col.error(f"all {len(grp)} percentage KPIs of {m} {c} lie between 0 and 1 "
                       f"({', '.join(grp['kpi'].head(5))}...): shares look like fractions",
@@ -1135,10 +1139,14 @@ def _validate_raw(raw: _Raw, fw: Framework, members: frozenset[str] | None, opts
                     else:
                         col.warn(msg + " (accepted as skipped)", **where)
     else:
-        present_keys = set(zip(member_vals.tolist(), cycles.tolist(), kpis, strict=True))
-        groups = sorted({(m, c) for m, c, _ in present_keys if m and c})
-        for m, c in groups:
-            absent = [k.code for k in mand if (m, c, k.code) not in present_keys]
+        keys = pd.DataFrame({"member": member_vals.to_numpy(), "cycle": cycles, "kpi": kpi_s.to_numpy()})
+        keys = keys[(keys["member"] != "") & (keys["cycle"] != 0)].drop_duplicates()
+        wanted = keys[["member", "cycle"]].drop_duplicates().merge(
+            pd.DataFrame({"kpi": [k.code for k in mand]}), how="cross")
+        gone = wanted.merge(keys, how="left", indicator=True)
+        gone = gone[gone["_merge"] == "left_only"]
+        for (m, c), grp in gone.groupby(["member", "cycle"], sort=True):
+            absent = grp["kpi"].tolist()
             if absent:
                 msg = (f"{m} {c}: mandatory KPI(s) {', '.join(absent)} have no row")
                 exp = "a row for every KPI not marked optional in the framework"
@@ -1370,8 +1378,11 @@ def read_returns(paths_in: Sequence[str | Path] | None = None, *, cycle: int | N
                              expected="a cycle present in the inputs")
     from pmm_lib.schemas import OBSERVATIONS_SCHEMA  # noqa: PLC0415
     OBSERVATIONS_SCHEMA.validate(obs)  # internal contract; a failure here is a bug, not bad input
+    ignored = []
+    if not paths_in and paths.QUESTIONNAIRE_DIR.is_dir():
+        ignored = sorted(p.name for p in paths.QUESTIONNAIRE_DIR.iterdir() if p.is_file() and p not in files)
     return IngestResult(observations=obs, warnings=col.warnings, inputs=inputs,
-                        manifest={"members_checked": mem is not None})
+                        manifest={"members_checked": mem is not None, "ignored": ignored})
 
 
 def _versions() -> dict[str, str]:
@@ -1438,6 +1449,7 @@ def ingest(paths_in: Sequence[str | Path] | None = None, *, processed_dir: str |
                       "sha256": file_sha256(fw_path) if Path(fw_path).exists() else None},
         "members_checked": result.manifest.get("members_checked"),
         "inputs": result.inputs,
+        "ignored": result.manifest.get("ignored", []),
         "outputs": {},
         "warnings": [w.to_dict() for w in result.warnings],
         "notes": notes,
