@@ -146,18 +146,23 @@ def denominate(data: pd.DataFrame, meta: pd.DataFrame,
     if len(missing_units):
         raise InputError(f"denominate: units {list(missing_units[:5])} have no denominator values",
                          column=str(den.iloc[0]))
-    d = denominators.loc[x.index, den.to_numpy()].to_numpy(dtype="float64")
+    rows = denominators.index.get_indexer(x.index)
+    dcols = denominators.columns.get_indexer(den.to_numpy())
+    d = denominators.to_numpy(dtype="float64")[np.ix_(rows, dcols)]
+    icols = x.columns.get_indexer(den.index)
+    X = x.to_numpy().copy()
+    num = X[:, icols]
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = x[den.index].to_numpy() / d
-    zero = (d == 0) & ~np.isnan(x[den.index].to_numpy())
+        q = num / d
+    zero = (d == 0) & ~np.isnan(num)
     q[zero] = np.nan
-    out = x.copy()
-    out[list(den.index)] = q
+    X[:, icols] = q
+    out = pd.DataFrame(X, index=x.index, columns=x.columns)
     records = [("denominate", code, "", "denominated", f"divided by {name}", np.nan)
                for code, name in den.items()]
     for r, c in zip(*np.nonzero(zero), strict=True):
         records.append(("denominate", den.index[c], str(x.index[r]), "zero_denominator",
-                        f"{den.iloc[c]} is 0: value set missing", float(x[den.index[c]].iloc[r])))
+                        f"{den.iloc[c]} is 0: value set missing", float(num[r, c])))
     return out, _log(records)
 
 
@@ -257,15 +262,31 @@ def impute(data: pd.DataFrame, method: ImputeMethod = "none", *,
         if groups is None:
             raise SpecError(f"impute: method {method!r} needs groups (unit -> group label)")
         g = pd.Series(groups).reindex(x.index)
-        agg = "mean" if method == "group_mean" else "median"
-        fill = x.groupby(g.to_numpy(), dropna=True).transform(agg)  # unlabelled units: NaN
-        fill.index = x.index
-        filled = x.fillna(fill)
+        filled = x.fillna(_group_fill(x.to_numpy(), g, method == "group_mean", x))
     elif method == "iterative":
         filled = _iterative(x, seed=seed, max_iter=max_iter)
     else:  # panel
         filled = _panel(x, panel, cycle)
     return filled, _impute_log(x, filled, method, cycle)
+
+
+def _group_fill(X: np.ndarray, g: pd.Series, mean: bool, like: pd.DataFrame) -> pd.DataFrame:
+    """Each unit's group mean (median) per indicator; NaN for units without a label."""
+    codes, _ = pd.factorize(g, use_na_sentinel=True)
+    fill = np.full_like(X, np.nan)
+    ok = ~np.isnan(X)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in range(codes.max() + 1):
+            rows = codes == k
+            sub = X[rows]
+            if mean:
+                n = ok[rows].sum(axis=0)
+                stat = np.where(n > 0, np.where(ok[rows], sub, 0.0).sum(axis=0) / n, np.nan)
+            else:
+                stat = np.array([np.median(c[~np.isnan(c)]) if (~np.isnan(c)).any() else np.nan
+                                 for c in sub.T])
+            fill[rows] = stat
+    return pd.DataFrame(fill, index=like.index, columns=like.columns)
 
 
 def _iterative(x: pd.DataFrame, *, seed: SeedLike, max_iter: int) -> pd.DataFrame:
