@@ -256,3 +256,20 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+@needs_pmm
+def test_build_pmm_group_imputation_by_member_column(observations):
+    from pmm_lib.data import load_members, to_matrix
+
+    spec = Spec(impute=ImputeSpec("group_mean", "income_group"))
+    r = build_pmm(spec, region="ALL", cycle=2024, observations=observations)
+    members = load_members().set_index("member")
+    raw = to_matrix(observations, 2024, "ALL")
+    row = r.log[(r.log.stage == "impute") & (r.log.action == "imputed")].iloc[0]
+    grp = members.loc[row.unit, "income_group"]
+    peers = [u for u in raw.index if members.loc[u, "income_group"] == grp]
+    assert row.value == pytest.approx(raw.loc[peers, row.code].mean())
+    with pytest.raises(SpecError, match="impute.group: unknown Member grouping column 'colour'"):
+        build_pmm(Spec(impute=ImputeSpec("group_mean", "colour")), region="ALL", cycle=2024,
+                  observations=observations)
