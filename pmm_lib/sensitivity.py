@@ -37,6 +37,7 @@ doi:10.1016/j.cpc.2009.09.018
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -473,8 +474,6 @@ def sobol_design(factors: Sequence[Factor], n_base: int, *, method: DesignMethod
     if method == "monte_carlo" or k == 0:
         u = gen.random((int(n_base), k))
     else:
-        import warnings
-
         from SALib.sample import sobol as salib_sobol
 
         problem = {"num_vars": k, "names": names, "bounds": [[0.0, 1.0]] * k}
@@ -669,13 +668,27 @@ def rank_desc(scores: np.ndarray) -> np.ndarray:
     v = np.asarray(scores, dtype=float)
     n = v.shape[-1]
     flat = v.reshape(-1, n)
+    out = np.empty(flat.shape)
+    # rows in blocks: small temporaries stay in cache and are reused by the allocator
+    step = max(1, (1 << 18) // max(n, 1))
+    for i in range(0, flat.shape[0], step):
+        out[i:i + step] = _rank_block(flat[i:i + step])
+    return out.reshape(v.shape)
+
+
+def _rank_block(flat: np.ndarray) -> np.ndarray:
+    rows_n, n = flat.shape
     missing = np.isnan(flat)
-    neg = np.where(missing, np.inf, -flat)
+    any_missing = bool(missing.any())
+    neg = np.where(missing, np.inf, -flat) if any_missing else -flat
     order = np.argsort(neg, axis=-1)
-    srt = np.take_along_axis(neg, order, axis=-1)
+    idx = (order + (np.arange(rows_n) * n)[:, None]).ravel()  # flat positions, sorted per row
+    srt = neg.ravel()[idx].reshape(rows_n, n)
     ranks_sorted = np.broadcast_to(np.arange(1.0, n + 1), srt.shape)
     # ties are rare in continuous scores: give tied positions the lowest rank, row by row
-    tie = (srt[:, 1:] == srt[:, :-1]) & np.isfinite(srt[:, 1:])
+    tie = srt[:, 1:] == srt[:, :-1]
+    if any_missing:
+        tie &= np.isfinite(srt[:, 1:])
     rows = np.flatnonzero(tie.any(axis=1))
     if rows.size:
         new = np.ones((rows.size, n), dtype=bool)
@@ -683,10 +696,12 @@ def rank_desc(scores: np.ndarray) -> np.ndarray:
         start = np.maximum.accumulate(np.where(new, np.arange(n), 0), axis=1)
         ranks_sorted = ranks_sorted.copy()
         ranks_sorted[rows] = start + 1.0
-    ranks = np.empty_like(neg)
-    np.put_along_axis(ranks, order, ranks_sorted, axis=-1)
-    ranks[missing] = np.nan
-    return ranks.reshape(v.shape)
+    ranks = np.empty(flat.size)
+    ranks[idx] = ranks_sorted.ravel()
+    ranks = ranks.reshape(flat.shape)
+    if any_missing:
+        ranks[missing] = np.nan
+    return ranks
 
 
 # --------------------------------------------------------------------------------------------
@@ -1165,7 +1180,6 @@ def rank_intervals(reps: Replications, *, quantiles: tuple[float, float] = (0.05
     r = reps.ranks[ok]
     s = reps.scores[ok]
     lo, hi = quantiles
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -1247,8 +1261,9 @@ def _split_saltelli(y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _sobol_arrays(y: np.ndarray, k: int, num_resamples: int, conf_level: float,
-                  seed: int) -> dict[str, np.ndarray]:
-    """S1, ST and their bootstrap half-widths for every output column of ``y`` (rows x m).
+                  seed: int, *, per_column: bool = True) -> dict[str, np.ndarray]:
+    """S1, ST and bootstrap half-widths for every output column of ``y`` (rows x m), and for
+    the columns pooled (variance-weighted).
 
     Point estimates are SALib's estimators (Saltelli et al. 2010): with A, B, AB_j the outputs
     at the two base matrices and at A with column j from B, and V = var([A; B]),
@@ -1256,7 +1271,13 @@ def _sobol_arrays(y: np.ndarray, k: int, num_resamples: int, conf_level: float,
     Confidence half-widths are z_{(1+c)/2} times the standard deviation over ``num_resamples``
     bootstrap resamples of the base samples, drawn exactly as ``SALib.analyze.sobol.analyze``
     draws them for the same seed; each resample is evaluated as a weighted mean with the
-    resample's multiplicities, so all outputs are handled in a few matrix products.
+    resample's multiplicities, so all outputs are handled in a few matrix products (the tests
+    check equality with SALib column by column).
+
+    The pooled index over the m columns is sum_u num_u / sum_u V_u (= sum_u V_u S_u / sum_u V_u,
+    the variance-weighted mean), the generalised Sobol' index of a multivariate output
+    (Gamboa et al. 2014, doi:10.1214/14-EJS895). Keys ``S1_all, ST_all`` (k,) and their
+    ``_conf``; per-column keys only when ``per_column``.
     """
     from SALib.analyze import sobol as salib
     from scipy.stats import norm
@@ -1264,41 +1285,51 @@ def _sobol_arrays(y: np.ndarray, k: int, num_resamples: int, conf_level: float,
     n = y.shape[0] // (k + 2)
     y = y[: n * (k + 2)]
     # SALib standardises Y over all rows before estimating (the S1 estimator is not exactly
-    # shift-invariant), so do the same per output column
+    # shift-invariant), so centre (and, per column, scale) the same way
     mu = y.mean(axis=0)
     sd = y.std(axis=0)
-    a, ab, b = _split_saltelli(y, k)
     sd = np.where(sd > 0, sd, 1.0)
-    a, b, ab = (a - mu) / sd, (b - mu) / sd, (ab - mu) / sd
+    yc = y - mu
+    a, ab, b = _split_saltelli(yc, k)
     r = np.random.default_rng(seed).integers(n, size=(n, num_resamples))
     counts = np.zeros((num_resamples, n))
     for j in range(num_resamples):
         counts[j] = np.bincount(r[:, j], minlength=n)
     z = float(norm.ppf(0.5 + conf_level / 2))
-    yab = np.concatenate([a, b])
-    var = yab.var(axis=0)
-    # bootstrap variance of [A[r]; B[r]]: moments with multiplicities
+    eps = np.finfo(float).eps
+    const = np.ptp(np.concatenate([a, b]), axis=0) <= eps * sd  # SALib's constant-output rule
+    out: dict[str, np.ndarray] = {}
+    # pooled over columns: sums across columns first, then the same estimators
+    var_all = (np.concatenate([a, b]) ** 2).mean(axis=0) - np.concatenate([a, b]).mean(axis=0) ** 2
     m1 = (counts @ a + counts @ b) / (2 * n)
     m2 = (counts @ (a * a) + counts @ (b * b)) / (2 * n)
-    var_r = m2 - m1 * m1
-    eps = np.finfo(float).eps
-    out = {key: np.zeros((k, *a.shape[1:])) for key in ("S1", "S1_conf", "ST", "ST_conf")}
+    var_r = m2 - m1 * m1                                   # (R, m) bootstrap variances
+    if per_column:
+        for key in ("S1", "S1_conf", "ST", "ST_conf"):
+            out[key] = np.zeros((k, y.shape[1]))
+    for key in ("S1_all", "S1_all_conf", "ST_all", "ST_all_conf"):
+        out[key] = np.zeros(k)
+    vsum, vsum_r = var_all.sum(), var_r.sum(axis=1)
     for j in range(k):
         abj = ab[:, j]
-        out["S1"][j] = salib.first_order(a, abj, b) if np.ptp(yab) > eps else 0.0
-        out["ST"][j] = salib.total_order(a, abj, b) if np.ptp(yab) > eps else 0.0
         f1 = b * (abj - a)
         ft = 0.5 * (a - abj) ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s1_r = np.where(var_r > eps, (counts @ f1) / n / var_r, 0.0)
-            st_r = np.where(var_r > eps, (counts @ ft) / n / var_r, 0.0)
-        const = np.ptp(yab, axis=0) == 0
-        out["S1_conf"][j] = np.where(const, 0.0, z * s1_r.std(axis=0, ddof=1))
-        out["ST_conf"][j] = np.where(const, 0.0, z * st_r.std(axis=0, ddof=1))
-        out.setdefault("S1_boot", np.zeros((k, num_resamples, *a.shape[1:])))[j] = s1_r
-        out.setdefault("ST_boot", np.zeros((k, num_resamples, *a.shape[1:])))[j] = st_r
-    out["var"] = var * sd**2
-    out["var_boot"] = var_r * sd**2
+        if per_column:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # constant columns: SALib warns and returns 0
+                out["S1"][j] = np.where(const, 0.0, salib.first_order(a / sd, abj / sd, b / sd))
+                out["ST"][j] = np.where(const, 0.0, salib.total_order(a / sd, abj / sd, b / sd))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s1_r = np.where(var_r > eps * sd**2, (counts @ f1) / n / var_r, 0.0)
+                st_r = np.where(var_r > eps * sd**2, (counts @ ft) / n / var_r, 0.0)
+            out["S1_conf"][j] = np.where(const, 0.0, z * s1_r.std(axis=0, ddof=1))
+            out["ST_conf"][j] = np.where(const, 0.0, z * st_r.std(axis=0, ddof=1))
+        if vsum > 0:
+            f1s, fts = f1.sum(axis=1), ft.sum(axis=1)
+            out["S1_all"][j] = f1s.mean() / vsum
+            out["ST_all"][j] = fts.mean() / vsum
+            out["S1_all_conf"][j] = z * ((counts @ f1s) / n / vsum_r).std(ddof=1)
+            out["ST_all_conf"][j] = z * ((counts @ fts) / n / vsum_r).std(ddof=1)
     return out
 
 
@@ -1349,7 +1380,6 @@ def sobol_indices(y: np.ndarray | pd.Series, design: SampleDesign, *, num_resamp
     if np.isnan(y).any():
         raise RunError(f"y: {int(np.isnan(y).sum())} missing outputs; drop failed base samples first")
     gen = rng(seed)
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -1394,45 +1424,43 @@ def _sobol_frame(reps: Replications, blocks: np.ndarray, outputs: Sequence[str],
     step = k + 2
     rows_idx = (blocks[:, None] * step + np.arange(step)[None]).ravel()
     nb = len(blocks)
-    names = design.names
-    frames = []
-    for t, code in enumerate(reps.targets):
-        for out in outputs:
-            if out == "mean_abs_rank_shift":
-                y = np.nanmean(np.abs(reps.ranks[rows_idx, :, t] - reps.nominal_ranks[None, :, t]), axis=1)
-                sub = dataclasses.replace(design, u=design.u[rows_idx], n_base=nb)
-                f = sobol_indices(y, sub, num_resamples=num_resamples, conf_level=conf_level, seed=seed)
-                f.insert(0, "unit", "")
-            else:
-                arr = (reps.scores if out == "score" else reps.ranks)[rows_idx, :, t]
-                keep = ~np.isnan(arr).any(axis=0)
-                res = _sobol_arrays(arr[:, keep], k, num_resamples, conf_level, seed)
-                units = np.asarray(reps.units)[keep]
-                from scipy.stats import norm
+    names = list(design.names)
 
-                zq = float(norm.ppf(0.5 + conf_level / 2))
-                parts = []
-                v, vb = res["var"], res["var_boot"]
-                for order, key in (("first", "S1"), ("total", "ST")):
-                    # variance-weighted mean over units, and its bootstrap spread
-                    agg = (res[key] * v[None]).sum(axis=1) / v.sum()
-                    agg_b = (res[f"{key}_boot"] * vb[None]).sum(axis=2) / vb.sum(axis=1)[None]
-                    half = zq * agg_b.std(axis=1, ddof=1)
-                    parts.append(pd.DataFrame({"unit": "", "factor": list(names), "order": order,
-                                               "estimate": agg, "ci_low": agg - half,
-                                               "ci_high": agg + half, "n": nb}))
-                    if per_unit:
-                        est = res[key]
-                        hw = res[f"{key}_conf"]
-                        parts.append(pd.DataFrame({
-                            "unit": np.tile(units, k), "factor": np.repeat(list(names), len(units)),
-                            "order": order, "estimate": est.ravel(), "ci_low": (est - hw).ravel(),
-                            "ci_high": (est + hw).ravel(), "n": nb}))
+    def frame(est: np.ndarray, half: np.ndarray, order: str, unit: Any) -> pd.DataFrame:
+        return pd.DataFrame({"unit": unit, "factor": np.repeat(names, est.size // k), "order": order,
+                             "estimate": est.ravel(), "ci_low": (est - half).ravel(),
+                             "ci_high": (est + half).ravel(), "n": nb})
+
+    frames = []
+    if "mean_abs_rank_shift" in outputs:
+        # one scalar output per code, all estimated together
+        shift = np.nanmean(np.abs(reps.ranks[rows_idx] - reps.nominal_ranks[None]), axis=1)  # (rows, T)
+        res = _sobol_arrays(shift, k, num_resamples, conf_level, seed)
+        for t, code in enumerate(reps.targets):
+            for order, key in (("first", "S1"), ("total", "ST")):
+                f = frame(res[key][:, t], res[f"{key}_conf"][:, t], order, "")
+                f.insert(0, "output", "mean_abs_rank_shift")
+                f.insert(0, "code", code)
+                frames.append(f)
+    for out in (o for o in outputs if o != "mean_abs_rank_shift"):
+        for t, code in enumerate(reps.targets):
+            arr = (reps.scores if out == "score" else reps.ranks)[rows_idx, :, t]
+            keep = ~np.isnan(arr).any(axis=0)
+            res = _sobol_arrays(arr[:, keep], k, num_resamples, conf_level, seed, per_column=per_unit)
+            units = np.asarray(reps.units)[keep]
+            for order, key in (("first", "S1"), ("total", "ST")):
+                parts = [frame(res[f"{key}_all"], res[f"{key}_all_conf"], order, "")]
+                if per_unit:
+                    parts.append(frame(res[key], res[f"{key}_conf"], order, np.tile(units, k)))
                 f = pd.concat(parts, ignore_index=True)
-            f.insert(0, "output", out)
-            f.insert(0, "code", code)
-            frames.append(f)
-    return pd.concat(frames, ignore_index=True)
+                f.insert(0, "output", out)
+                f.insert(0, "code", code)
+                frames.append(f)
+    out_frame = pd.concat(frames, ignore_index=True)
+    order_key = {o: i for i, o in enumerate(outputs)}
+    code_key = {c: i for i, c in enumerate(reps.targets)}
+    return (out_frame.assign(_c=out_frame["code"].map(code_key), _o=out_frame["output"].map(order_key))
+            .sort_values(["_c", "_o"], kind="stable").drop(columns=["_c", "_o"]).reset_index(drop=True))
 
 
 def convergence_check(full: pd.DataFrame, half: pd.DataFrame, *, tol: float = 0.05) -> pd.DataFrame:

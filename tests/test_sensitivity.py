@@ -124,6 +124,14 @@ def test_vectorised_per_unit_sobol_equals_salib_analyze():
                                 num_resamples=50, conf_level=0.95, seed=77)
         for key in ("S1", "ST", "S1_conf", "ST_conf"):
             assert np.allclose(got[key][:, col], ref[key], rtol=1e-8, atol=1e-10), (key, col)
+    # pooled index = variance-weighted mean of the per-column indices
+    a, _, b = sa._split_saltelli(y, 3)
+    v = np.concatenate([a, b]).var(axis=0)
+    for key in ("S1", "ST"):
+        assert np.allclose(got[f"{key}_all"], (got[key] * v).sum(axis=1) / v.sum(), rtol=1e-10)
+        assert (got[f"{key}_all_conf"] > 0).all()
+    pooled_only = sa._sobol_arrays(y, 3, num_resamples=50, conf_level=0.95, seed=77, per_column=False)
+    assert "S1" not in pooled_only and np.array_equal(pooled_only["ST_all"], got["ST_all"])
 
 
 def test_sobol_design_seeded_and_shaped():
