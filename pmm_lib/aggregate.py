@@ -506,18 +506,23 @@ def _m2_rows() -> dict[tuple[str, ...], str]:
 M2_TABLE: Mapping[tuple[str, ...], str] = _m2_rows()
 
 
-def grades(values: pd.DataFrame, thresholds: pd.DataFrame) -> pd.DataFrame:
+def grades(values: pd.DataFrame, thresholds: pd.DataFrame,
+           direction: pd.Series | Mapping[str, int] | None = None) -> pd.DataFrame:
     """Grade each value A–D from per-indicator thresholds (A best).
 
-    A value gets "A" when it is at or above the indicator's ``A`` threshold, else "B" when at
-    or above ``B``, else "C" when at or above ``C``, else "D". Values are assumed oriented so
-    that higher is better (as after normalisation).
+    For a higher-is-better indicator (direction +1, the default, as after normalisation) a
+    value gets "A" when it is at or above the ``A`` threshold, else "B" when at or above
+    ``B``, else "C" when at or above ``C``, else "D" (thresholds ``A >= B >= C``). For a
+    lower-is-better indicator (direction −1, e.g. a raw release time in hours) the
+    inequalities reverse: "A" when at or below ``A`` and so on (thresholds ``A <= B <= C``).
 
     Parameters
     ----------
     values : DataFrame, units × codes
     thresholds : DataFrame
-        Index = code, columns ``A``, ``B``, ``C`` (lower cut-offs, ``A >= B >= C``).
+        Index = code, columns ``A``, ``B``, ``C`` (the cut-off of each grade).
+    direction : Series or mapping code → ±1, optional
+        Default +1 for every code (e.g. ``meta.set_index("code")["direction"]`` for raw values).
 
     Returns
     -------
@@ -526,22 +531,35 @@ def grades(values: pd.DataFrame, thresholds: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> th = pd.DataFrame({"A": [75.0], "B": [50.0], "C": [25.0]}, index=["K01"])
-    >>> grades(pd.DataFrame({"K01": [80.0, 50.0, 10.0]}), th)["K01"].tolist()
-    ['A', 'B', 'D']
+    >>> th = pd.DataFrame({"A": [75.0, 24.0], "B": [50.0, 48.0], "C": [25.0, 72.0]},
+    ...                   index=["K02", "K01"])
+    >>> g = grades(pd.DataFrame({"K02": [80.0, 50.0, 10.0], "K01": [12.0, 50.0, 90.0]}), th,
+    ...            direction={"K01": -1})
+    >>> g["K02"].tolist(), g["K01"].tolist()
+    (['A', 'B', 'D'], ['A', 'C', 'D'])
     """
-    th = _check_thresholds(thresholds, list(values.columns))
+    codes = list(values.columns)
+    sign = pd.Series(1.0, index=codes)
+    if direction is not None:
+        given = pd.Series(direction, dtype=float)
+        bad = [c for c, d in given.items() if d not in (1.0, -1.0)]
+        if bad:
+            raise SpecError(f"direction must be +1 or -1; not so for {', '.join(map(str, bad))}")
+        sign.update(given.reindex(sign.index).dropna())
+    th = _check_thresholds(thresholds, codes, sign)
     out = {}
-    for code in values.columns:
-        x = values[code].to_numpy(dtype=float)
-        a, b, c = th.loc[code, ["A", "B", "C"]].to_numpy(dtype=float)
+    for code in codes:
+        s = sign[code]
+        x = s * values[code].to_numpy(dtype=float)
+        a, b, c = s * th.loc[code, ["A", "B", "C"]].to_numpy(dtype=float)
         g = np.select([x >= a, x >= b, x >= c], ["A", "B", "C"], default="D").astype(object)
         g[~np.isfinite(x)] = None
         out[code] = pd.Series(g, index=values.index, dtype="str")
     return pd.DataFrame(out, index=values.index)
 
 
-def _check_thresholds(thresholds: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
+def _check_thresholds(thresholds: pd.DataFrame, codes: Sequence[str],
+                      sign: pd.Series | None = None) -> pd.DataFrame:
     if not isinstance(thresholds, pd.DataFrame):
         raise SpecError("thresholds must be a DataFrame indexed by code with columns A, B, C")
     missing_cols = [c for c in ("A", "B", "C") if c not in thresholds.columns]
@@ -552,9 +570,15 @@ def _check_thresholds(thresholds: pd.DataFrame, codes: Sequence[str]) -> pd.Data
     if missing:
         raise SpecError(f"thresholds have no row for {', '.join(map(str, missing))}")
     th = thresholds.loc[list(codes), ["A", "B", "C"]].astype(float)
-    bad = th.index[(th["A"] < th["B"]) | (th["B"] < th["C"])]
+    s = pd.Series(1.0, index=th.index) if sign is None else sign.reindex(th.index)
+    up = s > 0
+    bad = th.index[up & ((th["A"] < th["B"]) | (th["B"] < th["C"]))]
     if len(bad):
         raise SpecError(f"thresholds must satisfy A >= B >= C; not so for {', '.join(map(str, bad))}")
+    bad = th.index[~up & ((th["A"] > th["B"]) | (th["B"] > th["C"]))]
+    if len(bad):
+        raise SpecError(f"thresholds of a lower-is-better indicator must satisfy A <= B <= C; "
+                        f"not so for {', '.join(map(str, bad))}")
     return th
 
 

@@ -444,3 +444,17 @@ def test_copeland_properties(v, data):
     # a unit better than all others on every indicator wins every comparison
     best = np.vstack([v, v.max(axis=0) + 1])
     assert agg.copeland(best, w)[-1] == len(v)
+
+
+def test_grades_lower_is_better_direction():
+    # release time in hours: A within 24 h, B within 48 h, C within 72 h
+    th = pd.DataFrame({"A": [24.0], "B": [48.0], "C": [72.0]}, index=["K01"])
+    v = pd.DataFrame({"K01": [10.0, 24.0, 24.5, 72.0, 100.0, np.nan]})
+    g = agg.grades(v, th, direction={"K01": -1})["K01"]
+    assert g.tolist()[:5] == ["A", "A", "B", "C", "D"] and pd.isna(g.iloc[5])
+    with pytest.raises(SpecError, match="A >= B >= C"):
+        agg.grades(v, th)  # ascending thresholds are wrong for higher-is-better
+    with pytest.raises(SpecError, match="A <= B <= C"):
+        agg.grades(v, th.assign(A=50.0), direction={"K01": -1})
+    with pytest.raises(SpecError, match=r"\+1 or -1"):
+        agg.grades(v, th, direction={"K01": 0})
