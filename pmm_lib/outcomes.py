@@ -441,6 +441,13 @@ def lpi_vs_db(outcomes: pd.DataFrame, *, lpi_variable: str = "lpi_customs", lpi_
         ``x, y, method, estimate, ci_low, ci_high, p_value, n`` with ``method`` in
         ``pearson, spearman, ols_slope_hc3``; ``x`` = ``<lpi_variable>_<lpi_year>``, ``y`` =
         ``log_<db_variable>_<db_year>``.
+
+    Examples
+    --------
+    >>> from pmm_lib.data import load_outcomes
+    >>> tab = lpi_vs_db(load_outcomes()).set_index("method")
+    >>> int(tab.loc["pearson", "n"]), round(float(tab.loc["pearson", "estimate"]), 2)
+    (154, -0.62)
     """
     d = lpi_vs_db_data(outcomes, lpi_variable=lpi_variable, lpi_year=lpi_year, db_variable=db_variable,
                        db_year=db_year, members=members)

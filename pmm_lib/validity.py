@@ -148,6 +148,44 @@ def _corr_p(r: float, n: int, n_controls: int = 0) -> float:
     return float(2 * stats.t.sf(abs(t), dof))
 
 
+def _pairwise_pearson(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise-complete Pearson correlations and pair counts of the columns of ``arr`` at once.
+
+    With ``M`` the presence mask and ``X0`` the data with NaN set to 0, every moment of column i
+    over the units where column j is also present is a matrix product, e.g. ``(X0'M)_ij``;
+    ``r_ij = (S_xy - S_x S_y / n) / sqrt((S_xx - S_x^2/n)(S_yy - S_y^2/n))``. NaN where
+    ``n < 3`` or a variance is zero.
+    """
+    m = np.isfinite(arr).astype(float)
+    x0 = np.where(m > 0, arr, 0.0)
+    # centre each column on its own mean first for numerical stability
+    mu = np.divide(x0.sum(axis=0), m.sum(axis=0), out=np.zeros(arr.shape[1]), where=m.sum(axis=0) > 0)
+    x0 = np.where(m > 0, x0 - mu, 0.0)
+    n = m.T @ m
+    sx = x0.T @ m
+    sxx = (x0**2).T @ m
+    sxy = x0.T @ x0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sx.T / n
+        var_x = sxx - sx**2 / n
+        r = cov / np.sqrt(var_x * var_x.T)
+    tol = 1e-12 * np.maximum(sxx, sxx.T).clip(min=1e-300)
+    bad = (n < 3) | (var_x <= tol) | (var_x.T <= tol)
+    return np.where(bad, np.nan, np.clip(r, -1.0, 1.0)), n
+
+
+def _corr_p_vec(r: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_corr_p` (no controls)."""
+    r = np.asarray(r, dtype=float)
+    dof = np.asarray(n, dtype=float) - 2
+    ok = (dof >= 1) & np.isfinite(r)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.abs(r) * np.sqrt(dof / (1 - r * r))
+        p = 2 * stats.t.sf(t, np.where(ok, dof, 1))
+    p = np.where(np.abs(r) >= 1, 0.0, p)
+    return np.where(ok, p, np.nan)
+
+
 def _pair_corr(x: np.ndarray, y: np.ndarray, method: CorrMethod) -> tuple[float, int]:
     ok = np.isfinite(x) & np.isfinite(y)
     n = int(ok.sum())
@@ -450,18 +488,32 @@ def correlation_table(frame: pd.DataFrame, *, method: CorrMethod | Sequence[Corr
     methods = [method] if isinstance(method, str) else list(method)
     for m in methods:
         _choice(m, get_args(CorrMethod), "method")
-    cols = list(x.columns)
+    cols = [str(c) for c in x.columns]
     arr = x.to_numpy()
-    rows = []
+    iu, ju = np.triu_indices(len(cols), k=1)
+    parts = []
+    present = np.isfinite(arr)
     for m in methods:
-        for i in range(len(cols)):
-            for j in range(i + 1, len(cols)):
-                r, n = _pair_corr(arr[:, i], arr[:, j], m)
-                lo, hi = fisher_ci(r, n, conf_level, m) if n > 3 else (float("nan"), float("nan"))
-                rows.append({"var1": str(cols[i]), "var2": str(cols[j]), "method": m, "estimate": r,
-                             "ci_low": lo, "ci_high": hi, "p_value": _corr_p(r, n), "n": n})
-    return pd.DataFrame(rows, columns=["var1", "var2", "method", "estimate", "ci_low", "ci_high",
-                                       "p_value", "n"])
+        if m == "pearson":
+            r_mat, n_mat = _pairwise_pearson(arr)
+            est, ns = r_mat[iu, ju], n_mat[iu, ju].astype(int)
+        else:
+            # ranks of the whole column are the pairwise ranks when both columns miss the same
+            # units; other pairs are re-ranked on their common units
+            ranked = pd.DataFrame(arr).rank(method="average").to_numpy()
+            r_mat, n_mat = _pairwise_pearson(ranked)
+            est, ns = r_mat[iu, ju], n_mat[iu, ju].astype(int)
+            for p, (i, j) in enumerate(zip(iu, ju, strict=True)):
+                if not np.array_equal(present[:, i], present[:, j]):
+                    est[p], ns[p] = _pair_corr(arr[:, i], arr[:, j], m)
+        lo, hi = fisher_ci(est, ns, conf_level, m)
+        parts.append(pd.DataFrame({"var1": [cols[i] for i in iu], "var2": [cols[j] for j in ju], "method": m,
+                                   "estimate": est, "ci_low": lo, "ci_high": hi,
+                                   "p_value": _corr_p_vec(est, ns), "n": ns}))
+    out_cols = ["var1", "var2", "method", "estimate", "ci_low", "ci_high", "p_value", "n"]
+    if not parts or not len(iu):
+        return pd.DataFrame(columns=out_cols)
+    return pd.concat(parts, ignore_index=True)[out_cols]
 
 
 def correlation_matrix(table: pd.DataFrame, method: CorrMethod = "pearson", value: str = "estimate") -> pd.DataFrame:
@@ -977,6 +1029,17 @@ def scorecard(data: pd.DataFrame, meta: pd.DataFrame, *, oriented: bool = True,
         other KPI over pairs with at least ``min_n`` common units; ``parent_r``: with the parent expected-outcome aggregate; ``index_r``: with
         the mean z-score of all other KPIs (or ``aggregated``'s index); ``reasons``: the rules
         that fired.
+
+    Examples
+    --------
+    On the bundled synthetic returns (K40 is planted with the wrong direction, K46/K47 as a
+    near-duplicate pair):
+
+    >>> from pmm_lib.data import load_observations, to_matrix
+    >>> from pmm_lib.framework import load_framework
+    >>> card = scorecard(to_matrix(load_observations(), 2024), load_framework().meta(), oriented=False)
+    >>> card.set_index("code").loc[["K40", "K46", "K47"], "verdict"].tolist()
+    ['drop', 'review', 'review']
 
     Notes
     -----

@@ -457,3 +457,19 @@ def test_pca_loadings_per_dimension_and_outcome_rule():
     assert (flipped["outcome_r"] < -0.5).all()
     with pytest.raises(InputError, match="pandas Series"):
         v.scorecard(x, META, outcome=lat)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.0, 0.4), st.booleans())
+def test_vectorised_correlations_equal_pair_by_pair(seed, hole_rate, ties):
+    g = np.random.default_rng(seed)
+    x = g.standard_normal((25, 5))
+    if ties:
+        x = np.round(x)  # many ties: mid-ranks
+    x[g.random(x.shape) < hole_rate] = np.nan
+    tab = v.correlation_table(pd.DataFrame(x, columns=list("abcde")))
+    for row in tab.itertuples():
+        i, j = "abcde".index(row.var1), "abcde".index(row.var2)
+        r, n = v._pair_corr(x[:, i], x[:, j], row.method)
+        assert row.n == n
+        assert (math.isnan(r) and math.isnan(row.estimate)) or row.estimate == pytest.approx(r, abs=1e-10)
