@@ -119,7 +119,8 @@ class IndexResult:
         -------
         DataFrame
             ``unit, code, level, score, rank`` (codes in meta order, level 1 = indicators,
-            top level = index; units in data order within each code).
+            top level = index; units in data order within each code; ``rank`` is an integer,
+            missing where the score is).
         """
         agg, rk = self.aggregated, self.ranks
         n_u, n_c = agg.shape
@@ -129,7 +130,7 @@ class IndexResult:
             "code": np.repeat(agg.columns.astype(str).to_numpy(), n_u),
             "level": np.repeat(level, n_u),
             "score": agg.to_numpy().T.reshape(-1),
-            "rank": rk.to_numpy().T.reshape(-1),
+            "rank": pd.array(rk.to_numpy().T.reshape(-1), dtype="Int64"),
         })
 
 
