@@ -1162,14 +1162,16 @@ def _finish(frames: list[tuple[_Raw, pd.DataFrame]], fw: Framework, col: _Collec
     from pmm_lib.schemas import OBSERVATION_COLUMNS  # noqa: PLC0415
 
     parts = []
-    for raw, f in frames:
+    for fileno, (raw, f) in enumerate(frames):
         g = f.copy()
         g["_file"] = raw.name
+        g["_fileno"] = fileno
         parts.append(g)
     if parts:
         allf = pd.concat(parts, ignore_index=True)
     else:
-        allf = pd.DataFrame({c: pd.Series(dtype=object) for c in (*OBSERVATION_COLUMNS, "_file", "_sheet", "_row")})
+        allf = pd.DataFrame({c: pd.Series(dtype=object)
+                             for c in (*OBSERVATION_COLUMNS, "_file", "_fileno", "_sheet", "_row")})
     key = ["member", "cycle", "kpi"]
     if len(frames) > 1:
         dupmask = allf.duplicated(key, keep=False)
@@ -1177,7 +1179,7 @@ def _finish(frames: list[tuple[_Raw, pd.DataFrame]], fw: Framework, col: _Collec
         for _, grp in allf[dupmask].groupby(key, sort=False):
             first = grp.iloc[0]
             for idx, r in grp.iloc[1:].iterrows():
-                if r["_file"] == first["_file"]:
+                if r["_fileno"] == first["_fileno"]:
                     continue
                 where = {"file": r["_file"], "sheet": r["_sheet"] if isinstance(r["_sheet"], str) else None,
                          "row": int(r["_row"]), "column": "value"}
@@ -1276,18 +1278,22 @@ def validate_returns(frame: pd.DataFrame, *, framework: Framework | None = None,
 
 
 def _discover(paths_in: Sequence[str | Path] | None, col: _Collector) -> list[Path]:
-    if paths_in:
-        out = []
-        for p in paths_in:
-            p = Path(p)
-            if p.is_dir():
-                out.extend(_discover_dir(p))
-            elif not p.exists():
-                col.error("file not found", file=str(p), expected="an existing .xlsx or .csv file")
-            else:
-                out.append(p)
-        return out
-    return _discover_dir(paths.QUESTIONNAIRE_DIR)
+    if not paths_in:
+        return _discover_dir(paths.QUESTIONNAIRE_DIR)
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for p in paths_in:
+        p = Path(p)
+        if not p.exists():
+            col.error("file not found", file=str(p), expected="an existing .xlsx or .csv file")
+            continue
+        for q in _discover_dir(p) if p.is_dir() else [p]:
+            if q.resolve() in seen:
+                col.warn("file listed more than once; read once", file=q.name)
+                continue
+            seen.add(q.resolve())
+            out.append(q)
+    return out
 
 
 def _discover_dir(d: Path) -> list[Path]:

@@ -213,6 +213,23 @@ def test_no_inputs_is_an_error(tmp_path: Path) -> None:
         read_returns([tmp_path / "nope.csv"], members=TEST_MEMBERS)
 
 
+def test_same_file_twice_and_same_name_in_two_folders(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    tidy_frame(good_values(FW)).to_csv(tmp_path / "a" / "r.csv", index=False)
+    tidy_frame(good_values(FW)).to_csv(tmp_path / "b" / "r.csv", index=False)
+    res = read_returns([tmp_path / "a" / "r.csv", tmp_path / "a"], members=TEST_MEMBERS)
+    assert len(res.observations) == 51
+    assert any("listed more than once" in w.message for w in res.warnings)
+    res = read_returns([tmp_path / "a" / "r.csv", tmp_path / "b" / "r.csv"], members=TEST_MEMBERS)
+    assert len(res.observations) == 51
+    assert sum("is also reported in file r.csv" in w.message for w in res.warnings) == 51
+    changed = tidy_frame({**good_values(FW), "K01": 1.5})
+    changed.to_csv(tmp_path / "b" / "r.csv", index=False)
+    with pytest.raises(InputError, match="conflicting values for SEN 2024 K01: 1.5 here"):
+        read_returns([tmp_path / "a" / "r.csv", tmp_path / "b" / "r.csv"], members=TEST_MEMBERS)
+
+
 def test_folder_input_skips_lock_and_other_files(tmp_path: Path) -> None:
     tidy_frame(good_values(FW)).to_csv(tmp_path / "a.csv", index=False)
     (tmp_path / "~$a.xlsx").write_bytes(b"lock")

@@ -325,6 +325,7 @@ def csv_files() -> dict[str, bytes]:
         "png_renamed.csv": b"\x89PNG\r\n\x1a\n" + bytes(32),
         "other_member_same_values.csv": _text(csv_rows(member="FRA")),
         "conflict_other_file.csv": _text(_mut(rows, "K02", 3, "11")),
+        "excel_bom_crlf.csv": b"\xef\xbb\xbf" + _text(rows).replace("\n", "\r\n").encode("utf-8"),
     }
     return {k: v if isinstance(v, bytes) else v.encode("utf-8") for k, v in files.items()}
 
@@ -485,6 +486,7 @@ CASES: list[Case] = [
     Case("csv_ragged_row", csv("ragged_row.csv"), Reject("cannot be parsed", row=6, expected="same number of")),
     Case("csv_png_renamed", csv("png_renamed.csv"), Reject("this is a PNG image, not a CSV text file",
                                                            expected="comma-separated UTF-8 text")),
+    Case("csv_excel_bom_crlf", csv("excel_bom_crlf.csv"), Accept(None, values={"K01": _VAL["K01"]}, source=SOURCE_NAME)),
     Case("csv_two_members", csv("utf8_names.csv", "other_member_same_values.csv"),
          Accept(None, values={"K01": _VAL["K01"]})),
     Case("csv_conflict_across_files", csv("utf8_names.csv", "conflict_other_file.csv"),
