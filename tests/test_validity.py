@@ -311,14 +311,23 @@ def test_scorecard_hand_planted_cases():
     assert loose.loc["K16", "verdict"] == "keep"
 
 
-@pytest.mark.parametrize("seed", [20240601, 7])
-def test_scorecard_on_synthetic_truth(seed):
-    from pmm_lib.data import to_matrix
+@pytest.mark.parametrize("source", ["bundled", 7])
+@pytest.mark.parametrize("cycle", [2024, 2022])
+def test_scorecard_on_synthetic_truth(source, cycle):
+    """Bundled returns with truth.json, and a second generator seed with its in-memory truth."""
+    import json
+
+    from pmm_lib.data import load_observations, to_matrix
+    from pmm_lib.paths import QUESTIONNAIRE_DIR
     from pmm_lib.synthetic import generate
 
-    ds = generate(seed)
-    truth = ds.truth
-    matrix = to_matrix(ds.observations, 2024)
+    if source == "bundled":
+        truth = json.loads((QUESTIONNAIRE_DIR / "truth.json").read_text())
+        observations = load_observations()
+    else:
+        ds = generate(source)
+        truth, observations = ds.truth, ds.observations
+    matrix = to_matrix(observations, cycle)
     sc = v.scorecard(matrix, META, oriented=False).set_index("code")
     flagged = sc["verdict"] != "keep"
     for k in truth["unrelated_kpis"]:
