@@ -437,3 +437,20 @@ def test_load_weight_sets_long_wide_and_errors(tmp_path):
     assert sa.load_weight_sets(wide)[1].to_dict() == {"TF": 1.0, "RC": 3.0}
     with pytest.raises(InputError, match="not found"):
         sa.load_weight_sets(tmp_path / "none.csv")
+
+
+def test_cli_uncertainty_writes_tidy_csvs(tmp_path, capsys):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sa.cli_add_uncertainty(parser)
+    args = parser.parse_args(["--region", "AMS", "--cycle", "2024", "--n-samples", "64", "--seed", "3",
+                              "--sobol", "--out", str(tmp_path)])
+    assert sa.cli_uncertainty(args) == 0
+    ri = pd.read_csv(tmp_path / "rank_intervals.csv", keep_default_na=False, na_values=[""])
+    assert {"code", "unit", "rank", "rank_low", "rank_high"} <= set(ri.columns)
+    assert set(ri["code"]) == {"PMM", "TF", "RC", "ES", "OD"}
+    sobol = pd.read_csv(tmp_path / "sobol.csv", keep_default_na=False)
+    assert set(sobol["factor"]) == {"treat", "normalise", "aggregate", "weights"}
+    assert (tmp_path / "summary.csv").is_file() and (tmp_path / "convergence.csv").is_file()
+    assert "replications" in capsys.readouterr().out
