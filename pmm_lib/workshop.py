@@ -137,6 +137,7 @@ __all__ = [
     "session_dir",
     "simulate_submissions",
     "slug",
+    "submission_overview",
     "submit",
     "voila_command",
     "weight_sets",
@@ -672,6 +673,21 @@ def simulate_submissions(n_groups: int = 6, *, seed: SeedLike = None, concentrat
             rows.append(dict(session=session, group=f"Simulated {i + 1}", revision=1,
                              submitted_at="", method="budget", block=TOP_BLOCK, code=d.code, points=float(p)))
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS)
+
+
+def submission_overview(submissions: pd.DataFrame) -> pd.DataFrame:
+    """One row per group: ``group, revision, submitted_at, method, kpi_blocks`` and the dimension points.
+
+    ``kpi_blocks`` lists the dimensions whose KPIs the group weighted (empty if none).
+    """
+    if submissions.empty:
+        return pd.DataFrame(columns=["group", "revision", "submitted_at", "method", "kpi_blocks"])
+    last = submissions.loc[submissions["revision"] == submissions.groupby("group")["revision"].transform("max")]
+    head = last.groupby("group", sort=True).agg(revision=("revision", "max"), submitted_at=("submitted_at", "last"),
+                                                method=("method", "last"))
+    head["kpi_blocks"] = last.loc[last["block"] != TOP_BLOCK].groupby("group")["block"].agg(
+        lambda b: " ".join(dict.fromkeys(b))).reindex(head.index).fillna("")
+    return head.join(weights_table(last, TOP_BLOCK)).reset_index()
 
 
 # --------------------------------------------------------------------------- consensus and agreement

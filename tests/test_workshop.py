@@ -260,6 +260,17 @@ def test_consensus_hand_computed(session):
     assert c.loc["TF", "weight_median"] == pytest.approx(30)
 
 
+def test_submission_overview(session):
+    ws.submit("hand", "B", {**_dims(30, 30, 20, 20), "OD": dict.fromkeys([k for k in FW.kpi_codes
+              if any(k in o.children for o in FW.outcomes if o.parent == "OD")], 0) | {"K51": 100}},
+              root=session, framework=FW)
+    subs = ws.load_submissions("hand", root=session, framework=FW)
+    o = ws.submission_overview(subs).set_index("group")
+    assert o.loc["A", "revision"] == 3 and o.loc["B", "revision"] == 2
+    assert o.loc["B", "kpi_blocks"] == "OD" and o.loc["A", "kpi_blocks"] == ""
+    assert o.loc["C", ["TF", "RC", "ES", "OD"]].tolist() == [20, 40, 30, 10]
+
+
 def test_consensus_median_renormalised():
     # medians 30, 30, 30, 0 sum to 90 → consensus weights 30/0.9 = 33.33 each, OD 0
     t = pd.DataFrame({"TF": [30, 70, 0], "RC": [30, 0, 70], "ES": [30, 30, 30], "OD": [10, 0, 0]})
@@ -517,6 +528,8 @@ def test_facilitator_notebook_exports_hand_computed_consensus(session, tmp_path)
     cons = pd.read_csv(out / "tables" / "tbl-workshop-consensus.csv").set_index("code")
     assert cons.loc["RC", "median"] == pytest.approx(27.5)
     assert (out / "figures" / "fig-workshop-consensus.png").stat().st_size > 0
+    groups = pd.read_csv(out / "tables" / "tbl-workshop-groups.csv").set_index("group")
+    assert groups.loc["A", "revision"] == 3 and groups.loc["D", ["TF", "RC", "ES", "OD"]].tolist() == [30, 25, 25, 20]
 
 
 @pytest.mark.slow

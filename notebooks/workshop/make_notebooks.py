@@ -73,9 +73,9 @@ def facilitator() -> nbf.NotebookNode:
             'if simulated else ""))'),
         nbf.v4.new_markdown_cell("## Each group's weights (points of 100, latest submission)"),
         nbf.v4.new_code_cell(
-            "groups = ws.weights_table(subs)\n"
-            'save_table(groups.reset_index(), "tbl-workshop-groups", "Each group\'s dimension points '
-            '(latest submission).", out_dir)\n'
+            "groups = ws.submission_overview(subs)\n"
+            'save_table(groups, "tbl-workshop-groups", "Each group\'s latest submission: time, method, '
+            'KPI blocks and dimension points.", out_dir)\n'
             "groups"),
         nbf.v4.new_markdown_cell("## Consensus and dispersion"),
         nbf.v4.new_code_cell(
