@@ -694,6 +694,11 @@ def m2(values: np.ndarray | pd.DataFrame, weights: np.ndarray | None = None, *,
     and rounded to the nearest half point, exact quarters rounding down. Weights are ignored
     (the PEFA rule is unweighted); missing grades are skipped.
 
+    Provenance: :data:`M2_TABLE` was transcribed without access to the PEFA PDF in this
+    environment. It is consistent with a published secondary check (plain averaging scores
+    20 % of the 3-dimension and about 30 % of the 4-dimension combinations lower than the
+    table) and is monotone; verify it against the Framework's table before relying on it.
+
     Returns
     -------
     ndarray (units,)
