@@ -271,6 +271,13 @@ def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
     -------
     IndexResult
 
+    Notes
+    -----
+    Stages run in COINr's order: denominate, impute, screen, treat, normalise, weights,
+    aggregate. Screening therefore counts imputed values as present (as COINr does); with
+    ``impute: none`` (the PMM default) it screens on what Members reported. Ranks are
+    computed at every level with 1 = highest score and ties sharing the lowest rank.
+
     Examples
     --------
     >>> meta = pd.DataFrame({"code": ["a", "b", "I"], "level": [1, 1, 2],
@@ -342,13 +349,10 @@ def _aggregate(normalised: pd.DataFrame, m: pd.DataFrame, spec: Spec, nominal: p
                          column="level")
     per_level = spec.aggregate_for(top)
     methods = [a.method for a in per_level]
-    opts = spec.weights.options if spec.weights.method == "bod" else {}
-    bod_options = {k: v for k, v in dict(opts).items() if k.startswith(("share_", "weight_"))}
     w = nominal.copy()
     if len({(a.p, a.min_coverage) for a in per_level}) == 1:
         return agg_mod.aggregate_hierarchy(normalised, m, method=methods, weights=w, p=per_level[0].p,
-                                           min_coverage=per_level[0].min_coverage, thresholds=thresholds,
-                                           bod_options=bod_options)
+                                           min_coverage=per_level[0].min_coverage, thresholds=thresholds)
     cols = {c: normalised[c] for c in normalised.columns}
     for level, a in zip(range(2, top + 1), per_level, strict=True):
         sub = m[m["level"].isin([level - 1, level])].copy()
@@ -357,8 +361,7 @@ def _aggregate(normalised: pd.DataFrame, m: pd.DataFrame, spec: Spec, nominal: p
         below = sub.loc[sub["level"] == 1, "code"].tolist()
         x = pd.DataFrame({c: cols[c] for c in below}, index=normalised.index)
         out = agg_mod.aggregate_hierarchy(x, sub, method=a.method, weights=w.reindex(below), p=a.p,
-                                          min_coverage=a.min_coverage, thresholds=thresholds,
-                                          bod_options=bod_options)
+                                          min_coverage=a.min_coverage, thresholds=thresholds)
         for c in sub.loc[sub["level"] == 2, "code"]:
             cols[c] = out[c]
     return pd.DataFrame({c: cols[c] for c in m["code"]}, index=normalised.index)

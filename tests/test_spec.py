@@ -217,7 +217,7 @@ _spec_dicts = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(_spec_dicts)
 def test_round_trip_property(raw):
     s = Spec.from_dict(raw)
