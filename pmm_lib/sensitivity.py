@@ -41,6 +41,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
@@ -107,7 +108,7 @@ def _check_choice(value: object, allowed: Sequence[str], name: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class UncertaintyProblem:
     """The uncertain assumptions of an index, as typed values (checked when built).
 
@@ -135,8 +136,9 @@ class UncertaintyProblem:
         multiplied by an independent draw from U(1 - f, 1 + f). Level 1 are the indicators,
         level 2 their parents, and so on. One factor (``"weights"``) in the design.
     weight_sets : tuple of Series
-        Alternative nominal weights (e.g. workshop submissions), each a Series code -> weight;
-        codes it does not name keep the base weight. One factor (``"weight_set"``).
+        Alternative nominal weights (e.g. workshop submissions), each a Series code -> weight
+        naming all or none of each parent's children (re-normalised within the parent);
+        parents it does not cover keep the base weights. One factor (``"weight_set"``).
     exclude_kpis : bool
         Add a factor whose alternatives are "exclude nothing" and "exclude indicator j" for
         every indicator that has at least one sibling.
@@ -203,7 +205,7 @@ class UncertaintyProblem:
                 raise SpecError(f"weight_noise[{level}]: noise must be in [0, 1), got {f!r}")
             if fv > 0:
                 noise[int(level)] = fv
-        object.__setattr__(self, "weight_noise", dict(sorted(noise.items())))
+        object.__setattr__(self, "weight_noise", MappingProxyType(dict(sorted(noise.items()))))
         sets = self.weight_sets
         if isinstance(sets, pd.Series | Mapping):
             sets = (sets,)
@@ -221,9 +223,6 @@ class UncertaintyProblem:
         object.__setattr__(self, "weight_sets", tuple(out))
         if not isinstance(self.exclude_kpis, bool):
             raise SpecError(f"exclude_kpis: expected True or False, got {self.exclude_kpis!r}")
-
-    def __hash__(self) -> int:  # Series and dicts are not hashable; identity is enough
-        return id(self)
 
     @property
     def varied(self) -> tuple[str, ...]:
@@ -744,6 +743,14 @@ def _prepare(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
         unknown = sorted(set(ws.index) - set(hier.codes))
         if unknown:
             raise SpecError(f"weight_sets[{i}]: unknown codes {', '.join(unknown[:5])}")
+        for lv in range(2, hier.top + 1):  # all or none of a parent's children
+            for parent, kids in zip(hier.level_codes[lv], hier.groups[lv], strict=True):
+                names = [hier.level_codes[lv - 1][c] for c in kids]
+                named = [c for c in names if c in ws.index]
+                if named and len(named) < len(names):
+                    missing = [c for c in names if c not in ws.index]
+                    raise SpecError(f"weight_sets[{i}]: names {', '.join(named)} under {parent} but not "
+                                    f"{', '.join(missing)}; give all or none of a parent's children")
         sets.append(ws.reindex(list(hier.codes)).fillna(pd.Series(nomw, index=list(hier.codes))).to_numpy())
     weight_sets = np.array(sets) if sets else nomw[None, :]
     l1 = hier.level_codes[1]

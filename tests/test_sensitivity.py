@@ -275,7 +275,8 @@ def test_engine_equals_build_with_exclusion_imputation_and_weight_sets(asem):
     from pmm_lib.spec import ImputeSpec
 
     data, meta, opts = asem
-    sets = (pd.Series({"Conn": 2.0, "Sust": 1.0}), pd.Series({"Physical": 3.0, "LPI": 0.5}))
+    sets = (pd.Series({"Conn": 2.0, "Sust": 1.0}),
+            pd.Series({"Environ": 3.0, "Social": 1.0, "SusEcFin": 0.5}))
     targets = ["Index", "Conn", "Sust", "Physical"]
     for screen in (0.0, 0.9):  # column-wise exclusion (masks) and exclusion in the group key
         base = _asem_base(screen)
@@ -286,6 +287,14 @@ def test_engine_equals_build_with_exclusion_imputation_and_weight_sets(asem):
         excl = design.values("exclude")
         assert (excl > 0).sum() >= 4  # most replications drop an indicator
         _compare_with_loop(data, meta, opts, problem, design, range(6), targets)
+
+
+def test_partial_weight_set_is_rejected(asem):
+    data, meta, opts = asem
+    problem = sa.UncertaintyProblem(_asem_base(), weight_sets=(pd.Series({"Environ": 2.0, "Social": 1.0}),
+                                                               pd.Series({"Conn": 1.0, "Sust": 1.0})))
+    with pytest.raises(SpecError, match=r"weight_sets\[0\]: names Environ, Social under Sust but not SusEcFin"):
+        sa.sample_design(data, meta, problem, 4, seed=1, build_options=opts)
 
 
 def test_replication_spec_is_a_plain_spec(asem):
