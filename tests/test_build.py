@@ -273,3 +273,28 @@ def test_build_pmm_group_imputation_by_member_column(observations):
     with pytest.raises(SpecError, match="impute.group: unknown Member grouping column 'colour'"):
         build_pmm(Spec(impute=ImputeSpec("group_mean", "colour")), region="ALL", cycle=2024,
                   observations=observations)
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.floats(0, 100, allow_nan=False), min_size=4, max_size=4), min_size=3, max_size=8),
+       st.integers(0, 7), st.sampled_from(["a", "b", "c", "d"]), st.floats(0.1, 50),
+       st.sampled_from(["minmax", "rank", "percentile", "zscore"]))
+def test_improving_an_indicator_never_lowers_the_unit(rows, who, code, step, method):
+    """Better on one indicator (in its direction), all else equal -> index not lower."""
+    data = pd.DataFrame(rows, columns=["a", "b", "c", "d"], index=[f"U{i}" for i in range(len(rows))])
+    unit = data.index[who % len(data)]
+    better = data.copy()
+    sign = int(META.set_index("code").loc[code, "direction"])
+    better.loc[unit, code] += sign * step
+    spec = Spec(normalise=NormaliseSpec(method))
+    before, after = build(data, META, spec), build(better, META, spec)
+    if before.normalised.isna().any().any():  # a constant indicator drops out: weights change
+        return
+    b, a = before.index[unit], after.index[unit]
+    assert a >= b - 1e-9 * (1 + abs(b))
