@@ -630,7 +630,7 @@ def _read_xlsx(path: Path, fw: Framework, col: _Collector) -> _Raw | None:
                 col.error(f"cell {cell.coordinate} holds a formula with no stored result", file=name, sheet=sheet,
                           row=cell.row, column=column_label,
                           expected="a typed value (or open and save the file in Excel so results are stored)")
-                return _FORMULA_FAILED
+                return None  # the error is recorded; read on as if empty
             col.warn(f"cell {cell.coordinate} holds a formula; its stored result {cv!r} was used", file=name,
                      sheet=sheet, row=cell.row, column=column_label)
             return cv
@@ -735,8 +735,6 @@ def _read_xlsx(path: Path, fw: Framework, col: _Collector) -> _Raw | None:
                 expected_sheets=expected_sheets)
 
 
-_FORMULA_FAILED = object()
-
 
 def _read_csv(path: Path, opts: IngestOptions, col: _Collector) -> _Raw | None:
     name = path.name
@@ -830,7 +828,7 @@ def _read_csv(path: Path, opts: IngestOptions, col: _Collector) -> _Raw | None:
 
 def _parse_number(raw: Any, percent_unit: bool, unit: str) -> tuple[float | None, str, str | None, str | None]:
     """One cell -> (value or None, fix code, error message, expected). None value + no error = empty."""
-    if raw is None or raw is _FORMULA_FAILED:
+    if raw is None:
         return None, "", None, None
     if isinstance(raw, bool | np.bool_):
         return None, "", f"{raw!r} is not a number", "a number"
@@ -861,7 +859,7 @@ def _parse_number(raw: Any, percent_unit: bool, unit: str) -> tuple[float | None
 
 
 def _parse_cycle(raw: Any) -> tuple[int | None, str | None]:
-    if raw is None or raw is _FORMULA_FAILED:
+    if raw is None:
         return None, "missing"
     if isinstance(raw, bool | np.bool_):
         return None, f"{raw!r} is not a year"
@@ -1374,6 +1372,9 @@ def read_returns(paths_in: Sequence[str | Path] | None = None, *, cycle: int | N
     col.raise_if_any()
     obs = _finish(frames, fw, col)
     col.raise_if_any()
+    if obs.empty:
+        raise InputError("the inputs hold no values", file=", ".join(i["name"] for i in inputs) or None,
+                         expected="at least one filled value")
     if cycle is not None:
         dropped = int((obs["cycle"] != cycle).sum())
         obs = obs[obs["cycle"] == cycle].reset_index(drop=True)

@@ -121,7 +121,10 @@ def test_blank_template_is_rejected_with_the_missing_answers(template: Path, tmp
     with pytest.raises(InputError) as info:
         read_returns([blank], members=TEST_MEMBERS)
     msgs = [i.message for i in info.value.issues]
-    assert any("mandatory but its value is empty" in m for m in msgs)
+    assert sum("mandatory but its value is empty" in m for m in msgs) == sum(not k.optional for k in FW.kpis)
+    with pytest.raises(InputError, match="the inputs hold no values") as info:
+        read_returns([template], members=TEST_MEMBERS, options=IngestOptions(missing_required="warn"))
+    assert info.value.file == "q.xlsx"
 
 
 # ----------------------------------------------------------------------------------------------
