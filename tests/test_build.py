@@ -298,3 +298,29 @@ def test_improving_an_indicator_never_lowers_the_unit(rows, who, code, step, met
         return
     b, a = before.index[unit], after.index[unit]
     assert a >= b - 1e-9 * (1 + abs(b))
+
+
+def test_coinr_spec_with_weights_file_relative_to_the_spec(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    ASEM = Path(__file__).parent / "data" / "coinr-asem"
+
+    for name in ("ASEM_iData.csv", "ASEM_iMeta.csv"):
+        shutil.copy(ASEM / name, tmp_path / name)
+    (tmp_path / "w.csv").write_text("code,weight\nConn,3\nSust,1\n")
+    (tmp_path / "s.yaml").write_text("data: {format: coinr, idata: ASEM_iData.csv, imeta: ASEM_iMeta.csv}\n"
+                                     "denominate: true\nimpute: {method: group_mean, group: EurAsia_group}\n"
+                                     "weights: {method: file, path: w.csv}\n")
+    r = build_from_spec_file(tmp_path / "s.yaml")
+    agg = r.aggregated
+    np.testing.assert_allclose(agg["Index"], 0.75 * agg["Conn"] + 0.25 * agg["Sust"], rtol=1e-12)
+    assert r.weights.set_index("code").loc["Conn", "nominal"] == 0.75
+
+
+def test_cli_help_lists_the_arguments(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["index", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--spec" in out and "--out" in out and "unit, code, level, score, rank" in out
