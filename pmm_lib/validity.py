@@ -530,12 +530,13 @@ def correlation_matrix(table: pd.DataFrame, method: CorrMethod = "pearson", valu
 
 def correlation_flags(frame: pd.DataFrame, meta: pd.DataFrame, *, collinear: float = 0.9,
                       weak: float = 0.3, aggregated: pd.DataFrame | None = None,
-                      method: CorrMethod = "pearson") -> pd.DataFrame:
+                      method: CorrMethod = "pearson", negative_p: float | None = 0.05) -> pd.DataFrame:
     """Flag structural problems in the KPI correlations.
 
     * ``collinear``: a pair of KPIs with ``|r| > collinear`` (near-duplicates double-count);
     * ``negative_within_dimension``: a pair of KPIs of the same dimension with ``r < 0`` *after*
-      orientation (a wrong direction or a KPI measuring something else);
+      orientation (a wrong direction or a KPI measuring something else) and a two-sided p-value
+      below ``negative_p`` (``None``: every negative r, which in small regions flags noise);
     * ``weak_with_parent``: a KPI whose correlation with its dimension aggregate is below ``weak``.
       The aggregate is ``aggregated[dimension]`` when given (e.g. ``IndexResult.aggregated``),
       else the mean of the z-scores of the dimension's KPIs.
@@ -560,7 +561,8 @@ def correlation_flags(frame: pd.DataFrame, meta: pd.DataFrame, *, collinear: flo
             rows.append({"flag": "collinear", "code": r.var1, "other": r.var2, "estimate": r.estimate,
                          "p_value": r.p_value, "n": r.n})
         same = dim_of.get(r.var1) is not None and dim_of.get(r.var1) == dim_of.get(r.var2)
-        if same and np.isfinite(r.estimate) and r.estimate < 0:
+        significant = negative_p is None or (np.isfinite(r.p_value) and r.p_value < negative_p)
+        if same and np.isfinite(r.estimate) and r.estimate < 0 and significant:
             rows.append({"flag": "negative_within_dimension", "code": r.var1, "other": r.var2,
                          "estimate": r.estimate, "p_value": r.p_value, "n": r.n})
     z = standardise(x)
@@ -735,8 +737,11 @@ def pca_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_iter: int = 500
 
 def efa(frame: pd.DataFrame, n_factors: int | None = None, *,
         method: Literal["ml", "pa"] = "ml", rotation: Literal["varimax", "promax", "none"] = "varimax",
-        seed: SeedLike = None) -> pd.DataFrame:
+        seed: SeedLike = None, missing: Missing = "listwise") -> pd.DataFrame:
     """Exploratory factor analysis with :class:`statsmodels.multivariate.factor.Factor`.
+
+    ``missing="pairwise"`` factors the pairwise-complete correlation matrix (it must be positive
+    definite) with the smallest pairwise ``n`` as the number of observations.
 
     ``n_factors=None`` takes the number of components retained by parallel analysis (at
     least 1). Maximum likelihood (``"ml"``) or principal-axis (``"pa"``) extraction, then an
@@ -754,14 +759,24 @@ def efa(frame: pd.DataFrame, n_factors: int | None = None, *,
 
     _choice(method, ("ml", "pa"), "method")
     _choice(rotation, ("varimax", "promax", "none"), "rotation")
-    x = _numeric(frame).dropna()
-    _, n, names = _corr_complete(x)
+    _choice(missing, get_args(Missing), "missing")
+    x = _numeric(frame)
+    if missing == "listwise":
+        x = x.dropna()
+        corr, n, names = _corr_complete(x)
+    else:
+        corr, n, names = _corr_pairwise(x)
+        if np.linalg.eigvalsh(corr).min() <= 1e-8:
+            raise InputError("efa: the pairwise correlation matrix is not positive definite",
+                             expected="more units in common per pair, or missing='listwise'")
     if n_factors is None:
-        n_factors = max(1, pca(x, n_iter=200, seed=seed).n_parallel)
+        n_factors = max(1, _pca_corr(corr, n, names, n_iter=200, quantile=0.95, seed=seed).n_parallel)
     if not 1 <= n_factors < x.shape[1]:
         raise SpecError(f"n_factors must be between 1 and {x.shape[1] - 1}, got {n_factors}")
-    z = standardise(x).to_numpy()
-    res = Factor(z, n_factor=n_factors, method=method).fit()
+    if missing == "listwise":
+        res = Factor(standardise(x).to_numpy(), n_factor=n_factors, method=method).fit()
+    else:
+        res = Factor(corr=corr, n_factor=n_factors, method=method, nobs=n).fit()
     if rotation != "none" and n_factors > 1:
         res.rotate(rotation)
     load = np.asarray(res.loadings)
@@ -812,8 +827,12 @@ def pca_loadings(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_components: 
 
 def efa_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_factors: int | None = None,
               method: Literal["ml", "pa"] = "ml", rotation: Literal["varimax", "promax", "none"] = "varimax",
-              seed: SeedLike = None, levels: Sequence[int] = (3,)) -> pd.DataFrame:
-    """:func:`efa` per dimension on its complete units (dimensions where it cannot run are skipped).
+              seed: SeedLike = None, levels: Sequence[int] = (3,),
+              missing: Missing = "listwise") -> pd.DataFrame:
+    """:func:`efa` per dimension (dimensions where it cannot run are skipped).
+
+    Listwise: a dimension needs more than ``2k`` complete units; pairwise: at least ``k + 2``
+    units in common for every pair and a positive definite correlation matrix.
 
     Returns
     -------
@@ -824,14 +843,16 @@ def efa_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_factors: int | 
     gen = rng(seed)
     parts = []
     for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
-        sub = x[cols].dropna()
-        if len(cols) < 3 or len(sub) <= 2 * len(cols):
+        sub = x[cols].dropna() if missing == "listwise" else x[cols]
+        pres = sub.notna().astype(float).to_numpy()
+        n_used = int((pres.T @ pres).min()) if len(sub) else 0
+        if len(cols) < 3 or (missing == "listwise" and n_used <= 2 * len(cols)) or n_used < len(cols) + 2:
             continue
         try:
-            res = efa(sub, n_factors, method=method, rotation=rotation, seed=gen)
+            res = efa(sub, n_factors, method=method, rotation=rotation, seed=gen, missing=missing)
         except (InputError, SpecError, np.linalg.LinAlgError, ValueError):
             continue
-        parts.append(res.assign(code=node, n=len(sub)))
+        parts.append(res.assign(code=node, n=n_used))
     cols_out = ["code", "item", "factor", "estimate", "communality", "uniqueness", "n"]
     if not parts:
         return pd.DataFrame(columns=cols_out)

@@ -482,3 +482,21 @@ def test_vectorised_correlations_equal_pair_by_pair(seed, hole_rate, ties):
         r, n = v._pair_corr(x[:, i], x[:, j], row.method)
         assert row.n == n
         assert (math.isnan(r) and math.isnan(row.estimate)) or row.estimate == pytest.approx(r, abs=1e-10)
+
+
+def test_efa_pairwise_equals_listwise_on_complete_data_and_negative_p():
+    g = np.random.default_rng(17)
+    lat = g.standard_normal(300)
+    x = pd.DataFrame({f"x{i}": 0.7 * lat + 0.7 * g.standard_normal(300) for i in range(5)})
+    a = v.efa(x, 1)["estimate"].to_numpy()
+    b = v.efa(x, 1, missing="pairwise")["estimate"].to_numpy()
+    assert a == pytest.approx(b, abs=1e-5)
+    # a weak negative pair is noise unless it is distinguishable from 0 (negative_p=None: any r < 0)
+    kp = META.loc[META["level"] == 1, "code"].tolist()[:4]  # K01-K04, all in TF
+    y = pd.DataFrame({k: g.standard_normal(40) for k in kp})
+    any_neg = v.correlation_flags(y, META, negative_p=None)
+    sig_neg = v.correlation_flags(y, META)
+    neg_all = any_neg[any_neg["flag"] == "negative_within_dimension"]
+    neg_sig = sig_neg[sig_neg["flag"] == "negative_within_dimension"]
+    assert len(neg_all) > 0 and (neg_all["estimate"] < 0).all()
+    assert (neg_sig["p_value"] < 0.05).all() and len(neg_sig) <= len(neg_all)

@@ -84,7 +84,7 @@ corr = validity.correlation_table(res.normalised, method=("spearman", "pearson")
 flags = validity.correlation_flags(res.normalised, res.meta, aggregated=res.aggregated, method="spearman")
 report.save_table(flags, "tbl-correlation-flags",
                   f"Structural flags ({place}, {cycle}, Spearman): collinear pairs (|rho| > 0.9), "
-                  "negative correlations between KPIs of one dimension after orientation, and KPIs "
+                  "negative correlations (p < 0.05) between KPIs of one dimension after orientation, and KPIs "
                   "correlating below 0.3 with their dimension score.", out_dir, audience=audience)
 flags.groupby("flag").size()
 '''),
@@ -124,11 +124,12 @@ report.save_table(loadings, "tbl-pca-loadings",
 loadings.pivot_table(index="item", columns=["code", "component"], values="estimate")
 '''),
     code('''
-efa = validity.efa_table(res.normalised, res.meta, seed=seed)
+efa = validity.efa_table(res.normalised, res.meta, seed=seed, missing="pairwise")
 report.save_table(efa, "tbl-efa",
-                  f"Exploratory factor analysis per dimension ({place}, {cycle}; maximum likelihood, "
-                  "varimax, factors by parallel analysis, complete Members only; dimensions with fewer "
-                  "than 2k complete Members are skipped).", out_dir, audience=audience)
+                  f"Exploratory factor analysis per dimension ({place}, {cycle}; maximum likelihood on pairwise "
+                  "correlations, varimax, factors by parallel analysis; dimensions whose KPI pairs share fewer "
+                  "than k + 2 Members, or whose correlation matrix is not positive definite, are skipped).",
+                  out_dir, audience=audience)
 efa.pivot_table(index="item", columns=["code", "factor"], values="estimate") if len(efa) else "too few complete Members for factor analysis"
 '''),
     md("## Validity scorecard"),
