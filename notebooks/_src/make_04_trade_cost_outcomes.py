@@ -40,7 +40,10 @@ index and dimension scores to each outcome: correlations with 95% intervals, OLS
 across income groups, and lagged designs (a PMM cycle against later outcome years).
 
 Doing Business times and costs are analysed as ln(1 + value) (zero hours are recorded for
-intra-EU trade). Only aggregates (correlations, coefficients) and public outcome data are shown;
+intra-EU trade). **Caution on the bundled data:** the synthetic PMM returns are generated from a
+latent performance anchored on the LPI Customs score 2018, DB2020 import border time and WGI
+government effectiveness (`pmm_lib.synthetic`), so strong correlations with those outcomes check
+the machinery, not the PMM; only the benchmark section uses nothing synthetic. Only aggregates (correlations, coefficients) and public outcome data are shown;
 no Member-level KPI value appears.
 '''),
     code('''
