@@ -78,12 +78,11 @@ def test_case(case, tmp_path: Path, processed_before: Path) -> None:
         fname = exp.file or files[0].name
         text = str(exc)
         assert fname in text
+        # sheet, row and column must match exactly (None = the issue has none, e.g. no sheet in a CSV)
         matching = [i for i in issues
                     if exp.message in i.message and i.file == fname
-                    and (exp.sheet is None or i.sheet == exp.sheet)
-                    and (exp.row is None or i.row == exp.row)
-                    and (exp.column is None or i.column == exp.column)
-                    and (exp.expected is None or (i.expected and exp.expected in i.expected))]
+                    and (i.sheet, i.row, i.column) == (exp.sheet, exp.row, exp.column)
+                    and i.expected and exp.expected in i.expected]
         assert matching, f"no issue matches {exp}; got:\n{text}"
         assert exp.message in text
         first = issues[0]
