@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -1005,6 +1006,29 @@ class ScorecardThresholds:
             except (TypeError, ValueError):
                 raise SpecError(f"scorecard thresholds: {key} must be a number, got {val!r}") from None
         return cls(**clean)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ScorecardThresholds:
+        """Read thresholds from a YAML file: either the mapping itself or its ``scorecard:`` section
+        (so a scenario/spec file can carry them); errors name the file."""
+        import yaml
+
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise InputError("scorecard thresholds file not found", file=path) from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"not valid YAML: {exc}", file=path) from None
+        if not isinstance(raw, dict):
+            raise InputError("expected a mapping of threshold names to numbers", file=path)
+        section = raw["scorecard"] if "scorecard" in raw else raw
+        if not isinstance(section, dict):
+            raise InputError("the 'scorecard' section must be a mapping", file=path)
+        try:
+            return cls.from_dict(section)
+        except SpecError as exc:
+            raise SpecError(f"{path}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for writing beside outputs)."""

@@ -500,3 +500,19 @@ def test_efa_pairwise_equals_listwise_on_complete_data_and_negative_p():
     neg_sig = sig_neg[sig_neg["flag"] == "negative_within_dimension"]
     assert len(neg_all) > 0 and (neg_all["estimate"] < 0).all()
     assert (neg_sig["p_value"] < 0.05).all() and len(neg_sig) <= len(neg_all)
+
+
+def test_thresholds_from_yaml(tmp_path):
+    spec = tmp_path / "scenario.yaml"
+    spec.write_text("normalise: {method: minmax}\nscorecard:\n  item_rest_review: 0.25\n  parent_review: null\n")
+    th = v.ScorecardThresholds.from_yaml(spec)
+    assert th.item_rest_review == 0.25 and th.parent_review is None and th.collinear_review == 0.9
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("min_n: 20\n")
+    assert v.ScorecardThresholds.from_yaml(flat).min_n == 20
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scorecard: {item_rest: 0.2}\n")
+    with pytest.raises(SpecError, match="bad.yaml: scorecard thresholds: unknown name\\(s\\) item_rest"):
+        v.ScorecardThresholds.from_yaml(bad)
+    with pytest.raises(InputError, match="not found"):
+        v.ScorecardThresholds.from_yaml(tmp_path / "missing.yaml")
