@@ -613,14 +613,22 @@ def _aggregate_level(values: np.ndarray, shared: bool, w: np.ndarray, groups: li
             den = None
             if pf is not None:
                 den = np.einsum("cus,cs->us", pf[g], wt[g]) if len(g) > 1 else pf[g[0]] * wt[g[0]]
-        if den is None:
-            den = np.broadcast_to(total, num.shape)
         with np.errstate(divide="ignore", invalid="ignore"):
-            y = num / den
-            cover = np.where(total > 0, den / np.where(total > 0, total, 1.0), 0.0)
-        if method == "geometric":
-            y = np.exp(y)
-        out[j] = np.where((den <= 0) | (cover < min_coverage - 1e-12), np.nan, y)
+            if den is None:  # nothing missing: coverage is complete wherever the weight is > 0
+                y = np.divide(num, total, out=out[j])
+                if method == "geometric":
+                    np.exp(y, out=y)
+                if (total <= 0).any():
+                    y[:, total <= 0] = np.nan
+                continue
+            y = np.divide(num, den, out=out[j])
+            if method == "geometric":
+                np.exp(y, out=y)
+            # coverage den / total below min_coverage (as in pmm_lib.aggregate), or no weight
+            bad = den <= 0
+            if min_coverage > 0:
+                bad |= den < (min_coverage - 1e-12) * total
+            y[bad] = np.nan
     return out
 
 
@@ -948,7 +956,7 @@ def _default_targets(hier: _Hierarchy) -> tuple[str, ...]:
 
 def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem,
              design: SampleDesign, *, targets: Sequence[str] | None = None,
-             chunk_size: int = 2048, progress: bool = False, max_failed_share: float = 0.05,
+             chunk_size: int | None = None, progress: bool = False, max_failed_share: float = 0.05,
              build_options: Mapping[str, Any] | None = None,
              _prep: _Prepared | None = None) -> Replications:
     """Evaluate every replication of ``design`` with the vectorised engine.
@@ -971,8 +979,9 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     ----------
     targets : sequence of str, optional
         Codes to track (default: the top node and its children, e.g. index and dimensions).
-    chunk_size : int
-        Samples evaluated together; memory ~ chunk_size x units x nodes x 8 bytes x a few.
+    chunk_size : int, optional
+        Samples evaluated together. Default: as many as keep one level's values (nodes x
+        units x samples x 8 bytes) near 10 MB, which keeps temporaries in reusable memory.
     progress : bool
         Show a tqdm progress bar over samples.
     max_failed_share : float
@@ -1004,6 +1013,9 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, desc="replications", unit="rep")
+    if chunk_size is None:
+        width = max(len(hier.level_codes[lv]) for lv in range(2, hier.top + 1))
+        chunk_size = int(min(4096, max(64, 10e6 // (8 * max(nu, 1) * width))))
     l1 = list(hier.level_codes[1])
     excl_idx = np.array([-1 if c is None else l1.index(c) for c in prep.exclude_codes])
     for g, key in enumerate(uniq):
@@ -1219,7 +1231,7 @@ def _code_order(targets: Sequence[str]) -> Callable[[pd.Series], pd.Series]:
 
 def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem, *,
                          n_samples: int = 1000, seed: SeedLike = None,
-                         targets: Sequence[str] | None = None, chunk_size: int = 2048,
+                         targets: Sequence[str] | None = None, chunk_size: int | None = None,
                          progress: bool = False, max_failed_share: float = 0.05,
                          build_options: Mapping[str, Any] | None = None) -> UncertaintyResult:
     """Monte Carlo uncertainty analysis over all assumptions together.
@@ -1498,7 +1510,7 @@ def sensitivity_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
                          targets: Sequence[str] | None = None,
                          outputs: Sequence[SobolOutput] = ("mean_abs_rank_shift", "score"),
                          per_unit: bool = False, num_resamples: int = 100,
-                         conf_level: float = 0.95, tol: float = 0.05, chunk_size: int = 2048,
+                         conf_level: float = 0.95, tol: float = 0.05, chunk_size: int | None = None,
                          progress: bool = False, max_failed_share: float = 0.05,
                          build_options: Mapping[str, Any] | None = None) -> SensitivityResult:
     """Variance-based sensitivity analysis of ranks and scores to the uncertain assumptions.
