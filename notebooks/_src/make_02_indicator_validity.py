@@ -29,6 +29,7 @@ out_dir = ""
 n_boot = 1000
 n_iter = 500
 scorecard_thresholds = {}
+thresholds_path = ""
 ''', tags=["parameters"]),
     md('''
 # Indicator validity
@@ -38,7 +39,8 @@ outcome, do they hang together (Cronbach's alpha)? Are any two KPIs near-duplica
 run against its dimension once directions are applied, and how many components does each
 dimension carry (PCA with Kaiser's rule and Horn's parallel analysis, factor analysis, KMO and
 Bartlett)? The scorecard gathers every line of evidence per KPI into a *keep / review / drop*
-verdict from documented, overridable thresholds (`scorecard_thresholds`).
+verdict from documented thresholds that the team can override (`scorecard_thresholds`, a dict,
+or `thresholds_path`, a YAML file).
 
 All results are aggregates over Members (correlations, reliabilities, loadings); no Member-level
 KPI value is shown. Missing values (skipped KPIs) are handled pairwise, so small regions keep
@@ -55,7 +57,8 @@ report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
 res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
 place = "all regions" if region == "ALL" else region
-thresholds = validity.ScorecardThresholds.from_dict(scorecard_thresholds)
+thresholds = (validity.ScorecardThresholds.from_yaml(thresholds_path) if thresholds_path
+              else validity.ScorecardThresholds.from_dict(scorecard_thresholds))
 print(f"{res.normalised.shape[0]} Members of {place}, cycle {cycle}, {res.normalised.shape[1]} KPIs; "
       f"{int(res.raw.notna().sum().sum())} reported values")
 '''),
