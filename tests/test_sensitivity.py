@@ -286,7 +286,10 @@ def test_engine_equals_build_with_exclusion_imputation_and_weight_sets(asem):
         design = sa.sample_design(data, meta, problem, 6, seed=int(screen * 10), build_options=opts)
         excl = design.values("exclude")
         assert (excl > 0).sum() >= 4  # most replications drop an indicator
-        _compare_with_loop(data, meta, opts, problem, design, range(6), targets)
+        reps = _compare_with_loop(data, meta, opts, problem, design, range(6), targets)
+        keys = {(i, e) for i, e in zip(design.values("impute"), excl, strict=True)}
+        # column-wise stages: exclusion is a mask; with unit screening it is part of the group key
+        assert reps.n_groups == (len({k[0] for k in keys}) if screen == 0 else len(keys))
 
 
 def test_partial_weight_set_is_rejected(asem):
@@ -357,6 +360,11 @@ def test_no_uncertainty_reproduces_the_nominal_index(asem):
     pd.testing.assert_series_equal(ri["rank"].sort_index(), nominal.ranks["Index"].sort_index(),
                                    check_names=False, check_index_type=False)
     assert np.allclose(ri["score"].sort_index(), nominal.index.sort_index())
+    long = res.replications.to_long()
+    assert list(long.columns) == ["replication", "unit", "code", "score", "rank"]
+    assert len(long) == 20 * 51 * 3
+    one = long[(long["replication"] == 7) & (long["code"] == "Index")].set_index("unit")["score"]
+    assert np.allclose(one.sort_index(), nominal.index.sort_index())
 
 
 def test_failed_replications_are_counted_and_stop_the_run(asem):
