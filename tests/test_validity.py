@@ -516,3 +516,26 @@ def test_thresholds_from_yaml(tmp_path):
         v.ScorecardThresholds.from_yaml(bad)
     with pytest.raises(InputError, match="not found"):
         v.ScorecardThresholds.from_yaml(tmp_path / "missing.yaml")
+
+
+def test_interval_coverage_by_simulation():
+    """Fisher-z and Feldt intervals cover the true value about 95% of the time (known truth)."""
+    g = np.random.default_rng(2024)
+    sims, n, rho = 4000, 30, 0.5
+    a = g.standard_normal((sims, n))
+    b = rho * a + math.sqrt(1 - rho**2) * g.standard_normal((sims, n))
+    ac, bc = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    r = (ac * bc).sum(axis=1) / np.sqrt((ac**2).sum(axis=1) * (bc**2).sum(axis=1))
+    lo, hi = v.fisher_ci(r, np.full(sims, n))
+    cover = np.mean((lo < rho) & (rho < hi))
+    assert 0.935 < cover < 0.965  # binomial s.e. 0.0034
+    # Feldt: parallel items (loading .7, unique .71) -> true alpha = k r / (1 + (k - 1) r), r = .49
+    k, reps, m = 4, 400, 60
+    true_alpha = k * 0.49 / (1 + (k - 1) * 0.49)
+    hits = 0
+    for _ in range(reps):
+        lat = g.standard_normal((m, 1))
+        x = pd.DataFrame(0.7 * lat + math.sqrt(0.51) * g.standard_normal((m, k)))
+        ci = v.alpha_ci(x, method="feldt").iloc[0]
+        hits += ci["ci_low"] < true_alpha < ci["ci_high"]
+    assert 0.91 < hits / reps < 0.98  # binomial s.e. 0.011
