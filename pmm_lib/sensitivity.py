@@ -1045,7 +1045,12 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
                 with _single_blas_thread():
                     vals, domain_error = _aggregate_batch(x1, hier, w, methods, prep.coverage, include)
                 for t, (lv, j) in enumerate(tlev):
-                    v = np.broadcast_to(x1[:, j], (len(rows), nu)) if lv == 1 else vals[lv][j].T
+                    if lv == 1:  # an indicator: its normalised value, missing where excluded
+                        v = np.broadcast_to(x1[:, j], (len(rows), nu))
+                        if include is not None:
+                            v = np.where(include[:, j:j + 1] > 0, v, np.nan)
+                    else:
+                        v = vals[lv][j].T
                     scores[t, rows, :] = np.where(domain_error[:, None], np.nan, v)
                 if domain_error.any():
                     failed[rows[domain_error]] = True

@@ -277,7 +277,7 @@ def test_engine_equals_build_with_exclusion_imputation_and_weight_sets(asem):
     data, meta, opts = asem
     sets = (pd.Series({"Conn": 2.0, "Sust": 1.0}),
             pd.Series({"Environ": 3.0, "Social": 1.0, "SusEcFin": 0.5}))
-    targets = ["Index", "Conn", "Sust", "Physical"]
+    targets = ["Index", "Conn", "Sust", "Physical", "LPI", "Flights"]
     for screen in (0.0, 0.9):  # column-wise exclusion (masks) and exclusion in the group key
         base = _asem_base(screen)
         problem = sa.UncertaintyProblem(
@@ -397,6 +397,12 @@ def test_sensitivity_analysis_structure_and_known_zero(asem):
                                     aggregate=("arithmetic", "geometric"), weight_noise={3: 0.25})
     res = sa.sensitivity_analysis(data, meta, problem, n_base=128, seed=5, num_resamples=50,
                                   per_unit=True, build_options=opts)
+    again = sa.sensitivity_analysis(data, meta, problem, n_base=128, seed=5, num_resamples=50,
+                                    per_unit=True, build_options=opts)
+    other = sa.sensitivity_analysis(data, meta, problem, n_base=128, seed=6, num_resamples=50,
+                                    build_options=opts)
+    pd.testing.assert_frame_equal(res.indices, again.indices)
+    assert not np.allclose(res.indices.loc[res.indices["unit"] == "", "estimate"], other.indices["estimate"])
     ix = res.indices
     assert list(ix.columns) == ["code", "output", "unit", "factor", "order", "estimate", "ci_low",
                                 "ci_high", "n"]
