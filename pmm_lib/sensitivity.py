@@ -8,10 +8,11 @@ This module owns:
 * sampling designs (:func:`sample_design`: plain Monte Carlo or Saltelli/Sobol' via SALib),
   where every discrete assumption is a factor on ``[0, 1)`` mapped to its alternatives;
 * the replication engine (:func:`evaluate`): samples are grouped by their distinct discrete
-  combination, each distinct normalised matrix is computed once through
-  :func:`pmm_lib.build.build`, and weights and aggregation are then evaluated for every sample
-  of a group at once with matrix products (geometric means as weighted log-sums, missing
-  values re-weighted through masks), in chunks that bound memory;
+  combination, each distinct normalised matrix is computed once with the stage functions of
+  :mod:`pmm_lib.transform` in :func:`pmm_lib.build.build`'s order (shared stage prefixes are
+  computed once too), and weights and aggregation are then evaluated for every sample of a
+  group at once with matrix products (geometric means as weighted log-sums, missing values
+  re-weighted through masks), in chunks that bound memory;
 * Monte Carlo uncertainty analysis (:func:`uncertainty_analysis`: rank intervals, score
   quantiles, mean absolute rank shift, failed replications counted);
 * variance-based sensitivity analysis (:func:`sensitivity_analysis`: first-order and total
@@ -32,6 +33,10 @@ Saltelli, A., Annoni, P., Azzini, I., Campolongo, F., Ratto, M. & Tarantola, S. 
 Variance based sensitivity analysis of model output. Design and estimator for the total
 sensitivity index. *Computer Physics Communications*, 181(2), 259-270.
 doi:10.1016/j.cpc.2009.09.018
+
+Gamboa, F., Janon, A., Klein, T. & Lagnoux, A. (2014). Sensitivity analysis for
+multidimensional and functional outputs. *Electronic Journal of Statistics*, 8(1), 575-603.
+doi:10.1214/14-EJS895 (the variance-weighted index over units).
 """
 
 from __future__ import annotations
@@ -962,16 +967,18 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     """Evaluate every replication of ``design`` with the vectorised engine.
 
     Samples are grouped by their distinct (imputation, treatment, normalisation[, exclusion])
-    combination; each group's normalised matrix is computed once with
-    :func:`pmm_lib.build.build`. Within a group (and aggregation alternative) the weights of
-    all samples are applied at once: level by level, with ``W`` the (S x c) child weights,
+    combination; each group's normalised matrix is computed once (``_group_matrix``: the
+    stages of :func:`pmm_lib.build.build`, shared prefixes cached). Within a group (and
+    aggregation alternative) the weights of all samples are applied at once: level by level,
+    with ``W`` the (S x c) child weights,
     ``A`` the (p x c) parent incidence and ``X`` the child values with missing set to 0 and
     mask ``M``,
 
         Y[s, u, p] = sum_c X[u, c] W[s, c] A[p, c] / sum_c M[u, c] W[s, c] A[p, c]
 
-    (geometric: the same on ln X, then exp), computed as matrix products in chunks of
-    ``chunk_size`` samples. Excluding an indicator sets its weight and its coverage count to 0;
+    (geometric: the same on ln X, then exp), NaN where the present children carry less than
+    ``min_coverage`` of the weight, computed as matrix products in chunks of ``chunk_size``
+    samples. Excluding an indicator sets its weight to 0;
     when that could change other indicators (multivariate imputation, unit screening) the
     exclusion is part of the group key instead.
 
@@ -986,6 +993,9 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
         Show a tqdm progress bar over samples.
     max_failed_share : float
         Raise :class:`~pmm_lib.errors.RunError` when more than this share of replications fail.
+    build_options : mapping, optional
+        Passed to the stages as :func:`pmm_lib.build.build` takes them (``groups``,
+        ``denominators``, ``panel``, ``cycle``, ``seed``).
 
     Returns
     -------
