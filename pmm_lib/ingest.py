@@ -1061,8 +1061,6 @@ def _validate_raw(raw: _Raw, fw: Framework, members: frozenset[str] | None, opts
         for _, case in fc.iterrows():
             idx = int(case["index"])
             check = str(case["check"])
-            if check not in CHECK_MESSAGES:
-                check = "finite_value" if case["column"] == "value" else check
             if (idx, check) in reported:
                 continue
             reported.add((idx, check))
@@ -1078,7 +1076,7 @@ def _validate_raw(raw: _Raw, fw: Framework, members: frozenset[str] | None, opts
                           expected=f"a value from {_range_text(k.lower, k.upper)} {k.unit}; check the unit and the figure")
                 continue
             fieldname = str(case["column"])
-            msg, exp = CHECK_MESSAGES.get(check, (f"check {check} failed for {{value!r}}", None))
+            msg, exp = CHECK_MESSAGES.get(check, (f"{fieldname} {{value!r}} failed the check {check}", None))
             value = r[fieldname] if fieldname in r.index else case["failure_case"]
             col.error(msg.format(value=value), **_loc(raw, r["_sheet"], r["_row"], fieldname), expected=exp)
     if invalid:
