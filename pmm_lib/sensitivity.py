@@ -331,10 +331,12 @@ def pmm_inputs(spec: Spec, *, region: str | None = None, cycle: int | None = Non
 
 
 def load_weight_sets(path: str | Path) -> tuple[pd.Series, ...]:
-    """Read alternative weight sets (e.g. workshop submissions) from a CSV file.
+    """Read alternative weight sets (e.g. workshop submissions) from a CSV or YAML file.
 
-    The file has one row per (submission, code) with columns ``submission, code, weight``,
-    or one row per submission with one column per code (first column = submission id).
+    CSV: one row per (submission, code) with columns ``submission, code, weight``, or one row
+    per submission with one column per code (first column = submission id). YAML: the
+    workshop export (:func:`pmm_lib.workshop.export_weight_sets`), a mapping with a list
+    ``weight_sets`` of ``{name, values: {code: weight}}``.
 
     Raises
     ------
@@ -342,6 +344,8 @@ def load_weight_sets(path: str | Path) -> tuple[pd.Series, ...]:
         Naming the file, row and column of a missing column or a non-numeric weight.
     """
     path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _weight_sets_yaml(path)
     try:
         frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except FileNotFoundError:
@@ -368,6 +372,33 @@ def load_weight_sets(path: str | Path) -> tuple[pd.Series, ...]:
                              expected="a non-negative number")
         sets.append(pd.Series(vals.to_numpy(dtype=float), index=vals.index.map(str), name=str(row.iloc[0])))
     return tuple(sets)
+
+
+def _weight_sets_yaml(path: Path) -> tuple[pd.Series, ...]:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("weight-set file not found", file=path) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", file=path) from None
+    sets = raw.get("weight_sets") if isinstance(raw, dict) else None
+    if not isinstance(sets, list) or not sets:
+        raise InputError("no weight sets", file=path, expected="a non-empty list 'weight_sets'")
+    out = []
+    for i, item in enumerate(sets):
+        values = item.get("values") if isinstance(item, dict) else None
+        if not isinstance(values, dict) or not values:
+            raise InputError(f"weight_sets[{i}] has no 'values' mapping", file=path,
+                             expected="{name: ..., values: {code: weight}}")
+        try:
+            series = pd.Series({str(k): float(v) for k, v in values.items()}, name=str(item.get("name", i)))
+        except (TypeError, ValueError):
+            raise InputError(f"weight_sets[{i}]: a weight is not a number", file=path,
+                             expected="numbers") from None
+        out.append(series)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------
