@@ -302,6 +302,7 @@ def test_project_run_ams_produces_paper(tmp_path):
     latest = tmp_path / "AMS" / "2024" / "latest"
     assert code == 0 and (latest / "paper.html").is_file()
     text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(latest / "paper.pdf").pages).split())
+    text = text.replace("\u2019", "'").replace("\u2018", "'")  # pandoc's smart quotes
     for heading in ("Introduction", "The PMM framework", "Data and coverage", "Indicator validity",
                     "Weighting and aggregation", "Trade-cost outcomes", "Uncertainty and sensitivity",
                     "Limitations", "Annex: indicator definitions"):
