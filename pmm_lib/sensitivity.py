@@ -802,8 +802,22 @@ def _prepare(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     exclude = (None, *(c for c, k in zip(l1, n_sib, strict=True) if k >= 2)) if problem.exclude_kpis else (None,)
     methods, cover = _agg_methods(problem.base, hier.top)
     units = pd.Index(data.index, name=data.index.name or "unit")
-    return _Prepared(data, meta, problem, hier, units, nomw, weight_sets, exclude, methods, cover,
+    prep = _Prepared(data, meta, problem, hier, units, nomw, weight_sets, exclude, methods, cover,
                      nominal, kwargs)
+    _check_in_sync(prep)
+    return prep
+
+
+def _check_in_sync(prep: _Prepared) -> None:
+    """The engine's stage sequence must give build()'s normalised matrix for the base spec."""
+    b = prep.problem.base
+    if b.impute.method == "iterative" and prep.build_kwargs.get("seed") is None:
+        return  # unseeded stochastic imputation: two runs differ by design
+    mine = _stage_matrix(prep, b.impute, b.treat, b.normalise, None, "base", "base")
+    ref = prep.nominal.normalised.reindex(index=prep.units, columns=list(prep.hier.level_codes[1]))
+    if not np.allclose(mine, ref.to_numpy(dtype=float), rtol=1e-12, atol=1e-12, equal_nan=True):
+        raise RunError("the uncertainty engine's stages no longer reproduce pmm_lib.build.build "
+                       "(normalised matrix of the base spec differs); update sensitivity._stage_matrix")
 
 
 def _weight_bank(prep: _Prepared, size: int, gen: np.random.Generator) -> np.ndarray | None:
@@ -1160,16 +1174,21 @@ def _group_matrix(prep: _Prepared, kd: Mapping[str, int]) -> np.ndarray:
     so five treatments x two normalisations cost one imputation, five treatments and ten
     normalisations. The tests check the result against ``build(...).normalised``.
     """
+    p, b = prep.problem, prep.problem.base
+    excluded = prep.exclude_codes[kd["exclude"]] if "exclude" in kd else None
+    return _stage_matrix(prep, _alt(p.impute, kd["impute"], b.impute), _alt(p.treat, kd["treat"], b.treat),
+                         _alt(p.normalise, kd["normalise"], b.normalise), excluded,
+                         kd["impute"], kd["treat"])
+
+
+def _stage_matrix(prep: _Prepared, imp: Any, tr: Any, nm: Any, excluded: str | None,
+                  imp_key: Any, tr_key: Any) -> np.ndarray:
     from pmm_lib import transform
 
-    p, b = prep.problem, prep.problem.base
-    imp = _alt(p.impute, kd["impute"], b.impute)
-    tr = _alt(p.treat, kd["treat"], b.treat)
-    nm = _alt(p.normalise, kd["normalise"], b.normalise)
-    excluded = prep.exclude_codes[kd["exclude"]] if "exclude" in kd else None
+    b = prep.problem.base
     opts = prep.build_kwargs
     cache = prep.cache
-    key1 = ("screened", kd["impute"], excluded)
+    key1 = ("screened", imp_key, excluded)
     if key1 not in cache:
         data, meta = prep.data, prep.meta
         if excluded is not None:
@@ -1202,7 +1221,7 @@ def _group_matrix(prep: _Prepared, kd: Mapping[str, int]) -> np.ndarray:
             raise InputError(f"screen: no unit has at least {b.screen.min_coverage:.0%} of the indicators")
         cache[key1] = (screened, m)
     screened, m = cache[key1]
-    key2 = ("treated", kd["impute"], excluded, kd["treat"])
+    key2 = ("treated", imp_key, excluded, tr_key)
     if key2 not in cache:
         cache[key2] = transform.treat(screened, tr.method, winmax=tr.winmax, skew=tr.skew,
                                       kurtosis=tr.kurtosis, fallback=tr.fallback,

@@ -506,3 +506,11 @@ def test_workshop_weight_sets_feed_the_engine(tmp_path):
     chosen = design.values("weight_set")
     by_set = {int(k): reps.scores[chosen == k, :, 0][0] for k in np.unique(chosen)}
     assert len(by_set) >= 2 and not np.allclose(*list(by_set.values())[:2], equal_nan=True)
+
+
+def test_engine_refuses_to_run_out_of_sync_with_build(asem, monkeypatch):
+    data, meta, opts = asem
+    real = sa._stage_matrix
+    monkeypatch.setattr(sa, "_stage_matrix", lambda *a, **k: real(*a, **k) + 1e-6)
+    with pytest.raises(RunError, match="no longer reproduce pmm_lib.build.build"):
+        sa.uncertainty_analysis(data, meta, _reference_problem(), n_samples=10, seed=1, build_options=opts)
