@@ -71,6 +71,7 @@ __all__ = [
     "execute_run",
     "hash_inputs",
     "load_manifest",
+    "notebook_parameters",
     "point_latest",
     "rerun",
     "run_many",
@@ -367,7 +368,7 @@ def _notebook_error(exc: BaseException) -> str:
     return f"{ename}: {evalue}".strip()
 
 
-def _declared_parameters(src: Path) -> set[str]:
+def notebook_parameters(src: Path) -> set[str]:
     """Names assigned at top level in the notebook's cell tagged ``parameters`` (empty if none)."""
     import ast
 
@@ -395,7 +396,7 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    declared = _declared_parameters(src)
+    declared = notebook_parameters(src)
     passed = {k: v for k, v in params.items() if k in declared or k in
               ("region", "cycle", "seed", "spec_path", "audience", "out_dir")}
     error: str | None = None

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from pmm_lib.paths import NOTEBOOKS_DIR
-from pmm_lib.runs import _declared_parameters
+from pmm_lib.runs import notebook_parameters
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = sorted(p for p in NOTEBOOKS_DIR.rglob("*.ipynb")
@@ -27,7 +27,7 @@ SMALL = {"n_boot": 50, "n_iter": 50, "n_samples": 64, "n_perm": 50, "n_draws": 6
 
 def small_parameters(path: Path, out_dir: Path) -> dict[str, object]:
     """Parameters for a quick CI execution of ``path``: small sizes, files written to ``out_dir``."""
-    declared = _declared_parameters(path)
+    declared = notebook_parameters(path)
     params: dict[str, object] = {"out_dir": str(out_dir)}
     params |= {k: v for k, v in SMALL.items() if k in declared}
     if "submissions_dir" in declared:

@@ -325,5 +325,5 @@ def test_project_all_regions_six_papers(tmp_path):
 def test_project_notebooks_follow_the_conventions():
     """Every product notebook starts with a tagged parameters cell declaring the runner's parameters."""
     for path in runs.discover_notebooks(NOTEBOOKS_DIR):
-        declared = runs._declared_parameters(path)
+        declared = runs.notebook_parameters(path)
         assert {"region", "cycle", "seed", "spec_path", "audience", "out_dir"} <= declared, path.name
