@@ -80,6 +80,9 @@ def toy_needles():
         ("CCC", "K04", "raw", 4.72, True),         # three digits: numeric in tables only
         ("DDD", "K05", "raw", 71.164, True),
         ("EEE", "K05", "raw", 71.1604, False),     # shares the 4-digit form "71.16" with DDD
+        ("FFF", "K09", "raw", 13.12, True),        # three four-digit values of one KPI
+        ("GGG", "K09", "raw", 14.56, True),
+        ("HHH", "K09", "raw", 17.21, True),
     ]))
 
 
@@ -117,20 +120,40 @@ def test_scan_table_reports_cell_and_kind(toy_needles):
     frame = pd.DataFrame({"member": ["x", "y", "z", "w"], "kpi": ["K", "K", "K", "K"],
                           "value": [1.0, 33.06, 4.72, 12.5], "label": ["a", "b", "c = 1234.57", "d"],
                           "rounded": [0.5, 0.25, 0.125, 1234.6]})
+    # strong evidence (5+ digits) is reported alone; 33.06 and 4.72 alone are not evidence
     hits = scan.scan_table(frame, toy_needles, source="t.csv")
+    got = sorted(zip(hits["location"], hits["match"], hits["member"], hits["evidence"], strict=True))
+    assert got == [("row 3, column label", "form", "CCC", "strong"),
+                   ("row 4, column rounded", "form", "CCC", "strong")]
+    assert list(hits.columns) == scan.HIT_COLUMNS
+    assert hits["digits"].tolist() == [6, 5]
+    # with a lower bar the single short values count too
+    hits = scan.scan_table(frame, toy_needles, source="t.csv", strong_sig=3)
     got = sorted(zip(hits["location"], hits["match"], hits["member"], strict=True))
     assert got == [("row 2, column value", "numeric", "AAA"),
                    ("row 3, column label", "form", "CCC"),
                    ("row 3, column value", "numeric", "CCC"),
                    ("row 4, column rounded", "form", "CCC")]
-    assert list(hits.columns) == scan.HIT_COLUMNS
+
+
+def test_weak_hits_count_when_a_column_of_one_kpi_leaks(toy_needles):
+    column = pd.DataFrame({"x": [13.12, 14.56, 1.0, 17.21], "y": [13.12, 14.56, 2.0, 3.0]})
+    hits = scan.scan_table(column, toy_needles)
+    assert hits["location"].tolist() == ["row 1, column x", "row 2, column x", "row 4, column x"]
+    assert set(hits["kpi"]) == {"K09"} and set(hits["evidence"]) == {"corroborated (3 of this KPI)"}
+    # two values of the KPI in a column (y) or three spread over columns are not enough
+    spread = pd.DataFrame({"a": [13.12], "b": [14.56], "c": [17.21]})
+    assert scan.scan_table(spread, toy_needles).empty
+    assert len(scan.scan_text("13.12 14.56 17.21", toy_needles)) == 3
+    assert scan.scan_text("13.12 14.56 99.99", toy_needles).empty
 
 
 def test_scan_table_reads_csv_strings_as_written(toy_needles, tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("member,code,estimate\nNA,K01,33.0600000001\nARG,33.06,0.1\n", encoding="utf-8")
-    hits = scan.scan_table(path, toy_needles)
+    hits = scan.scan_table(path, toy_needles, strong_sig=4)
     assert sorted(hits["location"]) == ["row 1, column estimate", "row 2, column code"]
+    assert hits["member"].tolist() == ["AAA", "AAA"]  # "NA" stays a string, never a missing value
     with pytest.raises(InputError, match="cannot read table"):
         scan.scan_table(tmp_path / "missing.csv", toy_needles)
 
@@ -142,14 +165,17 @@ def test_scan_text_html_and_figure_values(toy_needles):
     text = scan.html_text(html)
     assert "width" not in text and "var x" not in text and "base64" not in text
     hits = scan.scan_text(text, toy_needles, source="paper.html")
-    assert sorted(hits["shown"]) == ["1,234.57", "33.06"]
+    assert sorted(hits["shown"]) == ["1,234.57"]
     assert set(hits["source"]) == {"paper.html"}
-    lines = scan.scan_text("a\nb 33.06\nc", toy_needles)
+    assert sorted(scan.scan_text(text, toy_needles, strong_sig=4)["shown"]) == ["1,234.57", "33.06"]
+    lines = scan.scan_text("a\nb 1234.57\nc", toy_needles)
     assert lines["location"].tolist() == ["line 2"]
-    # figure data: numeric only, 4+ digits, layout lattices skipped
+    # figure data: numeric only, layout lattices skipped
     values = [0.0, 1.0, 33.06, 4.72, 1234.567, 0.14, 1.14, 2.14, 71.164]
     fig_hits = scan.scan_values(values, toy_needles, source="fig.values.csv")
-    assert sorted(fig_hits["value"].round(3)) == [33.06, 71.164, 1234.567]
+    assert sorted(fig_hits["value"].round(3)) == [71.164, 1234.567]
+    assert sorted(scan.scan_values(values, toy_needles, strong_sig=3)["value"].round(3)) == [
+        4.72, 33.06, 71.164, 1234.567]
     lattice = [1234.567 + k for k in (-1, 0, 1)]
     assert scan.scan_values(lattice, toy_needles).empty
 
@@ -268,6 +294,25 @@ def _pick(needles: scan.Needles, image: str, *, digits: int = 4) -> tuple[int, f
     raise AssertionError(f"no searchable hidden {image} value")
 
 
+def _column(needles: scan.Needles, image: str, digits: int, n: int = 4) -> pd.DataFrame:
+    """``n`` hidden values of one KPI and image with ``digits`` information digits, each a distinctive
+    form when shown with that many digits (``%.{digits}g``)."""
+    hid = needles.hidden.assign(sig=needles.sig)
+    ok = hid[(hid["image"] == image) & (hid["sig"] >= digits)
+             & np.array([needles.match_token(f"{v:.{digits}g}") != [] for v in hid["value"]])]
+    kpi = ok["kpi"].value_counts().index[0]
+    return ok[ok["kpi"] == kpi].head(n)
+
+
+def _weak_column(needles: scan.Needles, n: int = 4) -> pd.DataFrame:
+    """``n`` hidden raw values of one KPI with exactly four digits, each distinctive as a form."""
+    hid = needles.hidden.assign(sig=needles.sig)
+    ok = hid[(hid["image"] == "raw") & (hid["sig"] == 4)
+             & np.array([needles.match_token(f"{v:.2f}") != [] for v in hid["value"]])]
+    kpi = ok["kpi"].value_counts().index[0]
+    return ok[ok["kpi"] == kpi].head(n)
+
+
 def _copy(run: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "copy"
     shutil.copytree(run, dst, symlinks=True)
@@ -297,7 +342,7 @@ def test_positive_control_table(public_run, public_needles, tmp_path):
     table = sorted((run / "tables").glob("*.csv"))[0]
     frame = pd.read_csv(table, keep_default_na=False, na_values=[""])
     num = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])][0]
-    i, v = _pick(public_needles, "raw")
+    i, v = _pick(public_needles, "raw", digits=5)
     frame[num] = frame[num].astype(float)
     frame.loc[1, num] = v
     frame.to_csv(table, index=False, float_format="%.10g")
@@ -327,26 +372,32 @@ def test_positive_control_html_pdf_notebook(public_run, public_needles, tmp_path
     import matplotlib.pyplot as plt
 
     run = _copy(public_run, tmp_path)
-    i_raw, raw = _pick(public_needles, "raw")
-    i_scaled, scaled = _pick(public_needles, "scaled")
+    i_raw, raw = _pick(public_needles, "raw", digits=5)
     i_z, z = _pick(public_needles, "robust_z", digits=8)
+    # a column of one KPI's four-digit raw values: weak alone, corroborated together
+    column = _weak_column(public_needles)
     html = (run / "paper.html").read_text(encoding="utf-8")
-    (run / "paper.html").write_text(html.replace("</body>", f"<p>Leaked: {raw:.2f}</p></body>", 1),
-                                    encoding="utf-8")
+    leaked = f"<p>Leaked: {raw:.2f}</p><table>" + "".join(
+        f"<tr><td>{v:.2f}</td></tr>" for v in column["value"]) + "</table></body>"
+    (run / "paper.html").write_text(html.replace("</body>", leaked, 1), encoding="utf-8")
     fig = plt.figure(figsize=(4, 2))
     fig.text(0.05, 0.5, f"Robust z of a restricted value: {z:.6g}")
     fig.savefig(run / "paper.pdf")
     plt.close(fig)
     nb_path = sorted((run / "notebooks").glob("*.ipynb"))[0]
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    # a notebook printing one KPI's scaled values (pandas' six digits): found as a group
+    scaled_col = _column(public_needles, "scaled", digits=6)
     nb["cells"][-1].setdefault("outputs", []).append(
-        {"output_type": "stream", "name": "stdout", "text": [f"scaled = {scaled:.6f}\n"]})
+        {"output_type": "stream", "name": "stdout", "text": [f"{m} {v:.6g}\n" for m, v in
+                                                              zip(scaled_col["member"], scaled_col["value"], strict=True)]})
     nb_path.write_text(json.dumps(nb), encoding="utf-8")
     hits = scan.scan_run(run, public_needles, parts=("paper", "notebooks"))
     by_source = {s: set(zip(g["member"], g["kpi"], strict=True)) for s, g in hits.groupby("source")}
-    assert by_source.get("paper.html") == {_key(public_needles, i_raw)}
+    want_html = {_key(public_needles, i_raw)} | set(zip(column["member"], column["kpi"], strict=True))
+    assert by_source.get("paper.html") == want_html
     assert by_source.get("paper.pdf") == {_key(public_needles, i_z)}
-    assert by_source.get(f"notebooks/{nb_path.name}") == {_key(public_needles, i_scaled)}
+    assert by_source.get(f"notebooks/{nb_path.name}") == set(zip(scaled_col["member"], scaled_col["kpi"], strict=True))
     assert set(by_source) == {"paper.html", "paper.pdf", f"notebooks/{nb_path.name}"}
 
 
@@ -392,3 +443,47 @@ def test_internal_run_contains_hidden_values(tmp_path, observations):
     wco = scan.scan_run(res.run_dir, scan.run_needles(res.run_dir, audience="wco"), parts=("tables", "figures"))
     assert len(wco) > 0
     assert all(levels[(m, k)] == "restricted" for m, k in zip(wco["member"], wco["kpi"], strict=True))
+
+
+def _fake_run(folder: Path, audience: str = "public") -> Path:
+    folder.mkdir(parents=True)
+    manifest = {"parameters": {"region": REGION, "cycle": CYCLE, "seed": 20240601, "audience": audience}}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (folder / "tables").mkdir()
+    return folder
+
+
+def test_cli_scan_exit_code_and_hits_file(tmp_path, images, capsys):
+    import argparse
+
+    hidden = images[(images["image"] == "raw") & images["hidden"]]
+    row = next(r for r in hidden.itertuples() if scan.information_digits(r.value) >= 5
+               and not np.isclose(images.loc[~images["hidden"], "value"], r.value, rtol=1e-8).any())
+    run = _fake_run(tmp_path / "run")
+    (run / "tables" / "tbl-x.csv").write_text(f"member,score\nM1,{row.value!r}\nM2,1\n", encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    scan.cli_add_scan(parser)
+    out = tmp_path / "hits.csv"
+    assert scan.cli_scan(parser.parse_args([str(run), "--out", str(out)])) == 1
+    hits = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert hits[["source", "location", "member", "kpi"]].values.tolist() == [
+        ["tables/tbl-x.csv", "row 1, column score", row.member, row.kpi]]
+    capsys.readouterr()
+    (run / "tables" / "tbl-x.csv").write_text("member,score\nM1,1\n", encoding="utf-8")
+    assert scan.cli_scan(parser.parse_args([str(run)])) == 0
+    assert "no hidden value found" in capsys.readouterr().out
+    # the same value is no leak for an internal audience
+    (run / "tables" / "tbl-x.csv").write_text(f"member,score\nM1,{row.value!r}\n", encoding="utf-8")
+    assert scan.cli_scan(parser.parse_args([str(run), "--audience", "internal"])) == 0
+
+
+def test_run_needles_names_a_bad_manifest(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match="manifest.json"):
+        scan.run_needles(run)
+    with pytest.raises(InputError, match="run folder not found"):
+        scan.scan_run(tmp_path / "nowhere")
+    with pytest.raises(SpecError, match="allowed: tables, figures"):
+        scan.scan_run(run, parts=("pictures",))
