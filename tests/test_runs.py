@@ -327,3 +327,16 @@ def test_project_notebooks_follow_the_conventions():
     for path in runs.discover_notebooks(NOTEBOOKS_DIR):
         declared = runs.notebook_parameters(path)
         assert {"region", "cycle", "seed", "spec_path", "audience", "out_dir"} <= declared, path.name
+
+
+def test_cli_compare_writes_markdown_and_csv(good_run, tmp_path, capsys):
+    run_dir = good_run[1].run_dir
+    code = cli.main(["compare", str(run_dir), str(run_dir), "--out", str(tmp_path / "cmp")])
+    out = capsys.readouterr().out
+    assert code == 0 and "# Comparison of runs" in out
+    assert (tmp_path / "cmp" / "comparison.md").is_file()
+    assert "All figures and tables are byte-identical." in out and "0 of 6 Members changed rank" in out
+    scores = pd.read_csv(tmp_path / "cmp" / "scores.csv")
+    assert len(scores) == 6 and (scores["rank_shift"] == 0).all() and (scores["score_diff"] == 0).all()
+    assert cli.main(["compare", str(run_dir), str(tmp_path / "nope")]) == 2
+    assert "run folder" in capsys.readouterr().err
