@@ -514,3 +514,33 @@ def test_engine_refuses_to_run_out_of_sync_with_build(asem, monkeypatch):
     monkeypatch.setattr(sa, "_stage_matrix", lambda *a, **k: real(*a, **k) + 1e-6)
     with pytest.raises(RunError, match="no longer reproduce pmm_lib.build.build"):
         sa.uncertainty_analysis(data, meta, _reference_problem(), n_samples=10, seed=1, build_options=opts)
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=hnp.arrays(float, st.tuples(st.integers(1, 5), st.just(5)),
+                    elements=st.one_of(st.just(np.nan), st.floats(0.5, 100.0))),
+       w=hnp.arrays(float, (3, 8), elements=st.floats(0.05, 5.0)),
+       drop=st.lists(st.integers(-1, 4), min_size=3, max_size=3),
+       method=st.sampled_from(["arithmetic", "geometric"]),
+       cover=st.sampled_from([0.0, 0.3, 0.75]))
+def test_kernel_property_equals_aggregate_hierarchy(x, w, drop, method, cover):
+    """Any values, missing pattern, weights, exclusion and coverage rule: the batch kernel equals
+    pmm_lib.aggregate.aggregate_hierarchy run sample by sample on the reduced hierarchy."""
+    from pmm_lib.aggregate import aggregate_hierarchy
+
+    meta = _toy_meta()
+    hier = sa._Hierarchy.from_meta(meta)
+    include = np.ones((3, 5))
+    for s, d in enumerate(drop):
+        if d >= 0 and d != 4:  # e is Z's only child: never excluded by the engine
+            include[s, d] = 0.0
+    vals, bad = sa._aggregate_batch(x, hier, w, (method, method), (cover, cover), include)
+    assert not bad.any()
+    for s in range(3):
+        keep = [c for c, inc in zip("abcde", include[s], strict=True) if inc]
+        m = meta[meta["code"].isin(keep + ["X", "Y", "Z", "I"])]
+        weights = {k: v for k, v in zip(hier.codes, w[s], strict=True) if k in set(m["code"])}
+        ref = aggregate_hierarchy(pd.DataFrame(x, columns=list("abcde"))[keep], m, method=method,
+                                  weights=weights, min_coverage=cover)
+        np.testing.assert_allclose(vals[2][:, :, s].T, ref[["X", "Y", "Z"]].to_numpy(), rtol=1e-11)
+        np.testing.assert_allclose(vals[3][0, :, s], ref["I"].to_numpy(), rtol=1e-11)
