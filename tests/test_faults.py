@@ -285,8 +285,9 @@ _INGEST_WRAPPER = textwrap.dedent('''
                         pause()
                 return os.replace(src, dst)
         ing.os = _Os()
+    # PMM_HOME points at a copy of the project: the default data/processed is the one at risk.
     # --cycle 2024: new outputs differ from the old ones, so a mix of old and new would show
-    sys.exit(cli.main(["ingest", "--processed", out, "--cycle", "2024"]))
+    sys.exit(cli.main(["ingest", "--cycle", "2024"]))
 ''')
 
 
@@ -297,20 +298,28 @@ _INGEST_WRAPPER = textwrap.dedent('''
         strict=True, reason="ingest moves its outputs into place one file at a time (os.replace per file): "
                             "a kill between two moves leaves new and old files mixed")),
 ])
-def test_killed_ingest_leaves_processed_byte_identical(processed, tmp_path, point):
+def test_killed_ingest_leaves_processed_byte_identical(tmp_path, point):
+    home = tmp_path / "home"  # a copy of the project's inputs; PMM_HOME relocates the root
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "data" / "raw", home / "data" / "raw")
+    shutil.copytree(root / "methodology", home / "methodology")
+    processed = home / "data" / "processed"
+    ingest(processed_dir=processed)
     before = _tree(processed)
     ready = tmp_path / f"ready-{point}"
+    env = _subprocess_env() | {"PMM_HOME": str(home)}
     proc = subprocess.Popen([PYTHON, "-c", _INGEST_WRAPPER, point, str(ready), str(processed)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_subprocess_env(), start_new_session=True)
+                            env=env, start_new_session=True)
     _wait_for(ready, proc)
     _kill_and_reap(proc)
     after = _tree(processed)
     # the data files the product reads are exactly the old ones
     assert _visible(after) == _visible(before)
-    # what a SIGKILL cannot clean up is a hidden staging folder, which nothing reads
+    # what a SIGKILL cannot clean up is a hidden staging folder, which nothing reads; its
+    # presence shows the subprocess wrote (and was killed) in the PMM_HOME copy
     stray = sorted(set(after) - set(before))
-    assert all(k.startswith(".ingest-") for k in stray), stray
+    assert stray and all(k.startswith(".ingest-") for k in stray), stray
 
 
 def test_failing_ingest_leaves_processed_byte_identical(processed, tmp_path, monkeypatch, capsys):
