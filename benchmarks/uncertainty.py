@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     n_base = 1_000 if args.quick else 10_000
     n_loop = 5 if args.quick else 20
     n_pmm = 4_000 if args.quick else 20_000
-    out: dict[str, float | int | bool] = {}
+    out: dict[str, float | int | bool] = {"load_average_1min": round(os.getloadavg()[0], 2),
+                                          "cpu_count": os.cpu_count() or 0}
 
     data, meta, problem, opts = asem_problem()
     print(f"ASEM: {data.shape[0]} units x {data.shape[1]} indicators; factors {problem.varied}")
@@ -172,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
           f"speed-up x{out['pmm_speedup']:,.0f}")
 
     out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    out["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     out["quick"] = bool(args.quick)
     print(f"peak RSS {out['peak_rss_mb']:.0f} MB")
     print(json.dumps(out))
