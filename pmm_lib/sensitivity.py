@@ -88,7 +88,7 @@ __all__ = [
     "winmax_alternatives",
 ]
 
-AggregationName = Literal["arithmetic", "geometric"]
+AggregationName = Literal["arithmetic", "geometric", "harmonic"]
 DesignMethod = Literal["monte_carlo", "sobol"]
 SobolOutput = Literal["mean_abs_rank_shift", "score", "rank"]
 
@@ -132,9 +132,9 @@ class UncertaintyProblem:
         Outlier-treatment alternatives (see :func:`winmax_alternatives` for "winsorise at most
         1..5 points").
     normalise : tuple of NormaliseSpec
-        Normalisation alternatives. With ``"geometric"`` aggregation they must give positive
+        Normalisation alternatives. With geometric or harmonic aggregation they must give positive
         values (e.g. min-max onto [1, 100], z-scores with mean 10 and sd 2).
-    aggregate : tuple of {"arithmetic", "geometric"}
+    aggregate : tuple of {"arithmetic", "geometric", "harmonic"}
         Aggregation alternatives, applied at every aggregate level.
     weight_noise : mapping int -> float
         Level -> noise factor ``f`` in [0, 1): every nominal weight of a node at that level is
@@ -621,7 +621,7 @@ def _aggregate_level(values: np.ndarray, shared: bool, w: np.ndarray, groups: li
     Returns (p, U, S).
 
     Arithmetic: y = sum_c w_c x_c / sum_c w_c over present children; geometric:
-    y = exp(sum_c w_c ln x_c / sum_c w_c). As in :func:`pmm_lib.aggregate.arithmetic`, a parent
+    y = exp(sum_c w_c ln x_c / sum_c w_c); harmonic: y = sum_c w_c / sum_c (w_c / x_c). As in :func:`pmm_lib.aggregate.arithmetic`, a parent
     whose present children carry less than ``min_coverage`` of its children's total weight,
     or no weight at all, is NaN. Each parent is one small matrix product (shared level) or a
     sum of scaled slices, so the work is proportional to U x S x c.
@@ -630,6 +630,8 @@ def _aggregate_level(values: np.ndarray, shared: bool, w: np.ndarray, groups: li
     any_missing = not present.all()
     if method == "geometric":
         x = np.log(np.where(present & (values > 0), values, 1.0))
+    elif method == "harmonic":
+        x = np.where(present & (values > 0), 1.0 / np.where(present & (values > 0), values, 1.0), 0.0)
     elif method == "arithmetic":
         x = np.where(present, values, 0.0) if any_missing else values
     else:  # pragma: no cover - guarded by UncertaintyProblem
@@ -654,12 +656,16 @@ def _aggregate_level(values: np.ndarray, shared: bool, w: np.ndarray, groups: li
                 y = np.divide(num, total, out=out[j])
                 if method == "geometric":
                     np.exp(y, out=y)
+                elif method == "harmonic":
+                    np.divide(1.0, y, out=y)
                 if (total <= 0).any():
                     y[:, total <= 0] = np.nan
                 continue
             y = np.divide(num, den, out=out[j])
             if method == "geometric":
                 np.exp(y, out=y)
+            elif method == "harmonic":
+                np.divide(1.0, y, out=y)
             # coverage den / total below min_coverage (as in pmm_lib.aggregate), or no weight
             bad = den <= 0
             if min_coverage > 0:
@@ -675,7 +681,8 @@ def _aggregate_batch(x1: np.ndarray, hier: _Hierarchy, weights: np.ndarray,
 
     ``x1`` is the (U x level-1 codes) normalised matrix; ``include`` (S x level-1 codes, 0/1)
     removes excluded indicators (weight 0). Also returns the samples (S,) outside the domain
-    of a geometric mean (a child value <= 0), which :func:`pmm_lib.aggregate.geometric` rejects.
+    of a geometric or harmonic mean (a child value <= 0), which :func:`pmm_lib.aggregate.geometric`
+    and :func:`pmm_lib.aggregate.harmonic` reject.
     """
     s = weights.shape[0]
     out: dict[int, np.ndarray] = {}
@@ -685,7 +692,7 @@ def _aggregate_batch(x1: np.ndarray, hier: _Hierarchy, weights: np.ndarray,
         w = weights[:, hier.by_level[lv - 1]]
         if lv == 2 and include is not None:
             w = w * include
-        if methods[lv - 2] == "geometric":
+        if methods[lv - 2] in ("geometric", "harmonic"):
             with np.errstate(invalid="ignore"):
                 nonpos = values <= 0  # NaN compares False
             if shared:
@@ -1111,7 +1118,7 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
                     failed[rows[domain_error]] = True
                     fail_rows.append({"group": _group_label(prep, kd) + f"; aggregate={methods[0]}",
                                       "n": int(domain_error.sum()),
-                                      "error": "InputError: the geometric mean needs values > 0"})
+                                      "error": f"InputError: the {methods[0]} mean needs values > 0"})
                 if bar is not None:
                     bar.update(len(rows))
     if bar is not None:

@@ -177,7 +177,7 @@ def _toy_meta() -> pd.DataFrame:
         "direction": 1, "weight": [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0]})
 
 
-@pytest.mark.parametrize("method", ["arithmetic", "geometric"])
+@pytest.mark.parametrize("method", ["arithmetic", "geometric", "harmonic"])
 @pytest.mark.parametrize("min_coverage", [0.0, 0.6])
 def test_kernel_equals_aggregate_hierarchy_for_many_weight_vectors(method, min_coverage):
     from pmm_lib.aggregate import aggregate_hierarchy
@@ -213,6 +213,8 @@ def test_kernel_flags_geometric_domain_errors_like_aggregate():
     include = np.ones((4, 5))
     include[3, 2] = 0.0  # excluding the offending indicator removes the error
     _, bad = sa._aggregate_batch(x, hier, w, ("geometric", "geometric"), (0.0, 0.0), include)
+    assert bad.tolist() == [True, True, True, False]
+    _, bad = sa._aggregate_batch(x, hier, w, ("harmonic", "arithmetic"), (0.0, 0.0), include)
     assert bad.tolist() == [True, True, True, False]
     _, bad = sa._aggregate_batch(x, hier, w, ("arithmetic", "geometric"), (0.0, 0.0), include)
     assert not bad.any()
@@ -282,7 +284,8 @@ def test_engine_equals_build_with_exclusion_imputation_and_weight_sets(asem):
         base = _asem_base(screen)
         problem = sa.UncertaintyProblem(
             base, impute=(ImputeSpec("group_mean", "EurAsia_group"), ImputeSpec("median")),
-            weight_sets=sets, exclude_kpis=True, weight_noise={1: 0.3})
+            weight_sets=sets, exclude_kpis=True, weight_noise={1: 0.3},
+            aggregate=("arithmetic", "harmonic", "geometric"))
         design = sa.sample_design(data, meta, problem, 6, seed=int(screen * 10), build_options=opts)
         excl = design.values("exclude")
         assert (excl > 0).sum() >= 4  # most replications drop an indicator
@@ -425,7 +428,7 @@ def test_problem_validation_names_the_field():
     from pmm_lib.spec import NormaliseSpec, Spec, TreatSpec
 
     base = Spec()
-    with pytest.raises(SpecError, match=r"aggregate\[1\].*allowed: arithmetic, geometric"):
+    with pytest.raises(SpecError, match=r"aggregate\[1\].*allowed: arithmetic, geometric, harmonic"):
         sa.UncertaintyProblem(base, aggregate=("arithmetic", "median"))
     with pytest.raises(SpecError, match=r"weight_noise\[2\]"):
         sa.UncertaintyProblem(base, weight_noise={2: 1.2})
@@ -521,7 +524,7 @@ def test_engine_refuses_to_run_out_of_sync_with_build(asem, monkeypatch):
                     elements=st.one_of(st.just(np.nan), st.floats(0.5, 100.0))),
        w=hnp.arrays(float, (3, 8), elements=st.floats(0.05, 5.0)),
        drop=st.lists(st.integers(-1, 4), min_size=3, max_size=3),
-       method=st.sampled_from(["arithmetic", "geometric"]),
+       method=st.sampled_from(["arithmetic", "geometric", "harmonic"]),
        cover=st.sampled_from([0.0, 0.3, 0.75]))
 def test_kernel_property_equals_aggregate_hierarchy(x, w, drop, method, cover):
     """Any values, missing pattern, weights, exclusion and coverage rule: the batch kernel equals
