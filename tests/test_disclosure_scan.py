@@ -487,3 +487,25 @@ def test_run_needles_names_a_bad_manifest(tmp_path):
         scan.scan_run(tmp_path / "nowhere")
     with pytest.raises(SpecError, match="allowed: tables, figures"):
         scan.scan_run(run, parts=("pictures",))
+
+
+@pytest.mark.xfail(strict=True, reason="pmm_lib.disclosure treats every outcome score as a safe aggregate, but "
+                                       "O04 and O12 have one KPI and a Member reporting one KPI of an outcome "
+                                       "gets that KPI's normalised value as outcome score: in AMS 2024, 27 "
+                                       "outcome scores (9 outcomes, 18 of 22 Members) equal hidden KPI values")
+def test_outcome_scores_per_member_reveal_no_hidden_kpi_value(observations, images):
+    from pmm_lib.build import build_pmm
+
+    res = build_pmm(None, region=REGION, cycle=CYCLE, observations=observations)
+    outcomes = [c for c in res.aggregated.columns if c.startswith("O")]
+    table = res.aggregated[outcomes].rename_axis("member").reset_index()
+    hits = scan.scan_table(table, scan.Needles.from_images(images), source="outcome-scores")
+    assert hits.empty, hits.head(10).to_string()
+
+
+def test_dimension_scores_per_member_reveal_no_hidden_kpi_value(observations, images):
+    from pmm_lib.build import build_pmm
+
+    res = build_pmm(None, region=REGION, cycle=CYCLE, observations=observations)
+    table = res.aggregated[["TF", "RC", "ES", "OD", "PMM"]].rename_axis("member").reset_index()
+    assert scan.scan_table(table, scan.Needles.from_images(images), source="dimension-scores").empty
