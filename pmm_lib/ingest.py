@@ -90,8 +90,10 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -1408,9 +1410,14 @@ def ingest(paths_in: Sequence[str | Path] | None = None, *, processed_dir: str |
            with_reference: bool = True) -> IngestResult:
     """Validate the inputs and write ``observations.parquet`` (+ members, outcomes) and ``manifest.json``.
 
-    Everything is validated first; outputs are written into a temporary folder inside
-    ``processed_dir`` and then moved into place file by file with ``os.replace`` (manifest
-    last). After any failure ``processed_dir`` is byte-identical to before.
+    Everything is validated first; outputs are written into a new hidden folder
+    ``processed_dir/.ingest-<time>-<random>/``, then published in one step: each
+    ``processed_dir/<name>`` is a symlink to ``current/<name>`` and ``current`` is a symlink to
+    that folder, switched by a single ``os.replace``. Readers therefore see all old outputs or
+    all new ones, never a mix; after any failure (an exception or a kill) the visible files are
+    byte-identical to before; a killed ingest may leave a hidden ``.ingest-*`` folder, which a
+    later ingest removes once it is an hour old. Outputs not produced this time (members,
+    outcomes when :mod:`pmm_lib.data` is unavailable) are carried forward and noted.
 
     Parameters
     ----------
@@ -1461,27 +1468,128 @@ def ingest(paths_in: Sequence[str | Path] | None = None, *, processed_dir: str |
         "versions": _versions(),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out_dir))
-    written: dict[str, Path] = {}
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
+    version = Path(tempfile.mkdtemp(prefix=f".ingest-{stamp}-", dir=out_dir))
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(version, 0o777 & ~mask)  # mkdtemp makes it private; readers of data/processed need it
+    published = False
     try:
-        staged: list[tuple[Path, Path]] = []
         for name, table in tables.items():
-            target = tmp_dir / f"{name}.parquet"
+            target = version / f"{name}.parquet"
             write_with(target, lambda tmp, t=table: t.to_parquet(tmp, index=False, engine="pyarrow"))
             manifest["outputs"][f"{name}.parquet"] = {"rows": int(len(table)), "sha256": file_sha256(target),
                                                       "bytes": target.stat().st_size}
-            staged.append((target, out_dir / target.name))
-        mpath = tmp_dir / "manifest.json"
-        write_text_atomic(mpath, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
-        staged.append((mpath, out_dir / "manifest.json"))
-        for src, dst in staged:
-            os.replace(src, dst)
-            written[dst.name] = dst
+        kept = _carry_forward(out_dir, version)
+        if kept:
+            notes.append(f"kept from the previous ingest: {', '.join(kept)}")
+        write_text_atomic(version / "manifest.json",
+                          json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+        written = _publish(out_dir, version)
+        published = True
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if not published:
+            shutil.rmtree(version, ignore_errors=True)
     result.manifest = manifest
     result.written = written
     return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Publishing processed outputs: one atomic switch
+# ----------------------------------------------------------------------------------------------
+
+_CURRENT = "current"
+_STALE_SECONDS = 3600
+
+
+def _link(out_dir: Path, name: str, target: str) -> None:
+    """Make ``out_dir/name`` a symlink to ``target`` (relative), replacing what is there atomically."""
+    tmp = out_dir / f".ingest-link-{os.getpid()}-{secrets.token_hex(4)}"
+    os.symlink(target, tmp)
+    try:
+        os.replace(tmp, out_dir / name)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _symlinks_work(out_dir: Path) -> bool:
+    probe = out_dir / f".ingest-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        os.symlink(".", probe)
+    except (OSError, NotImplementedError):
+        return False
+    probe.unlink()
+    return True
+
+
+def _current_files(out_dir: Path) -> dict[str, Path]:
+    """Output name -> the file a reader of ``out_dir/<name>`` gets today."""
+    cur = out_dir / _CURRENT
+    if cur.is_symlink() and cur.is_dir():
+        return {p.name: p for p in cur.iterdir() if p.is_file()}
+    return {p.name: p for p in out_dir.iterdir()
+            if p.is_file() and not p.is_symlink() and not p.name.startswith(".")}
+
+
+def _carry_forward(out_dir: Path, version: Path) -> list[str]:
+    """Hard-link (or copy) outputs this ingest does not rewrite into the new version; return their names."""
+    kept = []
+    for name, src in sorted(_current_files(out_dir).items()):
+        if name.endswith(".parquet") and not (version / name).exists():
+            try:
+                os.link(src, version / name)
+            except OSError:
+                shutil.copy2(src, version / name)
+            kept.append(name)
+    return kept
+
+
+def _publish(out_dir: Path, version: Path) -> dict[str, Path]:
+    """Make the files of ``version`` (a folder inside ``out_dir``) the current outputs, all at once.
+
+    ``out_dir/<name>`` are symlinks to ``current/<name>`` and ``current`` is a symlink to the
+    version folder, so one ``os.replace`` of ``current`` switches every output together: a
+    reader sees all old files or all new ones, and a kill at any point leaves the old set in
+    place (at worst with a hidden ``.ingest-*`` folder, removed by a later ingest). A folder of
+    plain files from an older layout is first moved under ``current`` unchanged. Where symlinks
+    are not available (some Windows set-ups) each file is replaced on its own.
+    """
+    names = sorted(p.name for p in version.iterdir())
+    if not _symlinks_work(out_dir):
+        for name in names:
+            os.replace(version / name, out_dir / name)
+        shutil.rmtree(version, ignore_errors=True)
+        return {n: out_dir / n for n in names}
+    cur = out_dir / _CURRENT
+    if not cur.is_symlink():  # first ingest, or plain files from an older layout
+        snapshot = Path(tempfile.mkdtemp(prefix=".ingest-previous-", dir=out_dir))
+        legacy = _current_files(out_dir)
+        for name, src in legacy.items():
+            try:
+                os.link(src, snapshot / name)
+            except OSError:
+                shutil.copy2(src, snapshot / name)
+        _link(out_dir, _CURRENT, snapshot.name)
+        for name in legacy:
+            _link(out_dir, name, f"{_CURRENT}/{name}")  # same bytes, now reached through current/
+    old = os.readlink(cur)
+    _link(out_dir, _CURRENT, version.name)  # the switch
+    for name in names:
+        if os.path.islink(out_dir / name) and os.readlink(out_dir / name) == f"{_CURRENT}/{name}":
+            continue
+        _link(out_dir, name, f"{_CURRENT}/{name}")
+    if old != version.name and old.startswith(".ingest-") and "/" not in old:
+        shutil.rmtree(out_dir / old, ignore_errors=True)
+    now = time.time()
+    for p in out_dir.glob(".ingest-*"):  # leftovers of killed ingests
+        if p.name != version.name and now - p.lstat().st_mtime > _STALE_SECONDS:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+    return {n: out_dir / n for n in names}
 
 
 # ----------------------------------------------------------------------------------------------

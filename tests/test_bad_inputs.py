@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -31,10 +32,17 @@ from pmm_lib.ingest import IngestOptions, ingest
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file (hidden ones too) below root."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()} | {
-        str(p.relative_to(root)) + "/": "dir" for p in sorted(root.rglob("*")) if p.is_dir()}
+    """Relative path -> SHA-256 (files), link target (symlinks) or "dir", hidden entries included."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_symlink():
+            out[rel] = "link:" + os.readlink(p)
+        elif p.is_dir():
+            out[rel + "/"] = "dir"
+        else:
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +74,7 @@ def test_case(case, tmp_path: Path, processed_before: Path) -> None:
     inputs.mkdir()
     files = case.build(inputs)
     processed = tmp_path / "processed"
-    shutil.copytree(processed_before, processed)
+    shutil.copytree(processed_before, processed, symlinks=True)
     before = tree_digest(processed)
     exp = case.expect
     if isinstance(exp, Reject):

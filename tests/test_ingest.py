@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -54,6 +55,21 @@ FW = load_framework()
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 (files) or link target (symlinks), hidden entries included."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_symlink():
+            out[p.relative_to(folder).as_posix()] = "link:" + os.readlink(p)
+        elif p.is_file():
+            out[p.relative_to(folder).as_posix()] = sha(p)
+    return out
+
+
+def visible(folder: Path) -> dict[str, str]:
+    return {k: v for k, v in tree(folder).items() if not any(part.startswith(".") for part in k.split("/"))}
 
 
 def tidy_frame(values: dict[str, float], disclosures: dict[str, str] | None = None, member: str = MEMBER,
@@ -169,7 +185,9 @@ def test_manifest_records_inputs_outputs_and_versions(tmp_path: Path) -> None:
     assert {"python", "pandas", "numpy", "pandera", "openpyxl", "pyarrow"} <= set(m["versions"])
     assert m["framework"]["sha256"] == sha(paths.FRAMEWORK_PATH)
     assert m["warnings"] == []
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "observations.parquet"]
+    assert visible(out) == {"current": "link:" + os.readlink(out / "current"),
+                            "manifest.json": "link:current/manifest.json",
+                            "observations.parquet": "link:current/observations.parquet"}
     assert file_sha256(p) == sha(p)
 
 
@@ -197,7 +215,7 @@ def test_failed_write_leaves_processed_untouched(tmp_path: Path, monkeypatch) ->
     p = filled_workbook(tmp_path / "sen.xlsx")
     out = tmp_path / "processed"
     ingest([p], processed_dir=out, members=TEST_MEMBERS, with_reference=False)
-    before = {q.name: sha(q) for q in out.iterdir()}
+    before = tree(out)
     p2 = filled_workbook(tmp_path / "sen2.xlsx", values={**good_values(FW), "K01": 1.0})
 
     def boom(*a, **k):
@@ -206,7 +224,54 @@ def test_failed_write_leaves_processed_untouched(tmp_path: Path, monkeypatch) ->
     monkeypatch.setattr("pmm_lib.ingest.write_text_atomic", boom)
     with pytest.raises(OSError, match="No space left"):
         ingest([p2], processed_dir=out, members=TEST_MEMBERS, with_reference=False)
-    assert {q.name: sha(q) for q in out.iterdir()} == before
+    assert tree(out) == before
+
+
+def test_outputs_switch_together_and_old_versions_go(tmp_path: Path) -> None:
+    """Readers reach every output through current/, which one os.replace switches."""
+    out = tmp_path / "processed"
+    a = filled_workbook(tmp_path / "a.xlsx")
+    ingest([a], processed_dir=out, members=TEST_MEMBERS, with_reference=False)
+    first = os.readlink(out / "current")
+    assert os.readlink(out / "observations.parquet") == "current/observations.parquet"
+    b = filled_workbook(tmp_path / "b.xlsx", values={**good_values(FW), "K01": 1.0})
+    ingest([b], processed_dir=out, members=TEST_MEMBERS, with_reference=False)
+    second = os.readlink(out / "current")
+    assert second != first and not (out / first).exists()  # the old version is removed
+    assert sorted(p.name for p in out.iterdir()) == sorted([second, "current", "manifest.json",
+                                                            "observations.parquet"])
+    obs = pd.read_parquet(out / "observations.parquet")
+    assert obs.loc[obs["kpi"] == "K01", "value"].item() == 1.0
+    assert json.loads((out / "manifest.json").read_text())["inputs"][0]["name"] == "b.xlsx"
+
+
+def test_plain_files_of_an_older_layout_are_replaced_together(tmp_path: Path) -> None:
+    out = tmp_path / "processed"
+    out.mkdir()
+    (out / "observations.parquet").write_bytes(b"old observations")
+    (out / "members.parquet").write_bytes(b"old members")
+    (out / "manifest.json").write_text("{}")
+    a = filled_workbook(tmp_path / "a.xlsx")
+    res = ingest([a], processed_dir=out, members=TEST_MEMBERS, with_reference=False)
+    assert (out / "observations.parquet").is_symlink()
+    assert len(pd.read_parquet(out / "observations.parquet")) == 51
+    # an output this ingest did not produce is carried forward, and the manifest says so
+    assert (out / "members.parquet").read_bytes() == b"old members"
+    assert "kept from the previous ingest: members.parquet" in res.manifest["notes"]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".ingest-previous")] == []
+
+
+def test_leftovers_of_killed_ingests_are_cleaned_later(tmp_path: Path) -> None:
+    out = tmp_path / "processed"
+    out.mkdir()
+    stale = out / ".ingest-20000101T000000-dead"
+    stale.mkdir()
+    (stale / "observations.parquet").write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    fresh = out / ".ingest-99990101T000000-live"  # maybe a concurrent ingest: left alone
+    fresh.mkdir()
+    ingest([filled_workbook(tmp_path / "a.xlsx")], processed_dir=out, members=TEST_MEMBERS, with_reference=False)
+    assert not stale.exists() and fresh.exists()
 
 
 def test_no_inputs_is_an_error(tmp_path: Path) -> None:
