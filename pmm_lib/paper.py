@@ -402,8 +402,10 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) ->
     pandoc = _pandoc()
     md = quarto_to_pandoc((run_dir / "paper.qmd").read_text(encoding="utf-8"))
     src = write_text_atomic(run_dir / "paper.md", md)
+    # --columns: pipe tables wider than pandoc's 72-column default would otherwise get relative
+    # column widths that squeeze numeric columns; with a wide limit the columns size to content.
     common = [pandoc, src.name, "--from", "markdown", "--standalone", "--toc", "--number-sections",
-              "--resource-path", str(run_dir)]
+              "--columns=10000", "--resource-path", str(run_dir)]
     outputs: dict[str, Path] = {}
     if "html" in formats:
         css = template_dir / "paper.css"
