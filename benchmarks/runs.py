@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cycle", type=int, default=2024)
     ap.add_argument("--region", default="AMS")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="parallel runs for all six regions, and parallel notebooks for the one-region run")
     ap.add_argument("--notebooks", default=None, help="comma list of notebook numbers (default: all)")
     ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--skip-all", action="store_true", help="only the one-region run")
@@ -42,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, object] = {"cpu_count": os.cpu_count(), "jobs": args.jobs, "cycle": args.cycle,
                                  "notebooks": [p.name for p in runs.discover_notebooks(select=select)]}
 
-    def request(region: str) -> RunRequest:
-        return RunRequest(region, args.cycle, notebooks=select, outputs_dir=out, parameters=knobs)
+    def request(region: str, notebook_jobs: int = 1) -> RunRequest:
+        return RunRequest(region, args.cycle, notebooks=select, outputs_dir=out, parameters=knobs,
+                          notebook_jobs=notebook_jobs)
 
     # set-up: one warm-up run of the first notebook (imports, kernel spec, font cache)
     t = time.perf_counter()
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"set-up (warm-up run of one notebook): {result['setup_seconds']:.1f} s", flush=True)
 
     t = time.perf_counter()
-    one = runs.execute_run(request(args.region))
+    one = runs.execute_run(request(args.region, args.jobs))  # as `pmm run`: notebooks side by side
     result["one_region_seconds"] = round(time.perf_counter() - t, 2)
     result["one_region_ok"] = one.ok
     m = runs.load_manifest(one.run_dir)

@@ -117,6 +117,10 @@ class RunRequest:
     renderer : {"auto", "quarto", "pandoc"}
     timeout : float or None
         Per-cell execution timeout in seconds.
+    notebook_jobs : int
+        Notebooks of this run executed at the same time (each in its own kernel). The notebooks
+        are independent of each other, so on an otherwise idle machine ``notebook_jobs = 2``
+        halves a single run's wall time on 2 cores; parallel runs keep 1.
     """
 
     region: str
@@ -132,6 +136,7 @@ class RunRequest:
     render: bool = True
     renderer: Literal["auto", "quarto", "pandoc"] = "auto"
     timeout: float | None = None
+    notebook_jobs: int = 1
 
     def __post_init__(self) -> None:
         region = str(self.region).upper()
@@ -144,6 +149,8 @@ class RunRequest:
             raise SpecError(f"audience {self.audience!r} is not one of {', '.join(get_args(Audience))}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise SpecError(f"seed must be an int, got {self.seed!r}")
+        if isinstance(self.notebook_jobs, bool) or not isinstance(self.notebook_jobs, int) or self.notebook_jobs < 1:
+            raise SpecError(f"notebook_jobs must be a positive int, got {self.notebook_jobs!r}")
         if self.renderer not in ("auto", "quarto", "pandoc"):
             raise SpecError(f"renderer {self.renderer!r} is not one of auto, quarto, pandoc")
         for name in ("notebooks_dir", "outputs_dir", "template_dir"):
@@ -433,6 +440,68 @@ def _hash_outputs(run_dir: Path) -> dict[str, str]:
     return out
 
 
+def _writers(notebooks: Sequence[Path]) -> dict[str, str]:
+    """Label -> the notebook whose source names it (``"fig-..."``/``"tbl-..."`` string literals)."""
+    import re
+
+    import nbformat
+
+    found: dict[str, str] = {}
+    for nb in notebooks:
+        source = "\n".join(c.source for c in nbformat.read(str(nb), as_version=4).cells if c.cell_type == "code")
+        for label in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']", source):
+            found.setdefault(label, nb.name)
+    return found
+
+
+def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[str, Any], run_dir: Path,
+                   manifest: dict[str, Any], bar: Any, say: Callable[[str], None]) -> str | None:
+    """Execute the notebooks (``request.notebook_jobs`` at a time); return the first failure or None.
+
+    After a failure no further notebook starts; notebooks already running finish. The manifest
+    lists every notebook that ran, in name order, with its time and status.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    writers = _writers(notebooks)
+    errors: dict[str, str] = {}
+
+    def one(nb: Path) -> tuple[Path, str | None, float]:
+        t_nb = time.perf_counter()
+        error = _execute_notebook(nb, run_dir / "notebooks" / nb.name, params, run_dir, request.timeout)
+        return nb, error, round(time.perf_counter() - t_nb, 3)
+
+    def record(nb: Path, error: str | None, seconds: float) -> None:
+        manifest["notebooks"] = sorted([*manifest["notebooks"], {"name": nb.name, "seconds": seconds,
+                                        "status": "failed" if error else "success"}], key=lambda n: n["name"])
+        for label in _labels(run_dir):  # which notebook wrote each artefact
+            manifest["artefacts"].setdefault(label, writers.get(label, nb.name))
+        manifest["artefacts"] = dict(sorted(manifest["artefacts"].items()))
+        _write_manifest(run_dir, manifest)
+        if error:
+            errors[nb.name] = (f"notebook {nb.name} raised {error} (see {run_dir / 'notebooks' / nb.name})")
+        else:
+            say(f"{nb.name}: ok ({seconds:.1f} s)")
+        if bar is not None:
+            bar.update()
+
+    pending = list(notebooks)
+    with ThreadPoolExecutor(max_workers=max(1, request.notebook_jobs)) as pool:
+        running: set[Any] = set()
+        while pending or running:
+            while pending and not errors and len(running) < max(1, request.notebook_jobs):
+                nb = pending.pop(0)
+                if bar is not None:
+                    bar.set_postfix_str(nb.name)
+                running.add(pool.submit(one, nb))
+            if not running:
+                break
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                record(*fut.result())
+    return errors[min(errors)] if errors else None
+
+
 # ----------------------------------------------------------------------------------------------
 # One run
 # ----------------------------------------------------------------------------------------------
@@ -516,24 +585,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
 
     try:
         with _kernel_env():
-            for nb in notebooks:
-                t_nb = time.perf_counter()
-                if bar is not None:
-                    bar.set_postfix_str(nb.name)
-                error = _execute_notebook(nb, run_dir / "notebooks" / nb.name, params, run_dir,
-                                          request.timeout)
-                seconds = round(time.perf_counter() - t_nb, 3)
-                manifest["notebooks"].append({"name": nb.name, "seconds": seconds,
-                                              "status": "failed" if error else "success"})
-                for label in _labels(run_dir):  # which notebook wrote each artefact
-                    manifest["artefacts"].setdefault(label, nb.name)
-                _write_manifest(run_dir, manifest)
-                if error:
-                    return fail(f"notebook {nb.name} raised {error} "
-                                f"(see {run_dir / 'notebooks' / nb.name})")
-                say(f"{nb.name}: ok ({seconds:.1f} s)")
-                if bar is not None:
-                    bar.update()
+            failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say)
+        if failure:
+            return fail(failure)
         manifest["outputs"] = _hash_outputs(run_dir)
         if request.render:
             from pmm_lib.paper import render_paper, write_paper_source
@@ -850,6 +904,9 @@ def cli_add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="parallel runs (default: CPU count)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="Dask scheduler address (needs the 'dask' extra)")
+    parser.add_argument("--notebook-jobs", type=int, default=None,
+                        help="notebooks of one run executed at the same time "
+                             "(default: CPU count for a single run, 1 when several runs share the machine)")
     parser.add_argument("--renderer", choices=("auto", "quarto", "pandoc"), default="auto",
                         help="paper renderer (default: Quarto if on PATH, else pandoc + typst)")
     parser.add_argument("--no-paper", action="store_true", help="skip rendering the paper")
@@ -875,9 +932,12 @@ def cli_run(args: argparse.Namespace) -> int:
     scenarios: list[Path | None] = list(args.scenario) if args.scenario else [None]
     select = tuple(s.strip() for s in args.notebooks.split(",")) if args.notebooks else None
     knobs = dict(args.param)
+    single = len(regions) * len(scenarios) == 1 and args.scheduler is None
+    nb_jobs = args.notebook_jobs or (os.cpu_count() or 1 if single else 1)
     requests = [RunRequest(region=r, cycle=args.cycle, scenario=s, audience=args.audience, seed=args.seed,
                            notebooks=select, notebooks_dir=args.notebooks_dir, outputs_dir=args.outputs_dir,
-                           parameters=knobs, render=not args.no_paper, renderer=args.renderer)
+                           parameters=knobs, render=not args.no_paper, renderer=args.renderer,
+                           notebook_jobs=nb_jobs)
                 for r in regions for s in scenarios]
     if len(requests) == 1 and args.scheduler is None:
         req = requests[0]

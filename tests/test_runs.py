@@ -95,6 +95,8 @@ def test_request_validation_names_the_option(nb_dir):
     with pytest.raises(SpecError, match="seed are set by the runner"):
         RunRequest("AMS", 2024, parameters={"seed": 1})
     assert RunRequest("ams", 2024).region == "AMS"
+    with pytest.raises(SpecError, match="notebook_jobs must be a positive int"):
+        RunRequest("AMS", 2024, notebook_jobs=0)
 
 
 def test_hash_inputs_known_digest(tmp_path):
@@ -155,11 +157,14 @@ def test_run_paper_pdf_has_sections_and_captions(good_run):
 @pytest.mark.slow
 def test_same_inputs_and_seed_give_identical_outputs_other_seed_differs(good_run, nb_dir):
     out, first = good_run
-    again = runs.execute_run(RunRequest("AMS", 2024, notebooks_dir=nb_dir, outputs_dir=out, render=False))
+    again = runs.execute_run(RunRequest("AMS", 2024, notebooks_dir=nb_dir, outputs_dir=out, render=False,
+                                        notebook_jobs=2))  # notebooks side by side: same bytes
     other = runs.execute_run(RunRequest("AMS", 2024, seed=1, notebooks_dir=nb_dir, outputs_dir=out, render=False))
     assert again.run_dir != first.run_dir  # unique run ids, even within the same second
     m1, m2, m3 = (runs.load_manifest(r.run_dir) for r in (first, again, other))
     assert m1["outputs"] == m2["outputs"]
+    assert [n["name"] for n in m2["notebooks"]] == ["01_coverage.ipynb", "03_scores.ipynb"]
+    assert m1["artefacts"] == m2["artefacts"]
     assert {"tables/tbl-index-scores.csv", "tables/tbl-coverage.csv", "figures/fig-weighting-rankshift.png",
             "figures/fig-weighting-rankshift.json"} <= set(m1["outputs"])
     for sub in ("tables/tbl-index-scores.csv", "figures/fig-weighting-rankshift.png"):
