@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "template": ("pmm_lib.ingest", "write the Excel questionnaire generated from the framework"),
     "ingest": ("pmm_lib.ingest", "validate questionnaires/CSVs and write data/processed/*.parquet"),
     "index": ("pmm_lib.build", "build an index from a spec file and write unit/code/level/score/rank"),
+    "uncertainty": ("pmm_lib.sensitivity", "Monte Carlo rank intervals and Sobol sensitivity indices"),
     "run": ("pmm_lib.runs", "run the methodology notebooks for a region and cycle and render the paper"),
     "rerun": ("pmm_lib.runs", "repeat a past run from its manifest"),
     "compare": ("pmm_lib.runs", "compare two runs: rank shifts, score differences, changed inputs"),
