@@ -32,7 +32,8 @@ How it works
    Monte Carlo rank table holds means over 100 or 1000 draws (``1.63``, ``1.312``) that
    coincide with single two-decimal raw values and four-digit forms of robust z-scores, while a
    leaked KPI column or distribution shows many values of one KPI together.
-5. :func:`scan_run` runs all of them over a run folder.
+5. :func:`scan_run` runs all of them over a run folder; ``pmm scan RUN_DIR [--audience A]``
+   (:func:`cli_scan`) prints the hits and exits with 1 when there are any.
 
 What a scan cannot see: a single hidden value with fewer than ``strong_sig`` digits shown on
 its own (a lone "13.12"), and any value rounded to fewer than ``min_sig_rounded`` digits
@@ -63,13 +64,13 @@ from pmm_lib.errors import InputError, SpecError
 
 __all__ = [
     "FORMS",
-    "cli_add_scan",
-    "cli_scan",
     "HIT_COLUMNS",
     "IMAGES",
     "Image",
     "Needles",
     "canonical",
+    "cli_add_scan",
+    "cli_scan",
     "html_text",
     "information_digits",
     "notebook_text",
@@ -267,6 +268,10 @@ class Needles:
         Canonical rounded spelling -> rows of ``hidden`` it could come from.
     visible : ndarray
         Sorted visible numbers (the audience may see them); excluded from numeric matches.
+    visible_forms : frozenset of str
+        Every rounded form of every visible number; never searched.
+    sig : ndarray
+        Information digits (:func:`information_digits`) of each row of ``hidden``.
     rtol : float
         Relative tolerance of a numeric match.
     min_sig : int

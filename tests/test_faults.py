@@ -624,12 +624,17 @@ def test_reingest_on_a_nearly_full_disk_keeps_the_old_data(capsys):
 
 @pytest.fixture(scope="module")
 def full_disk_run(tiny_notebooks):
-    """A run on a 48 KiB file system (room for the manifest, not for the outputs).
+    """A run on a small file system (room for the manifest, not for all the outputs).
 
     Yields (rc, stderr, outputs, tree) where tree maps every file left to its bytes.
     """
+    from pmm_lib.runs import hash_inputs
+
+    # room for the first manifest (its size is mostly the input hashes) and a little more
+    manifest = len(json.dumps(hash_inputs([tiny_notebooks / "01_fault.ipynb"]), indent=2)) + 4096
+    size_kib = 4 * (-(-manifest // 4096)) + 36
     with _tiny_fs() as mount:
-        outputs = mount(48) / "outputs"
+        outputs = mount(size_kib) / "outputs"
         with _capture_stderr() as captured:
             rc = cli.main(_run_cmd(outputs, tiny_notebooks))
         problems = _no_temporaries(outputs)
