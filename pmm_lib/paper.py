@@ -96,6 +96,10 @@ def _num(value: Any) -> str:
     return str(int(x)) if x.is_integer() else f"{x:g}"
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _figure_md(art: Artefact, run_dir: Path) -> str:
     rel = art.path.relative_to(run_dir).as_posix()
     caption = art.caption.replace("\n", " ").replace("[", "(").replace("]", ")")
@@ -138,7 +142,7 @@ def paper_context(run_dir: str | Path, manifest: Mapping[str, Any] | None = None
     Returns
     -------
     dict
-        Scalars (``title, region, region_name, cycle, date, audience, audience_text, run_id,
+        Scalars (``title, region, region_name, region_title, cycle, date, audience, audience_text, run_id,
         seed, started, status``), pre-rendered markdown blocks (``framework_table,
         inputs_table, method_choices, participation, extra_section``), ``framework``, ``kpis``,
         ``missing_sections`` and the helper ``section(key)``.
@@ -271,7 +275,8 @@ def paper_context(run_dir: str | Path, manifest: Mapping[str, Any] | None = None
 
     started = str(manifest.get("started", ""))
     return {
-        "title": f"Methodology of the PMM index: {REGION_NAMES.get(region, region)}, {cycle}",
+        "title": f"Methodology of the PMM index: {_cap(REGION_NAMES.get(region, region))}, {cycle}",
+        "region_title": _cap(REGION_NAMES.get(region, region)),
         "region": region, "region_name": REGION_NAMES.get(region, region), "cycle": cycle,
         "date": started[:10] or datetime.now(UTC).strftime("%Y-%m-%d"),
         "started": started.replace("T", " ")[:19], "status": manifest.get("status", "unknown"),

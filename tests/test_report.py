@@ -225,3 +225,14 @@ def test_render_with_quarto_when_on_path(run_dir, tmp_path, monkeypatch):
     with pytest.raises(RunError, match="quarto is not on PATH"):
         monkeypatch.setattr(paper.shutil, "which", lambda name: None)
         paper.render_paper(run_dir, renderer="quarto")
+
+
+def test_global_paper_title(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"parameters": {"region": "ALL", "cycle": 2022}}))
+    ctx = paper.paper_context(tmp_path)
+    assert ctx["title"] == "Methodology of the PMM index: All WCO regions, 2022"
+    assert ctx["region_name"] == "all WCO regions"
+    assert ctx["missing_sections"] == [s.title for s in SECTIONS]  # nothing was produced
+    assert "(notebook 01 was not part of this run)" in ctx["section"]("data")
+    with pytest.raises(KeyError, match="unknown paper section 'nope'; known: data, validity"):
+        ctx["section"]("nope")
