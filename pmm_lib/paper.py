@@ -286,7 +286,7 @@ def paper_context(run_dir: str | Path, manifest: Mapping[str, Any] | None = None
         "framework_table": framework_table, "illustrative_note": illustrative_note,
         "inputs_table": inputs_table, "data_note": data_note, "method_choices": method_choices,
         "participation": participation, "extra_section": "\n\n".join(extra_blocks),
-        "missing_sections": missing_sections, "section": lambda key: sections[key],
+        "missing_sections": missing_sections, "section": lambda key: sections[key] if key in sections else section(key),
     }
 
 
