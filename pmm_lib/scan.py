@@ -150,23 +150,27 @@ def significant_digits(form: str) -> int:
     return len(digits)
 
 
-def information_digits(value: float, *, max_denominator: int = 16) -> int:
+def information_digits(value: float, *, max_denominator: int = 16, max_percent_denominator: int = 64) -> int:
     """Significant digits a value really carries: those of ``|value|`` at ``%.10g``, or fewer when
-    the value is a simple fraction ``p/q`` (``q <= max_denominator``), then those of ``p``.
+    the value is a simple fraction ``p/q`` (``q <= max_denominator``) or a percentage of one
+    (``value / 100 = p/q``, ``q <= max_percent_denominator``), then those of ``p``.
 
     1/12 prints with ten digits but says no more than "1 in 12"; such values (shares of a few
-    Members, scaled counts) turn up by chance in any table or figure and are not distinctive.
+    Members or KPIs, min-max normalised counts such as 100 x 11/17) turn up by chance in any
+    table or figure and are not distinctive. A two-decimal value keeps its digits
+    (33.06 = 1653/50).
 
-    >>> information_digits(33.06), information_digits(1 / 12), information_digits(0.5754)
-    (4, 1, 4)
+    >>> information_digits(33.06), information_digits(1 / 12), information_digits(100 * 11 / 17)
+    (4, 1, 2)
     """
     v = abs(float(value))
     best = significant_digits(canonical(f"{v:.10g}"))
-    for q in range(1, max_denominator + 1):
-        p = round(v * q)
-        if p and abs(v * q - p) <= 1e-9 * max(1.0, v * q):
-            best = min(best, significant_digits(str(p)))
-            break
+    for w, qmax in ((v, max_denominator), (v / 100, max_percent_denominator)):
+        for q in range(1, qmax + 1):
+            p = round(w * q)
+            if p and abs(w * q - p) <= 1e-9 * max(1.0, w * q):
+                best = min(best, significant_digits(str(p)))
+                break
     return best
 
 
@@ -204,8 +208,10 @@ def value_images(observations: pd.DataFrame, cycle: int, region: str, audience: 
     Returns
     -------
     DataFrame
-        ``member, kpi, image, value, hidden`` (one row per reported value and image; imputed
-        cells are not Member data and are left out).
+        ``member, kpi, image, value, hidden, digits`` (one row per reported value and image;
+        imputed cells are not Member data and are left out). ``digits`` is the information the
+        value carries (:func:`information_digits`; a scaled or untreated value inherits the
+        reported value's).
     """
     from pmm_lib import data as data_mod
     from pmm_lib import disclosure, quality
@@ -235,6 +241,7 @@ def value_images(observations: pd.DataFrame, cycle: int, region: str, audience: 
         for name in ("treated", "normalised"):
             if name in images:
                 wide[name] = getattr(res, name).reindex(index=raw.index, columns=raw.columns)
+    raw_digits = raw.map(lambda x: information_digits(x) if np.isfinite(x) else 0)
     rows = []
     for name in images:
         frame = wide[name].where(reported).astype(float)
@@ -242,10 +249,17 @@ def value_images(observations: pd.DataFrame, cycle: int, region: str, audience: 
         long.columns = ["member", "kpi", "value"]
         long = long[np.isfinite(long["value"].to_numpy())]
         long["hidden"] = [bool(hidden.at[m, k]) for m, k in zip(long["member"], long["kpi"], strict=True)]
+        own = [information_digits(v) for v in long["value"]]
+        # an affine image with the framework's constants (scaled), or an untreated value, carries
+        # no more information than the reported value (2.51 / 30 = 0.08366... is "2.51")
+        inherit = [name == "scaled" or (name == "treated" and v == raw.at[m, k])
+                   for m, k, v in zip(long["member"], long["kpi"], long["value"], strict=True)]
+        long["digits"] = [min(d, int(raw_digits.at[m, k])) if inh else d
+                          for d, inh, m, k in zip(own, inherit, long["member"], long["kpi"], strict=True)]
         long.insert(2, "image", name)
         rows.append(long)
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["member", "kpi", "image", "value", "hidden"])
+        columns=["member", "kpi", "image", "value", "hidden", "digits"])
     return out.reset_index(drop=True)
 
 
@@ -297,7 +311,8 @@ class Needles:
     @classmethod
     def from_images(cls, images: pd.DataFrame, *, min_sig: int = 3, min_sig_rounded: int = 4,
                     rtol: float = 1e-8) -> Needles:
-        """Needles from :func:`value_images` output (rows with ``hidden`` are searched, others are visible)."""
+        """Needles from :func:`value_images` output (rows with ``hidden`` are searched, others are
+        visible; an optional ``digits`` column caps each value's information digits)."""
         missing = {"member", "kpi", "image", "value", "hidden"} - set(images.columns)
         if missing:
             raise InputError(f"image table lacks column(s) {', '.join(sorted(missing))}",
@@ -306,7 +321,8 @@ class Needles:
             raise SpecError(f"min_sig and min_sig_rounded must be at least 1, got {min_sig}, {min_sig_rounded}")
         if not rtol > 0:
             raise SpecError(f"rtol must be positive, got {rtol}")
-        hid = images.loc[images["hidden"].astype(bool), ["member", "kpi", "image", "value"]]
+        cols = ["member", "kpi", "image", "value"] + (["digits"] if "digits" in images.columns else [])
+        hid = images.loc[images["hidden"].astype(bool), cols]
         vis = images.loc[~images["hidden"].astype(bool), "value"].to_numpy(float)
         return cls._make(hid.reset_index(drop=True), vis, min_sig=min_sig, min_sig_rounded=min_sig_rounded,
                          rtol=rtol)
@@ -318,6 +334,8 @@ class Needles:
         visible_forms = frozenset(f for v in np.unique(visible) for f in _forms(v))
         values = np.abs(hidden["value"].to_numpy(float))
         sig = np.array([information_digits(v) for v in values], dtype=int)
+        if "digits" in hidden.columns:  # what value_images knows about the value's origin
+            sig = np.minimum(sig, hidden["digits"].to_numpy(int))
         keep = [i for i, v in enumerate(values) if sig[i] >= min_sig and not _near(visible, v, rtol)]
         idx = np.asarray(keep, dtype=int)
         order = np.argsort(values[idx], kind="stable")
@@ -516,15 +534,16 @@ def _frame(rows: list[dict[str, Any]], *, strong_sig: int = 5, min_group: int = 
 
     A hit resting on ``strong_sig`` or more significant digits is *strong*: a chance collision
     is unlikely. A weaker one (a two-decimal raw value such as ``13.12``, a four-digit rounded
-    form) is reported only when at least ``min_group`` weak hits of the same KPI and image
-    turn up in the same group (a table column, a figure, a text): a leaked column or
-    distribution, not the odd coincidence with a mean of 100 ranks.
+    form) is reported only when weak hits of at least ``min_group`` distinct Members for the
+    same KPI and image turn up in the same group (a table column, a figure, a text): a leaked
+    column or distribution, not the odd coincidence with a mean of 100 ranks.
     """
     frame = pd.DataFrame(rows, columns=[*HIT_COLUMNS, "_group"])
     if frame.empty:
         return frame[HIT_COLUMNS]
     strong = frame["digits"] >= strong_sig
-    size = frame.groupby(["_group", "kpi", "image"])["digits"].transform("size")
+    # distinct Members: the same number repeated (a layout constant drawn five times) is one
+    size = frame.groupby(["_group", "kpi", "image"])["member"].transform("nunique")
     corroborated = ~strong & (size >= min_group)
     frame["evidence"] = np.where(strong, "strong", "")
     frame.loc[corroborated, "evidence"] = [f"corroborated ({n} of this KPI)" for n in size[corroborated]]

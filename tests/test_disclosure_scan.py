@@ -54,9 +54,19 @@ def test_information_digits_sees_simple_fractions():
     assert scan.information_digits(1 / 12) == 1
     assert scan.information_digits(2 / 3) == 1
     assert scan.information_digits(7 / 16) == 1
-    assert scan.information_digits(33.06) == 4
+    assert scan.information_digits(100 * 11 / 17) == 2   # a min-max normalised count
+    assert scan.information_digits(100 * 5 / 51) == 1    # a coverage share in percent
+    assert scan.information_digits(33.06) == 4          # 1653/50: two-decimal values keep their digits
+    assert scan.information_digits(4.72) == 3
+    assert scan.information_digits(13.12) == 4          # 328/25, but 25 > max_denominator
     assert scan.information_digits(0.5754) == 4
     assert scan.information_digits(61.23456789) == 10
+
+
+def test_repeated_number_is_one_piece_of_evidence(toy_needles):
+    # a layout constant drawn five times equals one hidden value: one Member, not a leaked column
+    assert scan.scan_values([13.12] * 5, toy_needles).empty
+    assert scan.scan_text("13.12 13.12 13.12 14.56", toy_needles).empty
 
 
 def test_number_tokens_skip_codes_hashes_and_words():
@@ -251,6 +261,11 @@ def test_images_follow_their_formulas(observations, images):
     assert wide["robust_z"].at[member, kpi] == pytest.approx(0.6745 * (x - med) / mad, rel=1e-9)
     assert wide["robust_z"].equals(quality.robust_z(matrix).stack().rename_axis(["member", "kpi"])
                                    .unstack().reindex_like(wide["robust_z"]))
+    # a scaled value carries the reported value's digits (affine map with framework constants)
+    d = images.set_index(["member", "kpi", "image"])["digits"]
+    assert d[(member, kpi, "scaled")] == d[(member, kpi, "raw")] == scan.information_digits(x)
+    wide_digits = images.pivot_table(index=["member", "kpi"], columns="image", values="digits")
+    assert (wide_digits["scaled"] <= wide_digits["raw"]).all()
     # default spec: no treatment, min-max 0-100 over the region
     t = wide["treated"][kpi].dropna()
     assert wide["normalised"].at[member, kpi] == pytest.approx(
