@@ -1,21 +1,6 @@
 """Write notebooks/02_indicator_validity.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_02_indicator_validity.py"""
 
-from pathlib import Path
-
-import nbformat as nbf
-
-HERE = Path(__file__).resolve().parents[1]
-
-
-def code(src: str, tags: list[str] | None = None) -> nbf.NotebookNode:
-    cell = nbf.v4.new_code_cell(src.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
-
-
-def md(src: str) -> nbf.NotebookNode:
-    return nbf.v4.new_markdown_cell(src.strip("\n"))
+from nbgen import code, md, write
 
 
 cells = [
@@ -150,8 +135,4 @@ card[card["verdict"] != "keep"][["code", "dimension", "verdict", "reasons"]]
 '''),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nb.metadata["language_info"] = {"name": "python"}
-nbf.validate(nb)
-nbf.write(nb, HERE / "02_indicator_validity.ipynb")
+write(cells, "02_indicator_validity.ipynb")

@@ -1,21 +1,6 @@
 """Write notebooks/03_weighting.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_03_weighting.py"""
 
-from pathlib import Path
-
-import nbformat as nbf
-
-HERE = Path(__file__).resolve().parents[1]
-
-
-def code(src: str, tags: list[str] | None = None) -> nbf.NotebookNode:
-    cell = nbf.v4.new_code_cell(src.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
-
-
-def md(src: str) -> nbf.NotebookNode:
-    return nbf.v4.new_markdown_cell(src.strip("\n"))
+from nbgen import code, md, write
 
 
 cells = [
@@ -156,8 +141,4 @@ report.save_figure(ax.figure, "fig-effective-weights",
 '''),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nb.metadata["language_info"] = {"name": "python"}
-nbf.validate(nb)
-nbf.write(nb, HERE / "03_weighting.ipynb")
+write(cells, "03_weighting.ipynb")

@@ -3,22 +3,7 @@
 Run: .venv/bin/python notebooks/_src/make_05_uncertainty_sensitivity.py
 """
 
-from pathlib import Path
-
-import nbformat as nbf
-
-HERE = Path(__file__).resolve().parents[1]
-
-
-def code(src: str, tags: list[str] | None = None) -> nbf.NotebookNode:
-    cell = nbf.v4.new_code_cell(src.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
-
-
-def md(src: str) -> nbf.NotebookNode:
-    return nbf.v4.new_markdown_cell(src.strip("\n"))
+from nbgen import code, md, write
 
 
 cells = [
@@ -131,7 +116,4 @@ shifts are the comparable measure.
 '''),
 ]
 
-nb = nbf.v4.new_notebook()
-nb["cells"] = cells
-nb["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3 (pmm)", "language": "python"}
-nbf.write(nb, HERE / "05_uncertainty_sensitivity.ipynb")
+write(cells, "05_uncertainty_sensitivity.ipynb")
