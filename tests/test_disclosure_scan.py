@@ -401,8 +401,8 @@ def test_positive_control_html_pdf_notebook(public_run, public_needles, tmp_path
     plt.close(fig)
     nb_path = sorted((run / "notebooks").glob("*.ipynb"))[0]
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
-    # a notebook printing one KPI's scaled values (pandas' six digits): found as a group
-    scaled_col = _column(public_needles, "scaled", digits=6)
+    # a notebook printing one KPI's normalised values (pandas' six digits): found as a group
+    scaled_col = _column(public_needles, "normalised", digits=6)
     nb["cells"][-1].setdefault("outputs", []).append(
         {"output_type": "stream", "name": "stdout", "text": [f"{m} {v:.6g}\n" for m, v in
                                                               zip(scaled_col["member"], scaled_col["value"], strict=True)]})
