@@ -12,7 +12,8 @@ This module owns the run folder ``outputs/<region>/<cycle>/<run-id>/`` and its l
    error), the manifest is marked ``failed`` and ``latest`` is left alone;
 3. the paper is written and rendered (:mod:`pmm_lib.paper`), the manifest gets the renderer,
    timings, output hashes and status ``success``, and only then the ``latest`` symlink beside the
-   run is replaced atomically (temporary symlink + ``os.replace``).
+   run is replaced atomically (temporary symlink + ``os.replace``). A run without the paper
+   (``render=False``, ``--no-paper``) never moves ``latest``.
 
 Several runs (regions × scenarios) go through a process pool or, given a scheduler address, a
 Dask distributed cluster (optional extra ``dask``). :func:`rerun` repeats a run from its manifest
@@ -611,7 +612,8 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     manifest.pop("status_at_render", None)
     manifest.update(status="success", finished=_now(), seconds=round(time.perf_counter() - t0, 3))
     _write_manifest(run_dir, manifest)
-    point_latest(run_dir)
+    if request.render:  # latest always points at a complete run with its paper
+        point_latest(run_dir)
     if bar is not None:
         bar.close()
     return RunResult(run_dir, "success", "", manifest["renderer"] or "", time.perf_counter() - t0)
@@ -916,7 +918,8 @@ def _report(res: RunResult) -> None:
     if res.ok:
         latest = res.run_dir.parent / "latest"
         print(f"run {res.run_dir.name}: success in {res.seconds:.1f} s (renderer: {res.renderer or 'none'})")
-        print(f"  {res.run_dir}\n  latest -> {latest}")
+        print(f"  {res.run_dir}")
+        print(f"  latest -> {latest}" if res.renderer else "  (no paper rendered: latest unchanged)")
     else:
         print(f"run {res.run_dir}: FAILED: {res.error}", file=sys.stderr)
 

@@ -256,7 +256,7 @@ def test_cli_run_failure_exit_code_and_message(broken_dir, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_run_many_process_pool(nb_dir, broken_dir, tmp_path):
-    reqs = [RunRequest(r, 2024, notebooks=("01",), notebooks_dir=nb_dir, outputs_dir=tmp_path, render=False)
+    reqs = [RunRequest(r, 2024, notebooks=("01",), notebooks_dir=nb_dir, outputs_dir=tmp_path, render=r == "ESA")
             for r in ("AP", "ESA")]
     reqs.append(RunRequest("WCA", 2024, notebooks_dir=broken_dir, outputs_dir=tmp_path, render=False,
                            notebooks=("02",)))
@@ -264,7 +264,8 @@ def test_run_many_process_pool(nb_dir, broken_dir, tmp_path):
     results = runs.run_many(reqs, jobs=2, progress=False)
     assert [r.status for r in results] == ["success", "success", "failed", "failed"]
     assert results[0].run_dir.parent.name == "2024" and results[0].run_dir.parents[1].name == "AP"
-    assert (tmp_path / "ESA" / "2024" / "latest").is_symlink()
+    assert (tmp_path / "ESA" / "2024" / "latest" / "paper.pdf").is_file()
+    assert not (tmp_path / "AP" / "2024" / "latest").exists()  # a run without its paper never moves latest
     assert not (tmp_path / "WCA" / "2024" / "latest").exists()
     assert "SpecError" in results[3].error and "no notebook 09" in results[3].error
 
