@@ -719,7 +719,7 @@ def _resolve_run(path: str | Path) -> Path:
     return p.resolve()
 
 
-def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True,
+def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, notebook_jobs: int = 1,
           on_event: Callable[[str], None] | None = None) -> tuple[RunResult, pd.DataFrame, pd.DataFrame]:
     """Repeat a past run from its manifest (same parameters, seed, notebooks and scenario copy).
 
@@ -747,7 +747,7 @@ def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True,
                              scenario=scenario if scenario.is_file() else None,
                              notebooks=tuple(p.get("notebooks") or ()) or None, notebooks_dir=nb_dir,
                              outputs_dir=run_dir.parents[2], parameters=p.get("knobs") or {},
-                             render=render)
+                             render=render, notebook_jobs=notebook_jobs)
     except KeyError as exc:
         raise RunError(f"{run_dir / 'manifest.json'}: parameters lack {exc}") from None
     notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
@@ -971,7 +971,8 @@ def cli_add_rerun(parser: argparse.ArgumentParser) -> None:
 
 def cli_rerun(args: argparse.Namespace) -> int:
     """``pmm rerun RUN_DIR``: repeat a run and say whether inputs and outputs changed."""
-    res, inputs, outputs = rerun(args.run_dir, progress=True, render=not args.no_paper)
+    res, inputs, outputs = rerun(args.run_dir, progress=True, render=not args.no_paper,
+                                 notebook_jobs=os.cpu_count() or 1)
     if len(inputs):
         print(f"inputs changed since the original run ({len(inputs)} file(s)):")
         for row in inputs.itertuples():
