@@ -209,6 +209,15 @@ def test_rerun_reports_unchanged_then_changed_inputs(good_run, nb_dir, tmp_path)
     assert inputs2["change"].tolist() == ["changed"] and outputs2.empty
 
 
+def test_cli_rerun_reports_inputs_and_outputs(good_run, capsys):
+    code = cli.main(["rerun", str(good_run[1].run_dir), "--no-paper"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "inputs unchanged since the original run" in out
+    assert "outputs identical to the original run (byte for byte)" in out
+    assert "(no paper rendered: latest unchanged)" in out
+
+
 def test_scenario_is_copied_and_passed(nb_dir, tmp_path):
     sc = tmp_path / "equal.yaml"
     sc.write_text("weights: {method: equal}\n")
