@@ -175,8 +175,10 @@ def _no_temporaries(folder: Path) -> list[str]:
     return bad
 
 
-def _run_cmd(outputs: Path, nb_dir: Path, region: str = "AMS", *extra: str) -> list[str]:
-    return ["run", "--region", region, "--cycle", "2024", "--audience", "internal", "--no-paper",
+def _run_cmd(outputs: Path, nb_dir: Path, region: str = "AMS", *extra: str, paper: bool = False) -> list[str]:
+    """``pmm run`` arguments; only a run with its paper moves ``latest`` (runs.execute_run)."""
+    return ["run", "--region", region, "--cycle", "2024", "--audience", "internal",
+            *([] if paper else ["--no-paper"]),
             "--notebooks-dir", str(nb_dir), "--outputs-dir", str(outputs), *extra]
 
 
@@ -192,7 +194,7 @@ def _subprocess_env() -> dict[str, str]:
 # ----------------------------------------------------------------------------------------------
 
 def _start_hanging_run(outputs: Path, nb_dir: Path, hang: Path) -> subprocess.Popen:
-    return subprocess.Popen([*PMM, *_run_cmd(outputs, nb_dir), "--param", f"hang_file={hang}"],
+    return subprocess.Popen([*PMM, *_run_cmd(outputs, nb_dir, paper=True), "--param", f"hang_file={hang}"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=_subprocess_env(), start_new_session=True)
 
@@ -214,8 +216,8 @@ def test_killed_run_is_not_successful_and_latest_does_not_move(tiny_notebooks, t
     assert load_manifest(killed1[0])["status"] == "running"  # never "success"
     assert not latest.exists() and not latest.is_symlink()
 
-    # a good run moves latest
-    good = execute_run(RunRequest(region="AMS", cycle=2024, audience="internal", render=False,
+    # a good run (with its paper) moves latest
+    good = execute_run(RunRequest(region="AMS", cycle=2024, audience="internal", render=True,
                                   notebooks_dir=tiny_notebooks, outputs_dir=outputs))
     assert good.ok, good.error
     assert latest.resolve() == good.run_dir.resolve()
@@ -390,7 +392,7 @@ def test_concurrent_runs_do_not_interfere(tiny_notebooks, tmp_path):
     cases = [("AMS", None), ("EUR", None), ("AMS", scenario)]
 
     concurrent = tmp_path / "concurrent"
-    procs = [subprocess.Popen([*PMM, *_run_cmd(concurrent, tiny_notebooks, region),
+    procs = [subprocess.Popen([*PMM, *_run_cmd(concurrent, tiny_notebooks, region, paper=True),
                                *(["--scenario", str(s)] if s else [])],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=_subprocess_env(), start_new_session=True)
@@ -407,7 +409,7 @@ def test_concurrent_runs_do_not_interfere(tiny_notebooks, tmp_path):
     sequential = tmp_path / "sequential"
     seq = {}
     for region, s in cases:
-        res = execute_run(RunRequest(region=region, cycle=2024, audience="internal", render=False, scenario=s,
+        res = execute_run(RunRequest(region=region, cycle=2024, audience="internal", scenario=s,
                                      notebooks_dir=tiny_notebooks, outputs_dir=sequential))
         assert res.ok, res.error
         seq[(region, s)] = res.run_dir
@@ -440,14 +442,17 @@ def test_concurrent_runs_do_not_interfere(tiny_notebooks, tmp_path):
 # (4) disk full and permission errors
 # ----------------------------------------------------------------------------------------------
 
-def _fail_fsync_under(monkeypatch, folder: Path, *, name_contains: str = "", after: int = 0) -> dict[str, int]:
-    """Make fsync of files written under ``folder`` fail with ENOSPC (after ``after`` good calls)."""
+def _fail_fsync_under(monkeypatch, folder: Path, *, name_contains: str = "", after: int = 0,
+                      content: bytes = b"") -> dict[str, int]:
+    """Make fsync of files written under ``folder`` fail with ENOSPC (after ``after`` good calls;
+    only for files whose name contains ``name_contains`` and whose bytes contain ``content``)."""
     real = os.fsync
     calls = {"n": 0}
 
     def fsync(fd):
         path = os.readlink(f"/proc/self/fd/{fd}")
-        if path.startswith(str(folder)) and name_contains in Path(path).name:
+        if (path.startswith(str(folder)) and name_contains in Path(path).name
+                and (not content or content in Path(path).read_bytes())):
             calls["n"] += 1
             if calls["n"] > after:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -478,15 +483,16 @@ def test_disk_full_ingest_and_template_one_line_no_partial_files(processed, tmp_
 
 @pytest.fixture(scope="module")
 def full_at_end(tiny_notebooks, tmp_path_factory):
-    """A run whose final manifest write (status success) hits a full disk: (rc, stderr, outputs)."""
+    """A run (with its paper) whose final manifest write (status success) hits a full disk:
+    (rc, stderr, outputs)."""
     if not Path("/proc/self/fd").is_dir():
         pytest.skip("needs /proc to map file descriptors to paths")
     outputs = tmp_path_factory.mktemp("full-at-end") / "outputs"
     with pytest.MonkeyPatch.context() as mp:
-        # the first two manifest writes succeed (start, after the notebook); the final one fails
-        _fail_fsync_under(mp, outputs, name_contains="manifest.json", after=2)
+        # every manifest write succeeds but the final one, which says "success"
+        _fail_fsync_under(mp, outputs, name_contains="manifest.json", content=b'"status": "success"')
         with _capture_stderr() as captured:
-            rc = cli.main(_run_cmd(outputs, tiny_notebooks))
+            rc = cli.main(_run_cmd(outputs, tiny_notebooks, paper=True))
     return rc, captured.getvalue(), outputs
 
 
@@ -514,8 +520,8 @@ def test_disk_full_at_the_end_of_a_run_does_not_move_latest(full_at_end):
     (run,) = _runs(parent)
     assert str(run) in lines[0]
     assert not (parent / "latest").exists() and not (parent / "latest").is_symlink()
-    manifest = load_manifest(run)  # still the complete previous version
-    assert manifest["status"] == "running" and [n["status"] for n in manifest["notebooks"]] == ["success"]
+    manifest = load_manifest(run)  # still the complete previous version, not "success"
+    assert manifest["status"] == "running" and manifest["run_id"] == run.name
     assert _no_temporaries(outputs) == []
 
 
