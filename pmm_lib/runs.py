@@ -414,7 +414,10 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
             warnings.simplefilter("ignore")
             pm.execute_notebook(str(src), str(tmp), parameters=passed, kernel_name="python3", language="python",
                                 cwd=str(run_dir), progress_bar=False, log_output=False,
-                                request_save_on_cell_execute=False, execution_timeout=timeout)
+                                request_save_on_cell_execute=False, execution_timeout=timeout,
+                                # the kernel's own log (TCP warning, shutdown notices) is noise on
+                                # the console; notebook errors still reach the executed notebook
+                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         error = _notebook_error(exc)
     except Exception as exc:  # kernel died, timeout, bad notebook JSON...
