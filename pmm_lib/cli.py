@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("pmm_lib.runs", "run the methodology notebooks for a region and cycle and render the paper"),
     "rerun": ("pmm_lib.runs", "repeat a past run from its manifest"),
     "compare": ("pmm_lib.runs", "compare two runs: rank shifts, score differences, changed inputs"),
+    "scan": ("pmm_lib.scan", "scan a run folder for values its audience may not see (exit 1 on a hit)"),
     "workshop": ("pmm_lib.workshop", "workshop group exercises (serve the participants' app)"),
 }
 
