@@ -274,7 +274,7 @@ _INGEST_WRAPPER = textwrap.dedent('''
                 fh.truncate(max(1, os.path.getsize(path) // 2))
             pause()
         pd.DataFrame.to_parquet = to_parquet
-    elif point == "moving":  # killed between moving the new files into place
+    elif point == "moving":  # killed just before the one switch that publishes the new outputs
         class _Os:
             def __init__(self):
                 self.n = 0
@@ -283,7 +283,7 @@ _INGEST_WRAPPER = textwrap.dedent('''
             def replace(self, src, dst):
                 if os.path.dirname(os.path.abspath(dst)) == os.path.abspath(out):
                     self.n += 1
-                    if self.n == 2:
+                    if self.n == 1:
                         pause()
                 return os.replace(src, dst)
         ing.os = _Os()
@@ -296,9 +296,7 @@ _INGEST_WRAPPER = textwrap.dedent('''
 @pytest.mark.slow
 @pytest.mark.parametrize("point", [
     "writing",
-    pytest.param("moving", marks=pytest.mark.xfail(
-        strict=True, reason="ingest moves its outputs into place one file at a time (os.replace per file): "
-                            "a kill between two moves leaves new and old files mixed")),
+    "moving",
 ])
 def test_killed_ingest_leaves_processed_byte_identical(tmp_path, point):
     home = tmp_path / "home"  # a copy of the project's inputs; PMM_HOME relocates the root
@@ -353,9 +351,7 @@ def test_failing_ingest_leaves_processed_byte_identical(processed, tmp_path, mon
     assert _tree(processed) == before  # staging folder removed too
 
 
-@pytest.mark.xfail(strict=True, reason="ingest does not roll back files already moved into data/processed "
-                                       "when a later os.replace fails")
-def test_ingest_failing_between_moves_leaves_processed_byte_identical(processed, monkeypatch):
+def test_ingest_failing_at_the_switch_leaves_processed_byte_identical(processed, monkeypatch):
     import pmm_lib.ingest as ing
 
     before = _tree(processed)
@@ -365,7 +361,7 @@ def test_ingest_failing_between_moves_leaves_processed_byte_identical(processed,
     def replace(src, dst):
         if Path(dst).parent == processed:
             calls["n"] += 1
-            if calls["n"] == 2:
+            if calls["n"] == 1:  # the switch of `current` that publishes every output at once
                 raise OSError(errno.EIO, os.strerror(errno.EIO), str(dst))
         return real(src, dst)
 
