@@ -18,8 +18,11 @@ Group aggregates (e.g. a regional mean of a KPI) are shown only when they pool a
 Member names can be replaced by stable pseudonyms (keyed hash), so a public artefact can show
 a distribution without naming who is where.
 
-Index, dimension and outcome scores are aggregates over many KPIs and are not suppressed;
-KPI-level per-Member values, raw or transformed (treated, normalised), are.
+KPI-level per-Member values, raw or transformed (treated, normalised), are suppressed. Index,
+dimension and outcome scores are aggregates and may be shown, except where an aggregate pools
+so few reported KPIs that it would reveal a hidden one (an outcome with one KPI, or a Member
+that reported one KPI of an outcome): :func:`mask_aggregates` applies the same threshold rule
+to them (at least ``min_kpis`` reported KPIs, default 3, whenever one of them is hidden).
 
 Reference: Hundepool, A. et al. (2012), *Statistical Disclosure Control*, Wiley,
 doi:10.1002/9781118348239 (threshold rule for tabular data, ch. 4).
@@ -45,6 +48,7 @@ __all__ = [
     "figure_values",
     "group_aggregate",
     "hidden_values",
+    "mask_aggregates",
     "mask_matrix",
     "pseudonymise",
     "suppress_member_kpi",
@@ -145,6 +149,58 @@ def hidden_values(matrix: pd.DataFrame, disclosure: pd.DataFrame, audience: str)
     stacked = matrix.where(hidden).stack().dropna().rename("value").reset_index()
     stacked.columns = ["member", "kpi", "value"]
     return stacked
+
+
+def mask_aggregates(scores: pd.DataFrame, raw: pd.DataFrame, meta: pd.DataFrame,
+                    disclosure: pd.DataFrame, audience: str, *, min_kpis: int = DEFAULT_MIN_N
+                    ) -> pd.DataFrame:
+    """Suppress Member-level scores that would reveal a hidden KPI value.
+
+    A KPI column is masked as in :func:`mask_matrix`. An aggregate (outcome, dimension, index)
+    of Member *c* is suppressed when at least one of the KPIs it pools is hidden from the
+    audience and fewer than ``min_kpis`` of its KPIs were reported by *c*:
+
+    .. math:: \\text{suppress}_{c,a} = (h_{c,a} \\ge 1) \\wedge (r_{c,a} < N)
+
+    with :math:`h` the hidden and :math:`r` the reported KPIs below aggregate *a*. This is the
+    threshold rule of :func:`group_aggregate` applied across KPIs instead of Members
+    (Hundepool et al. 2012, sec. 4.2).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Members × codes (``IndexResult.aggregated``: KPI columns and aggregates).
+    raw : DataFrame
+        Members × KPIs as reported (NaN = not reported), for counting reported KPIs.
+    meta : DataFrame
+        The hierarchy (``code, level, parent``).
+    disclosure : DataFrame
+        Members × KPIs of disclosure levels (:func:`disclosure_matrix`).
+    audience : {"public", "wco", "internal"}
+    min_kpis : int
+        Minimum number of reported KPIs for an aggregate that pools a hidden value.
+    """
+    if min_kpis < 1:
+        raise SpecError(f"min_kpis must be at least 1, got {min_kpis}")
+    kpis = meta.loc[meta["level"] == 1, "code"].tolist()
+    parent = dict(zip(meta["code"], meta["parent"], strict=True))
+    reported = raw.reindex(index=scores.index, columns=kpis).notna()
+    hidden = _hidden_mask(raw.reindex(index=scores.index, columns=kpis), disclosure, audience)
+    out = scores.copy()
+    below: dict[str, list[str]] = {}
+    for k in kpis:
+        node = parent.get(k)
+        while isinstance(node, str):
+            below.setdefault(node, []).append(k)
+            node = parent.get(node)
+    for col in out.columns:
+        if col in kpis:
+            out[col] = out[col].mask(hidden[col])
+        elif col in below:
+            h = hidden[below[col]].sum(axis=1)
+            r = reported[below[col]].sum(axis=1)
+            out[col] = out[col].mask((h >= 1) & (r < min_kpis))
+    return out
 
 
 def suppress_member_kpi(frame: pd.DataFrame, *, observations: pd.DataFrame, cycle: int,

@@ -134,3 +134,25 @@ def test_save_figure_records_the_plotted_numbers(tmp_path):
     plt.close(fig)
     recorded = pd.read_csv(tmp_path / "figures" / "fig-x.values.csv")["value"].to_numpy()
     assert np.isclose(recorded, 12.345678).any() and np.isclose(recorded, 98.7654321).any()
+
+
+def test_mask_aggregates_threshold_rule():
+    meta = pd.DataFrame({"code": ["K01", "K02", "K03", "O1", "O2", "I"],
+                         "level": [1, 1, 1, 2, 2, 3],
+                         "parent": ["O1", "O2", "O2", "I", "I", None]})
+    raw = pd.DataFrame({"K01": [1.0, 2.0], "K02": [3.0, np.nan], "K03": [4.0, 5.0]}, index=["AAA", "BBB"])
+    disc = pd.DataFrame({"K01": ["restricted", "public"], "K02": ["public", "public"],
+                         "K03": ["public", "public"]}, index=["AAA", "BBB"])
+    scores = pd.DataFrame({"K01": [10.0, 20.0], "K02": [30.0, np.nan], "K03": [40.0, 50.0],
+                           "O1": [10.0, 20.0], "O2": [35.0, 50.0], "I": [22.5, 35.0]},
+                          index=["AAA", "BBB"])
+    out = dc.mask_aggregates(scores, raw, meta, disc, "public", min_kpis=3)
+    # AAA: K01 hidden; O1 pools only K01 -> suppressed; I pools 3 reported KPIs -> shown
+    assert np.isnan(out.loc["AAA", "K01"]) and np.isnan(out.loc["AAA", "O1"])
+    assert out.loc["AAA", "I"] == 22.5 and out.loc["AAA", "O2"] == 35.0
+    # BBB: nothing hidden -> unchanged
+    pd.testing.assert_series_equal(out.loc["BBB"], scores.loc["BBB"])
+    # a stricter rule also suppresses AAA's index score
+    assert np.isnan(dc.mask_aggregates(scores, raw, meta, disc, "public", min_kpis=4).loc["AAA", "I"])
+    # internal sees everything
+    pd.testing.assert_frame_equal(dc.mask_aggregates(scores, raw, meta, disc, "internal"), scores)

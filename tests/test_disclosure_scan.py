@@ -504,17 +504,20 @@ def test_run_needles_names_a_bad_manifest(tmp_path):
         scan.scan_run(run, parts=("pictures",))
 
 
-@pytest.mark.xfail(strict=True, reason="pmm_lib.disclosure treats every outcome score as a safe aggregate, but "
-                                       "O04 and O12 have one KPI and a Member reporting one KPI of an outcome "
-                                       "gets that KPI's normalised value as outcome score: in AMS 2024, 27 "
-                                       "outcome scores (9 outcomes, 18 of 22 Members) equal hidden KPI values")
 def test_outcome_scores_per_member_reveal_no_hidden_kpi_value(observations, images):
+    """Raw outcome scores can reveal a hidden KPI (one-KPI outcomes); mask_aggregates removes them."""
     from pmm_lib.build import build_pmm
+    from pmm_lib.disclosure import disclosure_matrix, mask_aggregates
 
     res = build_pmm(None, region=REGION, cycle=CYCLE, observations=observations)
     outcomes = [c for c in res.aggregated.columns if c.startswith("O")]
-    table = res.aggregated[outcomes].rename_axis("member").reset_index()
-    hits = scan.scan_table(table, scan.Needles.from_images(images), source="outcome-scores")
+    needles = scan.Needles.from_images(images)
+    unmasked = res.aggregated[outcomes].rename_axis("member").reset_index()
+    assert not scan.scan_table(unmasked, needles, source="outcome-scores").empty  # the risk is real
+    disc = disclosure_matrix(observations, CYCLE, members=res.raw.index, kpis=res.raw.columns)
+    masked = mask_aggregates(res.aggregated, res.raw, res.meta, disc, "public")
+    table = masked[outcomes].rename_axis("member").reset_index()
+    hits = scan.scan_table(table, needles, source="outcome-scores")
     assert hits.empty, hits.head(10).to_string()
 
 
