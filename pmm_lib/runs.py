@@ -423,7 +423,15 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
     except Exception as exc:  # kernel died, timeout, bad notebook JSON...
         error = _notebook_error(exc)
     if tmp.exists():
-        os.replace(tmp, dst)  # the executed notebook is kept either way (with its error visible)
+        try:  # keep the executed notebook either way (its error visible), but never a truncated file
+            import nbformat
+
+            nbformat.read(str(tmp), as_version=4)
+        except Exception as exc:  # half-written (disk full, killed kernel): not a notebook
+            tmp.unlink(missing_ok=True)
+            error = (error + "; " if error else "") + f"the executed notebook could not be saved ({exc})"
+        else:
+            os.replace(tmp, dst)
     return error
 
 
@@ -579,11 +587,11 @@ def execute_run(request: RunRequest, *, progress: bool = False,
                    unit="step", leave=True)
 
     def fail(message: str) -> RunResult:
+        if bar is not None:  # close first: the messages below must start on their own line
+            bar.close()
         manifest.update(status="failed", error=message, finished=_now(),
                         outputs=_hash_outputs(run_dir), seconds=round(time.perf_counter() - t0, 3))
         _write_manifest(run_dir, manifest)
-        if bar is not None:
-            bar.close()
         say(f"FAILED: {message}")
         return RunResult(run_dir, "failed", message, "", time.perf_counter() - t0)
 
@@ -612,13 +620,13 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         return fail(str(exc))
     except Exception as exc:  # an unexpected failure still ends with a failed manifest
         return fail(f"{type(exc).__name__}: {exc}")
+    if bar is not None:
+        bar.close()
     manifest.pop("status_at_render", None)
     manifest.update(status="success", finished=_now(), seconds=round(time.perf_counter() - t0, 3))
     _write_manifest(run_dir, manifest)
     if request.render:  # latest always points at a complete run with its paper
         point_latest(run_dir)
-    if bar is not None:
-        bar.close()
     return RunResult(run_dir, "success", "", manifest["renderer"] or "", time.perf_counter() - t0)
 
 

@@ -521,9 +521,6 @@ def test_disk_full_at_the_end_of_a_run_does_not_move_latest(full_at_end):
     assert _no_temporaries(outputs) == []
 
 
-@pytest.mark.xfail(strict=True, reason="runs.execute_run leaves its tqdm bar open when an OSError escapes "
-                                       "(fail() closes it only after a manifest write that can itself fail), "
-                                       "so the CLI's error line is glued to the end of the progress bar")
 @pytest.mark.slow
 def test_disk_full_error_starts_its_own_line(full_at_end):
     _rc, err, _outputs = full_at_end
@@ -657,9 +654,6 @@ def test_run_on_a_full_disk_fails_with_one_line_and_latest_unmoved(full_disk_run
     assert "success" not in statuses
 
 
-@pytest.mark.xfail(strict=True, reason="runs._execute_notebook moves papermill's output into notebooks/ even "
-                                       "when papermill could not finish writing it (disk full): a truncated, "
-                                       "invalid .ipynb is left in the run folder")
 @pytest.mark.slow
 def test_run_on_a_full_disk_leaves_no_half_written_file(full_disk_run):
     _rc, _err, _outputs, problems, _latest, _statuses = full_disk_run
