@@ -1,21 +1,6 @@
 """Write notebooks/01_data_quality.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_01_data_quality.py"""
 
-from pathlib import Path
-
-import nbformat as nbf
-
-HERE = Path(__file__).resolve().parents[1]
-
-
-def code(src: str, tags: list[str] | None = None) -> nbf.NotebookNode:
-    cell = nbf.v4.new_code_cell(src.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
-
-
-def md(src: str) -> nbf.NotebookNode:
-    return nbf.v4.new_markdown_cell(src.strip("\n"))
+from nbgen import code, md, write
 
 
 cells = [
@@ -123,8 +108,4 @@ outliers.head(15)
 '''),
 ]
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nb.metadata["language_info"] = {"name": "python"}
-nbf.validate(nb)
-nbf.write(nb, HERE / "01_data_quality.ipynb")
+write(cells, "01_data_quality.ipynb")
