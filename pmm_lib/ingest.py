@@ -109,6 +109,7 @@ from pmm_lib.framework import DISCLOSURE_LEVELS, Framework, load_framework
 from pmm_lib.io import write_text_atomic, write_with
 
 __all__ = [
+    "ensure_processed",
     "DIMENSION_COLUMNS",
     "HEADER_ROW",
     "RESPONDENT_LABELS",
@@ -1493,6 +1494,40 @@ def ingest(paths_in: Sequence[str | Path] | None = None, *, processed_dir: str |
     result.manifest = manifest
     result.written = written
     return result
+
+
+def ensure_processed(processed_dir: str | Path | None = None) -> dict[str, Any]:
+    """Bring ``data/processed`` up to date with the questionnaires in ``data/raw/questionnaires``.
+
+    The data flow is raw → ``pmm ingest`` → processed → ``pmm run``. A run calls this first:
+    when the processed manifest lists exactly the questionnaire files present now, with the
+    same SHA-256 hashes, nothing happens; otherwise (no processed data yet, a file added,
+    removed or changed) the questionnaires are ingested again, with every check of
+    :func:`ingest` (an invalid questionnaire stops the run with its precise error).
+
+    Returns
+    -------
+    dict
+        ``action`` (``"current"`` or ``"ingested"``), ``reason``, ``manifest_sha256``.
+    """
+    out_dir = Path(processed_dir) if processed_dir is not None else paths.PROCESSED_DIR
+    manifest_path = out_dir / "manifest.json"
+    present = {_rel(p): file_sha256(p) for p in _discover_dir(paths.QUESTIONNAIRE_DIR)}
+    reason = "no processed data yet"
+    if manifest_path.is_file() and (out_dir / "observations.parquet").is_file():
+        try:
+            recorded = {i["path"]: i["sha256"]
+                        for i in json.loads(manifest_path.read_text(encoding="utf-8")).get("inputs", [])}
+        except (ValueError, KeyError, TypeError):
+            recorded, reason = None, "processed manifest unreadable"
+        if recorded == present:
+            return {"action": "current", "reason": "processed data match the questionnaires",
+                    "manifest_sha256": file_sha256(manifest_path)}
+        if recorded is not None:
+            changed = sorted(set(recorded.items()) ^ set(present.items()))
+            reason = "questionnaires changed: " + ", ".join(sorted({k for k, _ in changed}))
+    ingest(processed_dir=out_dir)
+    return {"action": "ingested", "reason": reason, "manifest_sha256": file_sha256(manifest_path)}
 
 
 # ----------------------------------------------------------------------------------------------

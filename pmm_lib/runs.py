@@ -534,7 +534,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     -------
     RunResult
         ``status == "failed"`` when a notebook raised or rendering failed; the manifest carries
-        the error and ``latest`` is unchanged. Errors in the request itself (unknown notebook,
+        the error and ``latest`` is unchanged. The processed data are first brought up to date
+        with the questionnaires (:func:`pmm_lib.ingest.ensure_processed`). Errors in the request
+        itself (an invalid questionnaire, unknown notebook,
         bad scenario) raise :class:`SpecError` before any folder is created.
     """
     t0 = time.perf_counter()
@@ -542,6 +544,11 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
     scenario_text, scenario = (_read_scenario(request.scenario) if request.scenario is not None
                                else (None, None))
+    from pmm_lib.ingest import ensure_processed
+
+    processed = ensure_processed()  # raw → ingest → processed, before anything reads the data
+    if processed["action"] == "ingested":
+        say(f"data/processed refreshed by ingest ({processed['reason']})")
     run_dir = _make_run_dir(request, _param_hash(request, scenario_text, notebooks))
     spec_path = ""
     if scenario_text is not None:
@@ -566,6 +573,7 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         "scenario_file": str(request.scenario) if request.scenario is not None else None,
         "notebooks_dir": str(request.notebooks_dir.resolve()),
         "framework_path": str(FRAMEWORK_PATH),
+        "processed": processed,
         "inputs": hash_inputs([*notebooks, *([request.scenario] if request.scenario else [])]),
         "packages": _versions(),
         "python": platform.python_version(),
