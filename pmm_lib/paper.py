@@ -112,7 +112,7 @@ def _table_md(art: Artefact, max_rows: int) -> str:
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         return f"*Table {art.label} could not be read ({exc}).*"
     if frame.empty:
-        return f"*Table {art.label} ({art.caption}) is empty in this run.*"
+        return f"*No rows in this run for: {art.caption.rstrip('.')}.*"
     caption = art.caption.replace("\n", " ")
     return table_markdown(frame, caption=f"{caption} {{#{art.label}}}", max_rows=max_rows)
 
