@@ -15,16 +15,13 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 
+from pmm_lib.plots_base import axes as _ax
+
 __all__ = ["plot_coverage_kpi", "plot_coverage_member", "plot_distributions", "plot_missingness"]
 
 _DIM_ORDER = ["TF", "RC", "ES", "OD"]
 _PALETTE = dict(zip(_DIM_ORDER, sns.color_palette("colorblind", 4).as_hex(), strict=True))
 
-
-def _ax(ax: Axes | None, size: tuple[float, float]) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def _palette(dims: Any) -> dict[str, str]:

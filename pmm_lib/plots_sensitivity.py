@@ -9,15 +9,16 @@ tidy outputs of :mod:`pmm_lib.sensitivity` (:func:`~pmm_lib.sensitivity.rank_int
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
 from pmm_lib.errors import InputError
+from pmm_lib.plots_base import axes as _ax
+from pmm_lib.plots_base import require_columns as _need
 
 __all__ = ["plot_rank_intervals", "plot_score_distributions", "plot_sobol"]
 
@@ -25,17 +26,6 @@ _OUTPUT_LABELS = {"mean_abs_rank_shift": "mean absolute rank shift", "score": "s
                   "rank": "ranks (variance-weighted)"}
 
 
-def _ax(ax: Axes | None, size: tuple[float, float]) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
-
-
-def _need(data: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in data.columns]
-    if missing:
-        raise InputError(f"{what}: data lack column(s) {', '.join(missing)}",
-                         column=missing[0], expected=", ".join(cols))
 
 
 def _one_code(data: pd.DataFrame, code: str | None, what: str) -> tuple[pd.DataFrame, str]:

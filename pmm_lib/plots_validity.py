@@ -10,15 +10,14 @@ palettes, labels its axes, and never calls ``show()``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
 from pmm_lib.errors import InputError
+from pmm_lib.plots_base import axes as _ax
+from pmm_lib.plots_base import require_columns as _need
 
 __all__ = [
     "plot_alpha",
@@ -32,19 +31,6 @@ PALETTE = "colorblind"
 DIVERGING = "vlag"  # blue-white-red, readable with red-green colour blindness
 
 
-def _need(data: pd.DataFrame, cols: Sequence[str], fn: str) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise InputError(f"{fn}: data must be a DataFrame, got {type(data).__name__}")
-    missing = [c for c in cols if c not in data.columns]
-    if missing:
-        raise InputError(f"{fn}: data lacks column(s) {', '.join(missing)}",
-                         expected=f"columns {', '.join(cols)}; got {', '.join(map(str, data.columns))}")
-
-
-def _ax(ax: Axes | None, size: tuple[float, float] = (6.5, 4.5)) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def plot_coefficients(data: pd.DataFrame, *, y: str = "predictor", hue: str | None = "outcome",

@@ -10,30 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
 from pmm_lib.errors import InputError
+from pmm_lib.plots_base import axes as _ax
+from pmm_lib.plots_base import require_columns as _need
 
 __all__ = ["plot_effective_weights", "plot_rank_shift", "plot_scheme_weights"]
 
 _MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">")
 
 
-def _ax(ax: Axes | None, size: tuple[float, float]) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
-
-
-def _need(data: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in data.columns]
-    if missing:
-        raise InputError(f"{what}: data lack column(s) {', '.join(missing)}",
-                         column=missing[0], expected=", ".join(cols))
 
 
 def plot_rank_shift(data: pd.DataFrame, *, reference: str | None = None,

@@ -35,7 +35,7 @@ def test_plot_coefficients_positions_and_intervals():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["PMM", "TF"]
     assert ax.get_xlabel() and ax.get_ylabel() == "Predictor"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
-    with pytest.raises(InputError, match="lacks column"):
+    with pytest.raises(InputError, match="lack column"):
         pv.plot_coefficients(data.drop(columns="ci_low"))
 
 
