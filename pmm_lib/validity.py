@@ -19,7 +19,7 @@ p_value, n``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -692,6 +692,23 @@ def _pca_corr(corr: np.ndarray, n: int, names: list[str], *, n_iter: int, quanti
     return PcaResult(eigen=eigen, loadings=loadings, n_kaiser=n_kaiser, n_parallel=n_parallel, n=n)
 
 
+def _group_correlations(x: pd.DataFrame, meta: pd.DataFrame, levels: Any, missing: str
+                        ) -> Iterator[tuple[str, list[str], np.ndarray, int, list[str]]]:
+    """Each group of >= 2 indicators with its correlation matrix (listwise or pairwise), n and names.
+
+    Groups whose correlations cannot be formed (too few complete units) are skipped.
+    """
+    for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
+        if len(cols) < 2:
+            continue
+        sub = x[cols].dropna() if missing == "listwise" else x[cols]
+        try:
+            corr, n, names = _corr_complete(sub) if missing == "listwise" else _corr_pairwise(sub)
+        except InputError:
+            continue
+        yield node, cols, corr, n, names
+
+
 def pca_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_iter: int = 500,
               seed: SeedLike = None, levels: Sequence[int] = (3,),
               missing: Missing = "listwise") -> pd.DataFrame:
@@ -710,14 +727,7 @@ def pca_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_iter: int = 500
     x = _numeric(normalised, "normalised")
     gen = rng(seed)
     parts = []
-    for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
-        if len(cols) < 2:
-            continue
-        sub = x[cols].dropna() if missing == "listwise" else x[cols]
-        try:
-            corr, n, names = _corr_complete(sub) if missing == "listwise" else _corr_pairwise(sub)
-        except InputError:
-            continue
+    for node, cols, corr, n, names in _group_correlations(x, meta, levels, missing):
         res = _pca_corr(corr, n, names, n_iter=n_iter, quantile=0.95, seed=gen)
         try:
             km = kmo(corr=corr).overall
@@ -807,14 +817,7 @@ def pca_loadings(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_components: 
     x = _numeric(normalised, "normalised")
     gen = rng(seed)
     parts = []
-    for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
-        if len(cols) < 2:
-            continue
-        sub = x[cols].dropna() if missing == "listwise" else x[cols]
-        try:
-            corr, n, names = _corr_complete(sub) if missing == "listwise" else _corr_pairwise(sub)
-        except InputError:
-            continue
+    for node, cols, corr, n, names in _group_correlations(x, meta, levels, missing):
         res = _pca_corr(corr, n, names, n_iter=n_iter, quantile=0.95, seed=gen)
         keep = n_components if n_components is not None else max(1, res.n_parallel)
         comps = [f"PC{j + 1}" for j in range(min(keep, len(cols)))]
