@@ -228,7 +228,8 @@ def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows:
                    digits: int = 3) -> str:
     """A pandoc/Quarto pipe table of ``frame`` with numbers rounded to ``digits`` significant digits.
 
-    Numeric columns are right-aligned, text left-aligned; missing values show as an en dash.
+    Numeric columns are right-aligned, text left-aligned; missing values show as an en dash;
+    underscores in column names become spaces.
     When ``frame`` has more than ``max_rows`` rows, only the first ``max_rows`` are shown and a
     last line says how many were left out (the full table stays in the run's CSV).
     ``caption`` (e.g. ``"Coverage by KPI {#tbl-coverage}"``) is written as a pandoc table caption
@@ -243,7 +244,8 @@ def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows:
     | BRA    |    58 |
     """
     shown = frame if max_rows is None or len(frame) <= max_rows else frame.head(max_rows)
-    cols = [str(c) for c in frame.columns]
+    # snake_case headers read as words and may break between them in narrow PDF columns
+    cols = [str(c).replace("_", " ") for c in frame.columns]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                for c in frame.columns]
     cells = [[_fmt(v.item() if hasattr(v, "item") else v, digits) for v in row]

@@ -98,6 +98,8 @@ def test_table_markdown_hand_checked():
         "*First 2 of 3 rows shown; the full table is in the run folder.*",
     ]
     assert table_markdown(frame.iloc[2:]).splitlines()[-1] == "| CHL    |     – | yes |"
+    assert table_markdown(frame.rename(columns={"score": "item_rest_r"})).splitlines()[0] == (
+        "| member | item rest r | ok  |")
 
 
 def test_sections_cover_contract_labels():
