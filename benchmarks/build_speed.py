@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pmm_lib import transform as T
-from pmm_lib.build import build, nominal_weights
-from pmm_lib.coinr import load_coinr
-from pmm_lib.spec import Spec
+from pmm_lib.core import transform as T
+from pmm_lib.core.build import build, nominal_weights
+from pmm_lib.core.spec import Spec
+from pmm_lib.inputs.coinr import load_coinr
 
 ASEM = Path(__file__).resolve().parents[1] / "tests" / "data" / "coinr-asem"
 
@@ -42,9 +42,9 @@ def main() -> None:
     print(f"  build Spec()          {ms(lambda: build(x, a.meta, plain)):8.2f}")
     print(f"  build COINr example   {ms(lambda: build(x, a.meta, coinr, groups=a.groups, denominators=a.denominators)):8.2f}")
     try:
-        from pmm_lib.build import build_pmm
-        from pmm_lib.data import load_observations, to_matrix
-        from pmm_lib.framework import load_framework
+        from pmm_lib.core.build import build_pmm
+        from pmm_lib.inputs.data import load_observations, to_matrix
+        from pmm_lib.inputs.framework import load_framework
 
         obs = load_observations()
         m = to_matrix(obs, 2024)

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bad_inputs.corpus import TEST_MEMBERS, filled_workbook  # noqa: E402
 
 from pmm_lib import paths  # noqa: E402
-from pmm_lib.framework import load_framework  # noqa: E402
-from pmm_lib.ingest import ingest, read_returns, write_template  # noqa: E402
+from pmm_lib.inputs.framework import load_framework  # noqa: E402
+from pmm_lib.inputs.ingest import ingest, read_returns, write_template  # noqa: E402
 
 
 def timed(fn, repeat: int = 3) -> float:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from pmm_lib import runs
-from pmm_lib.runs import RunRequest
+from pmm_lib.reporting import runs
+from pmm_lib.reporting.runs import RunRequest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Benchmark of the uncertainty/sensitivity engine (pmm_lib.sensitivity) against a plain loop.
+"""Benchmark of the uncertainty/sensitivity engine (pmm_lib.uncertainty.sensitivity) against a plain loop.
 
 Problems:
 
@@ -31,8 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pmm_lib import sensitivity as sa  # noqa: E402
-from pmm_lib.spec import NormaliseSpec, Spec, TreatSpec  # noqa: E402
+from pmm_lib.core.spec import NormaliseSpec, Spec, TreatSpec  # noqa: E402
+from pmm_lib.uncertainty import sensitivity as sa  # noqa: E402
 
 
 def _peak_rss_mb() -> float:
@@ -45,8 +45,8 @@ def _normalise_alternatives() -> tuple[NormaliseSpec, NormaliseSpec]:
 
 def asem_problem():
     """COINr's ASEM build and sensitivity set-up (see the module docstring)."""
-    from pmm_lib.coinr import load_coinr
-    from pmm_lib.spec import ImputeSpec, ScreenSpec
+    from pmm_lib.core.spec import ImputeSpec, ScreenSpec
+    from pmm_lib.inputs.coinr import load_coinr
 
     ds = load_coinr(ROOT / "tests/data/coinr-asem/ASEM_iData.csv", ROOT / "tests/data/coinr-asem/ASEM_iMeta.csv")
     base = Spec(denominate=True, impute=ImputeSpec("group_mean", "EurAsia_group"), screen=ScreenSpec(0.9),
@@ -59,14 +59,14 @@ def asem_problem():
 
 def pmm_problem():
     """All Members x 51 KPIs (2024, region ALL) with the same kinds of assumptions."""
-    from pmm_lib import data as data_mod
     from pmm_lib.errors import InputError
-    from pmm_lib.framework import load_framework
+    from pmm_lib.inputs import data as data_mod
+    from pmm_lib.inputs.framework import load_framework
 
     try:
         obs = data_mod.load_observations()
     except InputError:  # bundled returns not written yet: generate them in memory
-        from pmm_lib.synthetic import generate
+        from pmm_lib.inputs.synthetic import generate
 
         obs = generate(seed=20240601).observations
     matrix = data_mod.to_matrix(obs, 2024, "ALL")

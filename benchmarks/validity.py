@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 
-from pmm_lib import build, data, outcomes, validity
+from pmm_lib.analysis import outcomes, validity
+from pmm_lib.core import build
+from pmm_lib.inputs import data
 
 
 def best(fn, repeat: int = 3) -> float:

@@ -3,11 +3,11 @@
 Times, on all 186 WCO Members × 51 KPIs (uniform values in [1, 100], 10 % missing, the
 framework hierarchy K → O → dimension → PMM):
 
-* the leaf rules of :mod:`pmm_lib.aggregate` with a sample axis of weights (the uncertainty
+* the leaf rules of :mod:`pmm_lib.core.aggregate` with a sample axis of weights (the uncertainty
   engine's use: thousands of weight vectors evaluated at once), reported as microseconds per
   weight sample;
-* :func:`pmm_lib.aggregate.aggregate_hierarchy` for every method;
-* the weighting methods of :func:`pmm_lib.weights.resolve_weights`.
+* :func:`pmm_lib.core.aggregate.aggregate_hierarchy` for every method;
+* the weighting methods of :func:`pmm_lib.core.weights.resolve_weights`.
 
 Prints a table and, as the last line, JSON ``{"benchmark": "weighting", "results": [...]}``.
 
@@ -24,9 +24,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from pmm_lib import aggregate as agg
-from pmm_lib import weights as W
-from pmm_lib.framework import load_framework
+from pmm_lib.core import aggregate as agg
+from pmm_lib.core import weights as W
+from pmm_lib.inputs.framework import load_framework
 from pmm_lib.paths import METHODOLOGY_DIR
 
 

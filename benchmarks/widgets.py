@@ -1,6 +1,6 @@
 """Latency of the participants' app: milliseconds per slider change, for all Members × 51 KPIs.
 
-Drives :class:`pmm_lib.widgets.WeightingApp` the way the browser does (setting a widget's
+Drives :class:`pmm_lib.workshop.widgets.WeightingApp` the way the browser does (setting a widget's
 value fires the same observers) and times each change from the new value to the refreshed
 views (rebalancing, index, ranks, table, rank-shift chart, outcome correlation). Two data sets:
 
@@ -28,10 +28,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from pmm_lib.framework import load_framework
+from pmm_lib.inputs.framework import load_framework
 from pmm_lib.seed import rng
-from pmm_lib.widgets import WeightingApp
-from pmm_lib.workshop import LiveIndex, load_live_index
+from pmm_lib.workshop.exercise import LiveIndex, load_live_index
+from pmm_lib.workshop.widgets import WeightingApp
 
 
 def _synthetic(seed: int) -> tuple[LiveIndex, pd.DataFrame]:

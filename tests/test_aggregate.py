@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.aggregate: hand-computed cases, inequalities, PEFA tables, COINr reference."""
+"""Tests of pmm_lib.core.aggregate: hand-computed cases, inequalities, PEFA tables, COINr reference."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pmm_lib import aggregate as agg
+from pmm_lib.core import aggregate as agg
 from pmm_lib.errors import InputError, SpecError
 
 DATA = Path(__file__).parent / "data" / "coinr-asem"

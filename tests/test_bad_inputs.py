@@ -1,4 +1,4 @@
-"""The bad-input corpus (tests/bad_inputs/corpus.py) against pmm_lib.ingest.
+"""The bad-input corpus (tests/bad_inputs/corpus.py) against pmm_lib.inputs.ingest.
 
 Every rejection must name file, sheet, row, column and what was expected, and leave the processed
 folder byte-identical; every accepted irregularity must be fixed as documented and recorded as a
@@ -28,7 +28,7 @@ from bad_inputs.corpus import (
 )
 
 from pmm_lib.errors import InputError
-from pmm_lib.ingest import IngestOptions, ingest
+from pmm_lib.inputs.ingest import IngestOptions, ingest
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from pmm_lib import paths
-from pmm_lib.build import (
+from pmm_lib.cli import main
+from pmm_lib.core.build import (
     IndexResult,
     build,
     build_from_spec_file,
@@ -18,9 +19,7 @@ from pmm_lib.build import (
     index_shares,
     nominal_weights,
 )
-from pmm_lib.cli import main
-from pmm_lib.errors import InputError, SpecError
-from pmm_lib.spec import (
+from pmm_lib.core.spec import (
     AggregateSpec,
     ImputeSpec,
     NormaliseSpec,
@@ -29,6 +28,7 @@ from pmm_lib.spec import (
     TreatSpec,
     WeightSpec,
 )
+from pmm_lib.errors import InputError, SpecError
 
 META = pd.DataFrame({
     "code": ["a", "b", "c", "d", "X", "Y", "I"],
@@ -104,7 +104,7 @@ def test_equal_explicit_and_file_weights(tmp_path):
 
 
 def test_data_driven_weights_go_through_the_weights_module():
-    from pmm_lib import weights as weights_mod
+    from pmm_lib.core import weights as weights_mod
 
     spec = Spec(weights=WeightSpec(method="pca"))
     r = build(DATA.assign(c=[4.0, 3.0, 2.0, 2.5]), META, spec)
@@ -181,7 +181,7 @@ needs_pmm = pytest.mark.skipif(not (paths.QUESTIONNAIRE_DIR / "pmm_returns.csv")
 
 @pytest.fixture(scope="module")
 def observations():
-    from pmm_lib.data import load_observations
+    from pmm_lib.inputs.data import load_observations
 
     return load_observations(paths.QUESTIONNAIRE_DIR / "pmm_returns.csv")
 
@@ -206,7 +206,7 @@ def test_build_pmm_recovers_planted_latent_performance(observations):
 def test_build_pmm_region_and_panel_imputation(observations):
     r = build_pmm(Spec(impute=ImputeSpec("panel")), region="AMS", cycle=2024, observations=observations)
     assert len(r.aggregated) > 5
-    from pmm_lib.data import to_matrix
+    from pmm_lib.inputs.data import to_matrix
 
     filled = r.log[(r.log.stage == "impute") & (r.log.action == "imputed")]
     assert len(filled) > 0
@@ -252,7 +252,7 @@ def test_variant_is_one_replace_away():
 def test_docstring_examples_run():
     import doctest
 
-    import pmm_lib.build as module
+    import pmm_lib.core.build as module
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
@@ -260,7 +260,7 @@ def test_docstring_examples_run():
 
 @needs_pmm
 def test_build_pmm_group_imputation_by_member_column(observations):
-    from pmm_lib.data import load_members, to_matrix
+    from pmm_lib.inputs.data import load_members, to_matrix
 
     spec = Spec(impute=ImputeSpec("group_mean", "income_group"))
     r = build_pmm(spec, region="ALL", cycle=2024, observations=observations)

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmm_lib import transform
-from pmm_lib.build import build, build_from_spec_file
 from pmm_lib.cli import main
-from pmm_lib.coinr import load_coinr
-from pmm_lib.spec import Spec
+from pmm_lib.core import transform
+from pmm_lib.core.build import build, build_from_spec_file
+from pmm_lib.core.spec import Spec
+from pmm_lib.inputs.coinr import load_coinr
 
 HERE = Path(__file__).parent / "data" / "coinr-asem"
 SPEC = HERE / "asem_spec.yaml"
@@ -156,7 +156,7 @@ def test_build_with_spec_object_equals_file_route(asem, result):
 def test_docstring_examples_run():
     import doctest
 
-    import pmm_lib.coinr as module
+    import pmm_lib.inputs.coinr as module
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -1,4 +1,4 @@
-"""pmm_lib.data: Members, real outcomes, observations and the members × KPIs matrix."""
+"""pmm_lib.inputs.data: Members, real outcomes, observations and the members × KPIs matrix."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmm_lib import data
-from pmm_lib.data import (
+from pmm_lib.errors import InputError
+from pmm_lib.inputs import data
+from pmm_lib.inputs.data import (
     OBSERVATION_COLUMNS,
     REGIONS,
     load_members,
@@ -21,7 +22,6 @@ from pmm_lib.data import (
     outcome_wide,
     to_matrix,
 )
-from pmm_lib.errors import InputError
 from pmm_lib.paths import ROOT
 
 RETURNS = ROOT / "data" / "raw" / "questionnaires" / "pmm_returns.csv"

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmm_lib import disclosure as dc
 from pmm_lib.errors import SpecError
+from pmm_lib.reporting import disclosure as dc
 
 OBS = pd.DataFrame({
     "member": ["AAA", "AAA", "BBB", "BBB", "CCC", "CCC", "DDD"],
@@ -126,7 +126,7 @@ def test_figure_values_finds_plotted_numbers():
 
 
 def test_save_figure_records_the_plotted_numbers(tmp_path):
-    from pmm_lib.report import save_figure
+    from pmm_lib.reporting.report import save_figure
 
     fig, ax = plt.subplots()
     ax.scatter([12.345678], [98.7654321])

@@ -1,10 +1,10 @@
-"""The disclosure scan (pmm_lib.scan): hand-made cases, positive controls, and the real papers.
+"""The disclosure scan (pmm_lib.reporting.scan): hand-made cases, positive controls, and the real papers.
 
 1. Known answers for the number handling (canonical spellings, significant digits, tokens) and
    for the matching rules (numeric tolerance, distinctive rounded forms, visible values and
    simple fractions never reported).
 2. The images of the bundled data (raw, scaled, robust z, treated, normalised) agree with their
-   formulas and with :func:`pmm_lib.disclosure.hidden_values`.
+   formulas and with :func:`pmm_lib.reporting.disclosure.hidden_values`.
 3. A public AMS 2024 run of every notebook with its paper (slow, one run for the module):
    positive controls plant hidden values in copies of a table, the HTML, the PDF, a figure's
    data and a notebook output, and the scan finds each; a public value planted the same way is
@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmm_lib import data, disclosure, quality, scan
+from pmm_lib.analysis import quality
 from pmm_lib.errors import InputError, SpecError
-from pmm_lib.framework import load_framework
-from pmm_lib.runs import RunRequest, execute_run
+from pmm_lib.inputs import data
+from pmm_lib.inputs.framework import load_framework
+from pmm_lib.reporting import disclosure, scan
+from pmm_lib.reporting.runs import RunRequest, execute_run
 
 CYCLE, REGION = 2024, "AMS"
 
@@ -506,8 +508,8 @@ def test_run_needles_names_a_bad_manifest(tmp_path):
 
 def test_outcome_scores_per_member_reveal_no_hidden_kpi_value(observations, images):
     """Raw outcome scores can reveal a hidden KPI (one-KPI outcomes); mask_aggregates removes them."""
-    from pmm_lib.build import build_pmm
-    from pmm_lib.disclosure import disclosure_matrix, mask_aggregates
+    from pmm_lib.core.build import build_pmm
+    from pmm_lib.reporting.disclosure import disclosure_matrix, mask_aggregates
 
     res = build_pmm(None, region=REGION, cycle=CYCLE, observations=observations)
     outcomes = [c for c in res.aggregated.columns if c.startswith("O")]
@@ -522,7 +524,7 @@ def test_outcome_scores_per_member_reveal_no_hidden_kpi_value(observations, imag
 
 
 def test_dimension_scores_per_member_reveal_no_hidden_kpi_value(observations, images):
-    from pmm_lib.build import build_pmm
+    from pmm_lib.core.build import build_pmm
 
     res = build_pmm(None, region=REGION, cycle=CYCLE, observations=observations)
     table = res.aggregated[["TF", "RC", "ES", "OD", "PMM"]].rename_axis("member").reset_index()

@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent('''
     import json, sys
     from pathlib import Path
     import pandas as pd
-    from pmm_lib.ingest import ensure_processed
+    from pmm_lib.inputs.ingest import ensure_processed
     from pmm_lib import paths
     first = ensure_processed()
     second = ensure_processed()

@@ -35,8 +35,8 @@ import pytest
 
 import pmm_lib.io as pio
 from pmm_lib import cli
-from pmm_lib.ingest import ingest
-from pmm_lib.runs import RunRequest, execute_run, load_manifest
+from pmm_lib.inputs.ingest import ingest
+from pmm_lib.reporting.runs import RunRequest, execute_run, load_manifest
 
 PYTHON = sys.executable
 PMM = [PYTHON, "-m", "pmm_lib.cli"]
@@ -61,8 +61,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from pmm_lib import build, data, disclosure, report
-from pmm_lib.spec import Spec
+from pmm_lib.core import build
+from pmm_lib.inputs import data
+from pmm_lib.reporting import disclosure, report
+from pmm_lib.core.spec import Spec
 
 report.use_reproducible_style()
 obs = data.load_observations()
@@ -255,7 +257,7 @@ def processed(tmp_path) -> Path:
 _INGEST_WRAPPER = textwrap.dedent('''
     import os, sys, time
     import pandas as pd
-    import pmm_lib.ingest as ing
+    import pmm_lib.inputs.ingest as ing
     from pmm_lib import cli
 
     point, ready, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -352,7 +354,7 @@ def test_failing_ingest_leaves_processed_byte_identical(processed, tmp_path, mon
 
 
 def test_ingest_failing_at_the_switch_leaves_processed_byte_identical(processed, monkeypatch):
-    import pmm_lib.ingest as ing
+    import pmm_lib.inputs.ingest as ing
 
     before = _tree(processed)
     real = os.replace
@@ -627,7 +629,7 @@ def full_disk_run(tiny_notebooks):
 
     Yields (rc, stderr, outputs, tree) where tree maps every file left to its bytes.
     """
-    from pmm_lib.runs import hash_inputs
+    from pmm_lib.reporting.runs import hash_inputs
 
     # room for the first manifest (its size is mostly the input hashes) and a little more
     manifest = len(json.dumps(hash_inputs([tiny_notebooks / "01_fault.ipynb"]), indent=2)) + 4096

@@ -1,4 +1,4 @@
-"""pmm_lib.framework: the bundled framework and the validation of malformed ones."""
+"""pmm_lib.inputs.framework: the bundled framework and the validation of malformed ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pmm_lib.framework import DISCLOSURE_LEVELS, FrameworkError, load_framework
+from pmm_lib.inputs.framework import DISCLOSURE_LEVELS, FrameworkError, load_framework
 from pmm_lib.paths import FRAMEWORK_PATH
 
 #: KPI names the WCO has published for PMM v.1 (all others are illustrative stand-ins).

@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.ingest and pmm_lib.schemas: template layout, round trip, manifest, atomicity,
+"""Tests of pmm_lib.inputs.ingest and pmm_lib.inputs.schemas: template layout, round trip, manifest, atomicity,
 cell parsing rules, options, CLI, the bundled returns, and hypothesis properties.
 
 The bad-input corpus lives in tests/test_bad_inputs.py.
@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from pmm_lib import paths
 from pmm_lib.cli import main
 from pmm_lib.errors import InputError, SpecError
-from pmm_lib.framework import DISCLOSURE_LEVELS, load_framework
-from pmm_lib.ingest import (
+from pmm_lib.inputs.framework import DISCLOSURE_LEVELS, load_framework
+from pmm_lib.inputs.ingest import (
     DIMENSION_COLUMNS,
     HEADER_ROW,
     IngestOptions,
@@ -48,7 +48,7 @@ from pmm_lib.ingest import (
     validate_returns,
     write_template,
 )
-from pmm_lib.schemas import OBSERVATION_COLUMNS, OBSERVATIONS_SCHEMA
+from pmm_lib.inputs.schemas import OBSERVATION_COLUMNS, OBSERVATIONS_SCHEMA
 
 FW = load_framework()
 
@@ -192,22 +192,22 @@ def test_manifest_records_inputs_outputs_and_versions(tmp_path: Path) -> None:
 
 
 def test_reference_tables_written_when_data_module_exists(tmp_path: Path) -> None:
-    pytest.importorskip("pmm_lib.data")
+    pytest.importorskip("pmm_lib.inputs.data")
     p = filled_workbook(tmp_path / "sen.xlsx")
     out = tmp_path / "processed"
     res = ingest([p], processed_dir=out, members=TEST_MEMBERS)
-    from pmm_lib.data import load_members
+    from pmm_lib.inputs.data import load_members
     assert set(res.written) == {"observations.parquet", "members.parquet", "outcomes.parquet", "manifest.json"}
     pd.testing.assert_frame_equal(pd.read_parquet(out / "members.parquet"), load_members(), check_dtype=False)
 
 
 def test_reference_tables_skipped_with_a_note_without_data_module(tmp_path: Path, monkeypatch) -> None:
     import sys
-    monkeypatch.setitem(sys.modules, "pmm_lib.data", None)  # import fails
+    monkeypatch.setitem(sys.modules, "pmm_lib.inputs.data", None)  # import fails
     p = filled_workbook(tmp_path / "sen.xlsx")
     res = ingest([p], processed_dir=tmp_path / "out", members=TEST_MEMBERS)
     assert set(res.written) == {"observations.parquet", "manifest.json"}
-    assert any("pmm_lib.data is not available" in n for n in res.manifest["notes"])
+    assert any("pmm_lib.inputs.data is not available" in n for n in res.manifest["notes"])
 
 
 def test_failed_write_leaves_processed_untouched(tmp_path: Path, monkeypatch) -> None:
@@ -221,7 +221,7 @@ def test_failed_write_leaves_processed_untouched(tmp_path: Path, monkeypatch) ->
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("pmm_lib.ingest.write_text_atomic", boom)
+    monkeypatch.setattr("pmm_lib.inputs.ingest.write_text_atomic", boom)
     with pytest.raises(OSError, match="No space left"):
         ingest([p2], processed_dir=out, members=TEST_MEMBERS, with_reference=False)
     assert tree(out) == before
@@ -475,7 +475,7 @@ def test_csv_at_the_row_limit_ingests(tmp_path: Path) -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
-    import pmm_lib.ingest as mod
+    import pmm_lib.inputs.ingest as mod
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0
 

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from pmm_lib.paths import NOTEBOOKS_DIR
-from pmm_lib.runs import notebook_parameters
+from pmm_lib.reporting.runs import notebook_parameters
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = sorted(p for p in NOTEBOOKS_DIR.rglob("*.ipynb")

@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from pmm_lib import data, outcomes
+from pmm_lib.analysis import outcomes
+from pmm_lib.inputs import data
 from pmm_lib.paths import NOTEBOOKS_DIR
 
 papermill = pytest.importorskip("papermill")

@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.outcomes: textbook OLS/HC3, partial correlations, known groups, real LPI-DB relation."""
+"""Tests of pmm_lib.analysis.outcomes: textbook OLS/HC3, partial correlations, known groups, real LPI-DB relation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pmm_lib import outcomes as o
+from pmm_lib.analysis import outcomes as o
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.paths import EXTERNAL_DIR
 
@@ -216,7 +216,7 @@ def test_lpi_vs_db_on_real_outcome_data():
     db_file = EXTERNAL_DIR / "doing_business_trading_across_borders_db2015_2020.csv"
     if not lpi_file.exists() or not db_file.exists():
         pytest.skip("bundled external data not present")
-    from pmm_lib.data import load_members, load_outcomes
+    from pmm_lib.inputs.data import load_members, load_outcomes
 
     read = {"keep_default_na": False, "na_values": [""]}
     members = set(load_members()["member"])

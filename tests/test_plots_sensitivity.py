@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.plots_sensitivity: the drawn marks are the data, in nominal-rank order."""
+"""Tests of pmm_lib.plots.sensitivity: the drawn marks are the data, in nominal-rank order."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from pmm_lib.errors import InputError  # noqa: E402
-from pmm_lib.plots_sensitivity import plot_rank_intervals, plot_score_distributions, plot_sobol  # noqa: E402
+from pmm_lib.plots.sensitivity import plot_rank_intervals, plot_score_distributions, plot_sobol  # noqa: E402
 
 
 @pytest.fixture

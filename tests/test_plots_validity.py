@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.plots_validity: each plot draws the data it is given, labelled, on the given Axes."""
+"""Tests of pmm_lib.plots.validity: each plot draws the data it is given, labelled, on the given Axes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from pmm_lib import plots_validity as pv  # noqa: E402
 from pmm_lib.errors import InputError  # noqa: E402
+from pmm_lib.plots import validity as pv  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

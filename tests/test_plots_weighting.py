@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.plots_weighting: the plots draw what the data say, labelled, on given axes."""
+"""Tests of pmm_lib.plots.weighting: the plots draw what the data say, labelled, on given axes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from pmm_lib import plots_weighting as pw  # noqa: E402
 from pmm_lib.errors import InputError  # noqa: E402
+from pmm_lib.plots import weighting as pw  # noqa: E402
 
 
 @pytest.fixture

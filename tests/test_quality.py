@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.quality (coverage, missingness tests, robust z, outliers) and its plots."""
+"""Tests of pmm_lib.analysis.quality (coverage, missingness tests, robust z, outliers) and its plots."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pmm_lib import plots_quality as pq
-from pmm_lib import quality
-from pmm_lib.framework import load_framework
+from pmm_lib.analysis import quality
+from pmm_lib.inputs.framework import load_framework
+from pmm_lib.plots import quality as pq
 
 FW = load_framework()
 

@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.report (artefacts) and pmm_lib.paper (template, cross-references, rendering)."""
+"""Tests of pmm_lib.reporting.report (artefacts) and pmm_lib.reporting.paper (template, cross-references, rendering)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ import pandas as pd
 import pypdf
 import pytest
 
-from pmm_lib import paper, report
 from pmm_lib.errors import RunError
-from pmm_lib.report import SECTIONS, load_artefacts, save_figure, save_table, table_markdown
+from pmm_lib.reporting import paper, report
+from pmm_lib.reporting.report import (
+    SECTIONS,
+    load_artefacts,
+    save_figure,
+    save_table,
+    table_markdown,
+)
 
 
 def _figure(seed: int = 0):

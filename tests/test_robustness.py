@@ -12,9 +12,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pmm_lib.build import build
+from pmm_lib.core.build import build
+from pmm_lib.core.spec import Spec
 from pmm_lib.errors import PmmError
-from pmm_lib.spec import Spec
 
 META = pd.DataFrame({
     "code": ["a", "b", "c", "d", "P1", "P2", "I"],

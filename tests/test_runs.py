@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.runs: the run folder, manifest, atomic latest, failures, parallel runs,
+"""Tests of pmm_lib.reporting.runs: the run folder, manifest, atomic latest, failures, parallel runs,
 reproducibility, rerun and compare. Small notebooks written here keep the runs fast; the
 end-to-end runs over the project's notebooks are marked slow."""
 
@@ -15,17 +15,18 @@ import pandas as pd
 import pypdf
 import pytest
 
-from pmm_lib import cli, runs
+from pmm_lib import cli
 from pmm_lib.errors import RunError, SpecError
 from pmm_lib.paths import NOTEBOOKS_DIR
-from pmm_lib.runs import RunRequest
+from pmm_lib.reporting import runs
+from pmm_lib.reporting.runs import RunRequest
 
 PARAMS = ('region = "AMS"\ncycle = 2024\nseed = 20240601\nspec_path = ""\naudience = "wco"\n'
           'out_dir = ""\nn_members = 6')
 
 SCORES = '''
 import numpy as np, pandas as pd, matplotlib.pyplot as plt
-from pmm_lib import report
+from pmm_lib.reporting import report
 report.use_reproducible_style()
 g = np.random.default_rng(seed)
 df = pd.DataFrame({"member": [f"M{i:02d}" for i in range(n_members)], "score": g.uniform(0, 100, n_members)})
@@ -37,7 +38,7 @@ report.save_figure(fig, "fig-weighting-rankshift", f"Scores by Member in {region
 
 COVERAGE = '''
 import pandas as pd
-from pmm_lib import report
+from pmm_lib.reporting import report
 report.save_table(pd.DataFrame({"kpi": ["K01"], "n": [3], "n_members": [n_members], "coverage": [3 / n_members]}),
                   "tbl-coverage", "Coverage by KPI", out_dir, audience=audience)
 print("spec", spec_path)

@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.schemas: each named check fails exactly on the rows that break it."""
+"""Tests of pmm_lib.inputs.schemas: each named check fails exactly on the rows that break it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from pmm_lib.framework import load_framework
-from pmm_lib.schemas import CHECK_MESSAGES, OBSERVATION_COLUMNS, OBSERVATIONS_SCHEMA, returns_schema
+from pmm_lib.inputs.framework import load_framework
+from pmm_lib.inputs.schemas import (
+    CHECK_MESSAGES,
+    OBSERVATION_COLUMNS,
+    OBSERVATIONS_SCHEMA,
+    returns_schema,
+)
 
 FW = load_framework()
 

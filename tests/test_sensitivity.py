@@ -1,5 +1,5 @@
-"""Tests of pmm_lib.sensitivity: known answers for Sobol' indices, the ranks, the vectorised
-aggregation kernel against pmm_lib.aggregate, and the engine against a loop over build()."""
+"""Tests of pmm_lib.uncertainty.sensitivity: known answers for Sobol' indices, the ranks, the vectorised
+aggregation kernel against pmm_lib.core.aggregate, and the engine against a loop over build()."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pmm_lib import sensitivity as sa
 from pmm_lib.errors import InputError, RunError, SpecError
+from pmm_lib.uncertainty import sensitivity as sa
 
 ASEM = Path(__file__).parent / "data" / "coinr-asem"
 
@@ -180,7 +180,7 @@ def _toy_meta() -> pd.DataFrame:
 @pytest.mark.parametrize("method", ["arithmetic", "geometric", "harmonic"])
 @pytest.mark.parametrize("min_coverage", [0.0, 0.6])
 def test_kernel_equals_aggregate_hierarchy_for_many_weight_vectors(method, min_coverage):
-    from pmm_lib.aggregate import aggregate_hierarchy
+    from pmm_lib.core.aggregate import aggregate_hierarchy
 
     meta = _toy_meta()
     hier = sa._Hierarchy.from_meta(meta)
@@ -223,14 +223,14 @@ def test_kernel_flags_geometric_domain_errors_like_aggregate():
 # ------------------------------------------------------------------------------ the engine on ASEM
 @pytest.fixture(scope="module")
 def asem():
-    from pmm_lib.coinr import load_coinr
+    from pmm_lib.inputs.coinr import load_coinr
 
     ds = load_coinr(ASEM / "ASEM_iData.csv", ASEM / "ASEM_iMeta.csv")
     return ds.data, ds.meta, {"groups": ds.groups, "denominators": ds.denominators}
 
 
 def _asem_base(screen: float = 0.9):
-    from pmm_lib.spec import ImputeSpec, NormaliseSpec, ScreenSpec, Spec, TreatSpec
+    from pmm_lib.core.spec import ImputeSpec, NormaliseSpec, ScreenSpec, Spec, TreatSpec
 
     return Spec(denominate=True, impute=ImputeSpec("group_mean", "EurAsia_group"),
                 screen=ScreenSpec(screen), treat=TreatSpec("winsorise"),
@@ -240,7 +240,7 @@ def _asem_base(screen: float = 0.9):
 def _reference_problem(base=None):
     """COINr's ASEM sensitivity example: winmax 1-5, min-max vs z-score, +-25 % weight noise at
     the two upper weight levels, arithmetic vs geometric."""
-    from pmm_lib.spec import NormaliseSpec
+    from pmm_lib.core.spec import NormaliseSpec
 
     base = base or _asem_base()
     return sa.UncertaintyProblem(
@@ -274,7 +274,7 @@ def test_engine_equals_loop_over_build_on_200_replications(asem):
 
 
 def test_engine_equals_build_with_exclusion_imputation_and_weight_sets(asem):
-    from pmm_lib.spec import ImputeSpec
+    from pmm_lib.core.spec import ImputeSpec
 
     data, meta, opts = asem
     sets = (pd.Series({"Conn": 2.0, "Sust": 1.0}),
@@ -304,7 +304,7 @@ def test_partial_weight_set_is_rejected(asem):
 
 
 def test_replication_spec_is_a_plain_spec(asem):
-    from pmm_lib.spec import Spec
+    from pmm_lib.core.spec import Spec
 
     data, meta, opts = asem
     problem = _reference_problem()
@@ -351,7 +351,7 @@ def test_uncertainty_analysis_seeded_and_summarised(asem):
 
 
 def test_no_uncertainty_reproduces_the_nominal_index(asem):
-    from pmm_lib.build import build
+    from pmm_lib.core.build import build
 
     data, meta, opts = asem
     base = _asem_base()
@@ -371,7 +371,7 @@ def test_no_uncertainty_reproduces_the_nominal_index(asem):
 
 
 def test_failed_replications_are_counted_and_stop_the_run(asem):
-    from pmm_lib.spec import NormaliseSpec
+    from pmm_lib.core.spec import NormaliseSpec
 
     data, meta, opts = asem
     base = _asem_base()
@@ -425,7 +425,7 @@ def test_sensitivity_analysis_structure_and_known_zero(asem):
 
 
 def test_problem_validation_names_the_field():
-    from pmm_lib.spec import NormaliseSpec, Spec, TreatSpec
+    from pmm_lib.core.spec import NormaliseSpec, Spec, TreatSpec
 
     base = Spec()
     with pytest.raises(SpecError, match=r"aggregate\[1\].*allowed: arithmetic, geometric, harmonic"):
@@ -493,8 +493,8 @@ def test_cli_uncertainty_writes_tidy_csvs(tmp_path, capsys):
 def test_workshop_weight_sets_feed_the_engine(tmp_path):
     """The workshop's export (CSV and YAML) is read as weight sets; each set's replications
     rebuild exactly with build() and the sets give different index scores."""
-    from pmm_lib import workshop
-    from pmm_lib.spec import Spec
+    from pmm_lib.core.spec import Spec
+    from pmm_lib.workshop import exercise as workshop
 
     sub = workshop.simulate_submissions(3, seed=4)
     workshop.export_weight_sets(sub, tmp_path / "ws.csv")
@@ -515,7 +515,7 @@ def test_engine_refuses_to_run_out_of_sync_with_build(asem, monkeypatch):
     data, meta, opts = asem
     real = sa._stage_matrix
     monkeypatch.setattr(sa, "_stage_matrix", lambda *a, **k: real(*a, **k) + 1e-6)
-    with pytest.raises(RunError, match="no longer reproduce pmm_lib.build.build"):
+    with pytest.raises(RunError, match="no longer reproduce pmm_lib.core.build.build"):
         sa.uncertainty_analysis(data, meta, _reference_problem(), n_samples=10, seed=1, build_options=opts)
 
 
@@ -528,8 +528,8 @@ def test_engine_refuses_to_run_out_of_sync_with_build(asem, monkeypatch):
        cover=st.sampled_from([0.0, 0.3, 0.75]))
 def test_kernel_property_equals_aggregate_hierarchy(x, w, drop, method, cover):
     """Any values, missing pattern, weights, exclusion and coverage rule: the batch kernel equals
-    pmm_lib.aggregate.aggregate_hierarchy run sample by sample on the reduced hierarchy."""
-    from pmm_lib.aggregate import aggregate_hierarchy
+    pmm_lib.core.aggregate.aggregate_hierarchy run sample by sample on the reduced hierarchy."""
+    from pmm_lib.core.aggregate import aggregate_hierarchy
 
     meta = _toy_meta()
     hier = sa._Hierarchy.from_meta(meta)

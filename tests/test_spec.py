@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmm_lib.errors import SpecError
-from pmm_lib.spec import (
+from pmm_lib.core.spec import (
     AGGREGATE_METHODS,
     IMPUTE_METHODS,
     NORMALISE_METHODS,
@@ -24,6 +23,7 @@ from pmm_lib.spec import (
     TreatSpec,
     WeightSpec,
 )
+from pmm_lib.errors import SpecError
 
 ISSUE_EXAMPLE = """
 data: {format: coinr, idata: ASEM_iData.csv, imeta: ASEM_iMeta.csv}
@@ -239,7 +239,7 @@ def test_parts_validate_when_built_directly():
 def test_docstring_examples_run():
     import doctest
 
-    import pmm_lib.spec as module
+    import pmm_lib.core.spec as module
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -1,4 +1,4 @@
-"""pmm_lib.synthetic: determinism, the planted truth, participation and the bundled files."""
+"""pmm_lib.inputs.synthetic: determinism, the planted truth, participation and the bundled files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pmm_lib.cli import main
-from pmm_lib.data import (
+from pmm_lib.inputs.data import (
     REGIONS,
     load_members,
     load_observations,
@@ -17,9 +17,15 @@ from pmm_lib.data import (
     outcome_wide,
     to_matrix,
 )
-from pmm_lib.framework import load_framework
+from pmm_lib.inputs.framework import load_framework
+from pmm_lib.inputs.synthetic import (
+    DEFAULT_SEED,
+    QUOTAS,
+    generate,
+    latent_performance,
+    write_dataset,
+)
 from pmm_lib.paths import ROOT
-from pmm_lib.synthetic import DEFAULT_SEED, QUOTAS, generate, latent_performance, write_dataset
 
 SEEDS = (DEFAULT_SEED, 7)
 

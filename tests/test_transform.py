@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 
-from pmm_lib import transform as T
+from pmm_lib.core import transform as T
 from pmm_lib.errors import InputError, SpecError
 
 # --------------------------------------------------------------------------- denominate
@@ -407,7 +407,7 @@ def test_infinite_values_are_rejected_with_their_place():
 def test_docstring_examples_run():
     import doctest
 
-    import pmm_lib.transform as module
+    import pmm_lib.core.transform as module
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

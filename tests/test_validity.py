@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.validity against hand-computed cases, textbook formulas and planted truth."""
+"""Tests of pmm_lib.analysis.validity against hand-computed cases, textbook formulas and planted truth."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pmm_lib import validity as v
+from pmm_lib.analysis import validity as v
 from pmm_lib.errors import InputError, SpecError
-from pmm_lib.framework import load_framework
+from pmm_lib.inputs.framework import load_framework
 
 META = load_framework().meta()
 
@@ -317,9 +317,9 @@ def test_scorecard_on_synthetic_truth(source, cycle):
     """Bundled returns with truth.json, and a second generator seed with its in-memory truth."""
     import json
 
-    from pmm_lib.data import load_observations, to_matrix
+    from pmm_lib.inputs.data import load_observations, to_matrix
+    from pmm_lib.inputs.synthetic import generate
     from pmm_lib.paths import QUESTIONNAIRE_DIR
-    from pmm_lib.synthetic import generate
 
     if source == "bundled":
         truth = json.loads((QUESTIONNAIRE_DIR / "truth.json").read_text())
@@ -350,7 +350,7 @@ def test_bundled_truth_file_matches_generator():
     if not path.exists():
         pytest.skip("bundled truth.json not written yet")
     truth = json.loads(path.read_text())
-    from pmm_lib.synthetic import generate
+    from pmm_lib.inputs.synthetic import generate
 
     gen = generate(truth["seed"]).truth
     for key in ("unrelated_kpis", "misdirected_kpi", "collinear_pair", "sound_kpis"):

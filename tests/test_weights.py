@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.weights: hand cases, published AHP example, planted factor structure."""
+"""Tests of pmm_lib.core.weights: hand cases, published AHP example, planted factor structure."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmm_lib import aggregate as agg
-from pmm_lib import weights as W
+from pmm_lib.core import aggregate as agg
+from pmm_lib.core import weights as W
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.paths import METHODOLOGY_DIR
 
@@ -110,7 +110,7 @@ def test_budget_allocation_errors(meta, tmp_path):
 
 
 def test_shipped_budget_example_loads():
-    from pmm_lib.framework import load_framework
+    from pmm_lib.inputs.framework import load_framework
 
     out = W.budget_allocation(METHODOLOGY_DIR / "weights" / "example_budget.csv",
                               load_framework().meta())

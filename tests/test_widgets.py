@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.widgets: the participants' app driven through its widgets (no browser)."""
+"""Tests of pmm_lib.workshop.widgets: the participants' app driven through its widgets (no browser)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pmm_lib import workshop as ws
-from pmm_lib.framework import load_framework
-from pmm_lib.widgets import WeightingApp, ahp_options, rank_shift_svg
+from pmm_lib.inputs.framework import load_framework
+from pmm_lib.workshop import exercise as ws
+from pmm_lib.workshop.widgets import WeightingApp, ahp_options, rank_shift_svg
 
 FW = load_framework()
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "workshop" / "group_exercise.ipynb"

@@ -1,4 +1,4 @@
-"""Tests of pmm_lib.workshop: budgets, AHP, submissions, consensus, Kendall's W, exports, CLI."""
+"""Tests of pmm_lib.workshop.exercise: budgets, AHP, submissions, consensus, Kendall's W, exports, CLI."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pmm_lib import workshop as ws
 from pmm_lib.errors import InputError, SpecError
-from pmm_lib.framework import load_framework
+from pmm_lib.inputs.framework import load_framework
 from pmm_lib.io import write_text_atomic
+from pmm_lib.workshop import exercise as ws
 
 FW = load_framework()
 DIMS = ["TF", "RC", "ES", "OD"]
@@ -356,14 +356,14 @@ def test_export_scenario_and_weight_sets(session, tmp_path):
     csv_path = ws.export_weight_sets(subs, tmp_path / "sets.csv", framework=FW)
     csv = pd.read_csv(csv_path)
     assert list(csv.columns) == ["submission", "code", "weight"] and len(csv) == 16
-    sensitivity = pytest.importorskip("pmm_lib.sensitivity")
+    sensitivity = pytest.importorskip("pmm_lib.uncertainty.sensitivity")
     sets = sensitivity.load_weight_sets(csv_path)               # the uncertainty engine reads it back
     assert [s.name for s in sets] == ["A", "B", "C", "D"]
     assert sets[1].to_dict() == pytest.approx({"TF": 0.3, "RC": 0.3, "ES": 0.2, "OD": 0.2})
 
 
 def test_scenario_accepted_by_spec(session, tmp_path):
-    spec_mod = pytest.importorskip("pmm_lib.spec")
+    spec_mod = pytest.importorskip("pmm_lib.core.spec")
     subs = ws.load_submissions("hand", root=session, framework=FW)
     path = ws.export_scenario(ws.consensus(subs), tmp_path / "c.yaml", framework=FW)
     spec = spec_mod.Spec.from_yaml(path)
@@ -494,8 +494,8 @@ def test_voila_command():
 
 def test_live_index_and_exported_scenario_agree_with_build(tmp_path):
     """LiveIndex on build's normalised matrix = build's index, at default and at exported weights."""
-    build_mod = pytest.importorskip("pmm_lib.build")
-    spec_mod = pytest.importorskip("pmm_lib.spec")
+    build_mod = pytest.importorskip("pmm_lib.core.build")
+    spec_mod = pytest.importorskip("pmm_lib.core.spec")
     x = _matrix(seed=11, n=25)
     res = build_mod.build(x, FW.meta())
     live = ws.LiveIndex(res.normalised, FW)

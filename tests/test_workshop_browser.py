@@ -1,6 +1,6 @@
 """The participants' app in a real browser: Voila serves the exercise notebook, Chromium drives it.
 
-Starts Voila (``pmm_lib.workshop.voila_command``, as ``pmm workshop serve`` does) on a free
+Starts Voila (``pmm_lib.workshop.exercise.voila_command``, as ``pmm workshop serve`` does) on a free
 port with a private submissions folder, drives Debian's Chromium through Playwright, moves a
 dimension slider with the keyboard, checks that the budget stays 100 and the ranks change,
 switches to AHP and checks the live consistency ratio, submits, and reads the file back.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from pmm_lib import workshop as ws
 from pmm_lib.paths import OUTPUTS_DIR
+from pmm_lib.workshop import exercise as ws
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -28,8 +28,10 @@ import os
 
 import matplotlib.pyplot as plt
 
-from pmm_lib import data, disclosure, quality, report
-from pmm_lib import plots_quality as pq
+from pmm_lib.inputs import data
+from pmm_lib.reporting import disclosure, report
+from pmm_lib.analysis import quality
+from pmm_lib.plots import quality as pq
 
 report.use_reproducible_style()
 obs = data.load_observations()

@@ -34,9 +34,12 @@ every Member.
     code('''
 import matplotlib.pyplot as plt
 
-from pmm_lib import build, data, outcomes, report, validity
-from pmm_lib import plots_validity as pv
-from pmm_lib.spec import Spec
+from pmm_lib.core import build
+from pmm_lib.inputs import data
+from pmm_lib.analysis import outcomes, validity
+from pmm_lib.reporting import report
+from pmm_lib.plots import validity as pv
+from pmm_lib.core.spec import Spec
 
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()

@@ -30,11 +30,12 @@ scores appear below (no KPI values); for a public audience Members are shown by 
     code('''
 import os
 
-from pmm_lib import build, disclosure, report
-from pmm_lib import plots_weighting as pw
-from pmm_lib import weights as W
+from pmm_lib.core import build
+from pmm_lib.reporting import disclosure, report
+from pmm_lib.plots import weighting as pw
+from pmm_lib.core import weights as W
 from pmm_lib.paths import METHODOLOGY_DIR
-from pmm_lib.spec import Spec
+from pmm_lib.core.spec import Spec
 
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()

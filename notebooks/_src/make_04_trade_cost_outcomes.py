@@ -27,14 +27,17 @@ across income groups, and lagged designs (a PMM cycle against later outcome year
 Doing Business times and costs are analysed as ln(1 + value) (zero hours are recorded for
 intra-EU trade). **Caution on the bundled data:** the synthetic PMM returns are generated from a
 latent performance anchored on the LPI Customs score 2018, DB2020 import border time and WGI
-government effectiveness (`pmm_lib.synthetic`), so strong correlations with those outcomes check
+government effectiveness (`pmm_lib.inputs.synthetic`), so strong correlations with those outcomes check
 the machinery, not the PMM; only the benchmark section uses nothing synthetic. Only aggregates (correlations, coefficients) and public outcome data are shown;
 no Member-level KPI value appears.
 '''),
     code('''
-from pmm_lib import build, data, outcomes, report
-from pmm_lib import plots_validity as pv
-from pmm_lib.spec import Spec
+from pmm_lib.core import build
+from pmm_lib.inputs import data
+from pmm_lib.analysis import outcomes
+from pmm_lib.reporting import report
+from pmm_lib.plots import validity as pv
+from pmm_lib.core.spec import Spec
 
 report.use_reproducible_style()
 outs = data.load_outcomes()

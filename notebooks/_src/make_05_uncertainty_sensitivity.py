@@ -41,10 +41,10 @@ for a public report the Members appear under pseudonyms.
     code('''
 import os
 
-from pmm_lib import disclosure, report
-from pmm_lib import plots_sensitivity as ps
-from pmm_lib import sensitivity as sa
-from pmm_lib.spec import Spec
+from pmm_lib.reporting import disclosure, report
+from pmm_lib.plots import sensitivity as ps
+from pmm_lib.uncertainty import sensitivity as sa
+from pmm_lib.core.spec import Spec
 
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()

@@ -34,8 +34,8 @@ def exercise() -> nbf.NotebookNode:
             "correlation with a trade-cost outcome update at once. Press **Submit** when your group agrees; "
             "you can submit again, every submission is kept."),
         nbf.v4.new_code_cell(
-            "from pmm_lib.widgets import WeightingApp\n"
-            "from pmm_lib.workshop import load_live_index\n\n"
+            "from pmm_lib.workshop.widgets import WeightingApp\n"
+            "from pmm_lib.workshop.exercise import load_live_index\n\n"
             "live, outcomes = load_live_index(region, cycle, audience=audience)\n"
             "app = WeightingApp(live, session=session, outcomes=outcomes, root=out_dir or None)\n"
             "app"),
@@ -63,8 +63,8 @@ def facilitator() -> nbf.NotebookNode:
             "uncertainty analysis."),
         nbf.v4.new_code_cell(
             "from pathlib import Path\n"
-            "from pmm_lib import workshop as ws\n"
-            "from pmm_lib.report import save_figure, save_table\n\n"
+            "from pmm_lib.workshop import exercise as ws\n"
+            "from pmm_lib.reporting.report import save_figure, save_table\n\n"
             "subs = ws.load_submissions(session, root=submissions_dir or None)\n"
             "simulated = subs.empty and demo_groups > 0\n"
             "if simulated:\n"

@@ -23,8 +23,8 @@ from typing import Any
 
 import openpyxl
 
-from pmm_lib.framework import Framework, load_framework
-from pmm_lib.ingest import HEADER_ROW, write_template
+from pmm_lib.inputs.framework import Framework, load_framework
+from pmm_lib.inputs.ingest import HEADER_ROW, write_template
 
 CSV_DIR = Path(__file__).parent / "csv"
 MEMBER, CYCLE = "SEN", 2024

@@ -1,0 +1,76 @@
+"""The ``pmm`` command line: one entry point, one subcommand per job.
+
+Each subcommand lives in the module that owns the job, which provides two functions:
+``cli_add_<name>(parser)`` (declare arguments) and ``cli_<name>(args) -> int`` (run).
+Modules are imported only when their subcommand runs, so ``pmm --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from pmm_lib.errors import PmmError
+
+__all__ = ["COMMANDS", "main"]
+
+#: subcommand -> (owning module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("pmm_lib.inputs.synthetic", "generate the bundled synthetic PMM dataset (deterministic per seed)"),
+    "template": ("pmm_lib.inputs.ingest", "write the Excel questionnaire generated from the framework"),
+    "ingest": ("pmm_lib.inputs.ingest", "validate questionnaires/CSVs and write data/processed/*.parquet"),
+    "index": ("pmm_lib.core.build", "build an index from a spec file and write unit/code/level/score/rank"),
+    "uncertainty": ("pmm_lib.uncertainty.sensitivity", "Monte Carlo rank intervals and Sobol sensitivity indices"),
+    "run": ("pmm_lib.reporting.runs", "run the methodology notebooks for a region and cycle and render the paper"),
+    "rerun": ("pmm_lib.reporting.runs", "repeat a past run from its manifest"),
+    "compare": ("pmm_lib.reporting.runs", "compare two runs: rank shifts, score differences, changed inputs"),
+    "scan": ("pmm_lib.reporting.scan", "scan a run folder for values its audience may not see (exit 1 on a hit)"),
+    "workshop": ("pmm_lib.workshop.exercise", "workshop group exercises (serve the participants' app)"),
+}
+
+
+def _parser(selected: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pmm", description="PMM Workbench: methodology tools for the WCO Performance Measurement Mechanism."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        if name == selected:
+            getattr(importlib.import_module(module), f"cli_add_{name}")(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pmm`` console script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    parser = _parser(selected if selected in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(getattr(module, f"cli_{args.command}")(args) or 0)
+    except PmmError as exc:
+        print(f"pmm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except PermissionError as exc:
+        print(f"pmm {args.command}: error: permission denied: {exc.filename or exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # disk full, read-only file system, missing directory...: one clear line, no traceback
+        detail = exc.strerror or str(exc)
+        print(f"pmm {args.command}: error: {detail}" + (f": {exc.filename}" if exc.filename else ""),
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"pmm {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""Run artefacts: saving labelled figures and tables, reading them back for the paper.
+
+This module owns the artefact format that notebooks write and the paper reads:
+
+* figures go to ``<out_dir>/figures/<label>.png`` and tables to ``<out_dir>/tables/<label>.csv``,
+  each with a ``<label>.json`` sidecar (label, caption, audience);
+* :data:`SECTIONS` maps each section of the methodology paper to the notebook and the labels
+  that feed it (the list in docs/CONTRACTS.md);
+* :func:`load_artefacts` reads a run folder back; :func:`table_markdown` turns a table into a
+  rounded pipe table for the paper (rounding is presentation, so it happens only here);
+* :func:`use_reproducible_style` fixes the matplotlib settings that would otherwise make two
+  identical runs produce different files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from pmm_lib.io import write_text_atomic, write_with
+from pmm_lib.reporting.disclosure import figure_values
+
+__all__ = [
+    "Artefact",
+    "SECTIONS",
+    "Section",
+    "load_artefacts",
+    "save_figure",
+    "save_table",
+    "table_markdown",
+    "use_reproducible_style",
+]
+
+_AUDIENCES = ("public", "wco", "internal")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the methodology paper fed by one notebook.
+
+    Attributes
+    ----------
+    key : str
+        Template key (``data``, ``validity``, ...).
+    title : str
+        Section heading.
+    notebook : str
+        Two-digit prefix of the notebook that writes the artefacts.
+    labels : tuple of str
+        Figure and table labels, in the order the paper shows them.
+    """
+
+    key: str
+    title: str
+    notebook: str
+    labels: tuple[str, ...]
+
+
+#: Paper sections and the artefacts each embeds (docs/CONTRACTS.md, "Run outputs").
+SECTIONS: tuple[Section, ...] = (
+    Section("data", "Data and coverage", "01",
+            ("fig-coverage-kpi", "fig-coverage-member", "fig-missingness", "fig-distributions",
+             "tbl-coverage", "tbl-missingness-groups", "tbl-outliers")),
+    Section("validity", "Indicator validity", "02",
+            ("fig-correlation-heatmap", "fig-alpha", "fig-pca-scree", "tbl-alpha", "tbl-scorecard",
+             "tbl-pca")),
+    Section("weighting", "Weighting and aggregation", "03",
+            ("fig-weighting-rankshift", "tbl-effective-weights", "tbl-weighting-ranks",
+             "tbl-index-scores")),
+    Section("outcomes", "Trade-cost outcomes", "04",
+            ("fig-outcome-correlations", "fig-lpi-db-scatter", "fig-ols-coefficients",
+             "tbl-outcome-correlations", "tbl-ols", "tbl-lpi-db")),
+    Section("uncertainty", "Uncertainty and sensitivity", "05",
+            ("fig-rank-intervals", "fig-sobol", "fig-score-distributions", "tbl-rank-intervals",
+             "tbl-sobol")),
+)
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One saved figure or table of a run.
+
+    Attributes
+    ----------
+    label : str
+        ``fig-...`` or ``tbl-...``.
+    kind : {"figure", "table"}
+    path : Path
+        The PNG or CSV file.
+    caption : str
+        From the JSON sidecar (the label itself when the sidecar is missing).
+    audience : str
+        Audience the artefact was prepared for.
+    """
+
+    label: str
+    kind: Literal["figure", "table"]
+    path: Path
+    caption: str
+    audience: str
+
+    def read(self) -> pd.DataFrame:
+        """Read a table artefact (strings kept as written; ``NA`` is not a missing value)."""
+        if self.kind != "table":
+            raise TypeError(f"{self.label} is a figure, not a table")
+        return pd.read_csv(self.path, keep_default_na=False, na_values=[""])
+
+
+def _check_audience(audience: str) -> str:
+    if audience not in _AUDIENCES:
+        raise ValueError(f"audience {audience!r} is not one of {', '.join(_AUDIENCES)}")
+    return audience
+
+
+def _sidecar(path: Path, label: str, caption: str, audience: str, extra: dict[str, Any] | None = None) -> None:
+    meta = {"label": label, "caption": caption, "audience": audience, **(extra or {})}
+    write_text_atomic(path.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def use_reproducible_style() -> None:
+    """Fix matplotlib settings so identical inputs give identical figure files.
+
+    Sets the Agg backend's inputs that vary between runs otherwise: the SVG hash salt, the
+    font family (DejaVu Sans, shipped with matplotlib), TrueType embedding in PDF/PS, and a
+    colour-blind-safe default colour cycle (seaborn ``colorblind``, Okabe–Ito-like). PNGs written
+    by :func:`save_figure` carry no timestamp or software metadata.
+    """
+    import matplotlib as mpl
+
+    mpl.rcParams.update({
+        "svg.hashsalt": "pmm-workbench",
+        "font.family": "sans-serif",
+        "font.sans-serif": ["DejaVu Sans"],
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "figure.dpi": 100,
+        "savefig.dpi": 150,
+        "axes.prop_cycle": mpl.cycler(color=["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
+                                             "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9"]),
+    })
+
+
+def save_figure(fig: Any, label: str, caption: str, out_dir: str | Path | None, *,
+                audience: str = "internal", dpi: int = 150) -> Path | None:
+    """Save a matplotlib figure as ``figures/<label>.png`` (deterministic metadata) with its caption.
+
+    Does nothing and returns None when ``out_dir`` is empty (interactive use).
+    """
+    if not out_dir:
+        return None
+    if not label.startswith("fig-"):
+        raise ValueError(f"figure label must start with 'fig-', got {label!r}")
+    _check_audience(audience)
+    path = Path(out_dir) / "figures" / f"{label}.png"
+    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight",
+                                            metadata={"Software": None}))
+    # the numbers drawn, so a disclosure scan can check figures as well as tables
+    values = figure_values(fig)
+    write_text_atomic(path.with_suffix(".values.csv"),
+                      "value\n" + "".join(f"{v:.10g}\n" for v in values))
+    _sidecar(path, label, caption, audience)
+    return path
+
+
+def save_table(frame: pd.DataFrame, label: str, caption: str, out_dir: str | Path | None, *,
+               audience: str = "internal", index: bool = False) -> Path | None:
+    """Save a table as ``tables/<label>.csv`` (full precision, stable float format) with its caption."""
+    if not out_dir:
+        return None
+    if not label.startswith("tbl-"):
+        raise ValueError(f"table label must start with 'tbl-', got {label!r}")
+    _check_audience(audience)
+    path = Path(out_dir) / "tables" / f"{label}.csv"
+    write_text_atomic(path, frame.to_csv(index=index, float_format="%.10g", lineterminator="\n"))
+    _sidecar(path, label, caption, audience)
+    return path
+
+
+def load_artefacts(run_dir: str | Path) -> dict[str, Artefact]:
+    """Every figure and table saved in a run folder, keyed by label (sorted).
+
+    A missing folder gives an empty mapping; a missing or unreadable sidecar falls back to the
+    label as caption, so a half-finished run can still be inspected.
+    """
+    run_dir = Path(run_dir)
+    found: dict[str, Artefact] = {}
+    for kind, sub, suffix in (("figure", "figures", ".png"), ("table", "tables", ".csv")):
+        folder = run_dir / sub
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"*{suffix}")):
+            label = path.stem
+            meta: Mapping[str, Any] = {}
+            side = path.with_suffix(".json")
+            if side.is_file():
+                try:
+                    meta = json.loads(side.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    meta = {}
+            found[label] = Artefact(label=label, kind=kind, path=path,  # type: ignore[arg-type]
+                                    caption=str(meta.get("caption") or label),
+                                    audience=str(meta.get("audience", "internal")))
+    return dict(sorted(found.items()))
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.{digits}g}"
+    text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows: int | None = 30,
+                   digits: int = 3) -> str:
+    """A pandoc/Quarto pipe table of ``frame`` with numbers rounded to ``digits`` significant digits.
+
+    Numeric columns are right-aligned, text left-aligned; missing values show as an en dash;
+    underscores in column names become spaces.
+    When ``frame`` has more than ``max_rows`` rows, only the first ``max_rows`` are shown and a
+    last line says how many were left out (the full table stays in the run's CSV).
+    ``caption`` (e.g. ``"Coverage by KPI {#tbl-coverage}"``) is written as a pandoc table caption
+    directly below the table, before that note.
+
+    Examples
+    --------
+    >>> print(table_markdown(pd.DataFrame({"member": ["ARG", "BRA"], "score": [61.234, 58.0]})))
+    | member | score |
+    |:-------|------:|
+    | ARG    |  61.2 |
+    | BRA    |    58 |
+    """
+    shown = frame if max_rows is None or len(frame) <= max_rows else frame.head(max_rows)
+    # snake_case headers read as words and may break between them in narrow PDF columns
+    cols = [str(c).replace("_", " ") for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
+    cells = [[_fmt(v.item() if hasattr(v, "item") else v, digits) for v in row]
+             for row in shown.itertuples(index=False, name=None)]
+    widths = [max([len(h), 3, *(len(r[i]) for r in cells)]) for i, h in enumerate(cols)]
+
+    def line(values: list[str]) -> str:
+        return "| " + " | ".join(v.rjust(w) if num else v.ljust(w)
+                                 for v, w, num in zip(values, widths, numeric, strict=True)) + " |"
+
+    head = "| " + " | ".join(h.ljust(w) for h, w in zip(cols, widths, strict=True)) + " |"
+    rule = "|" + "|".join((("-" * (w + 1)) + ":") if num else (":" + "-" * (w + 1))
+                          for w, num in zip(widths, numeric, strict=True)) + "|"
+    out = [head, rule, *(line(r) for r in cells)]
+    text = "\n".join(out)
+    if caption:
+        text += f"\n\n: {caption}"
+    if len(shown) < len(frame):
+        text += f"\n\n*First {len(shown)} of {len(frame)} rows shown; the full table is in the run folder.*"
+    return text

@@ -1,0 +1,1025 @@
+"""Runs: execute the methodology notebooks for a region and cycle, keep everything, render the paper.
+
+This module owns the run folder ``outputs/<region>/<cycle>/<run-id>/`` and its life cycle:
+
+1. a unique run id (UTC timestamp + short hash of the parameters) and folder are created, the
+   scenario file (if any) is copied in as ``scenario.yaml`` and ``manifest.json`` is written with
+   status ``running``: parameters, seed, SHA-256 of every input (data/raw, data/processed,
+   methodology, the notebooks run), package versions, Python version, git commit;
+2. each notebook ``NN_*.ipynb`` of the notebooks folder runs in order through papermill with the
+   parameters ``region, cycle, seed, spec_path, audience, out_dir`` (+ small-size knobs) and is kept
+   executed under ``notebooks/``; a notebook that raises stops the run (its executed copy shows the
+   error), the manifest is marked ``failed`` and ``latest`` is left alone;
+3. the paper is written and rendered (:mod:`pmm_lib.reporting.paper`), the manifest gets the renderer,
+   timings, output hashes and status ``success``, and only then the ``latest`` symlink beside the
+   run is replaced atomically (temporary symlink + ``os.replace``). A run without the paper
+   (``render=False``, ``--no-paper``) never moves ``latest``.
+
+Several runs (regions × scenarios) go through a process pool or, given a scheduler address, a
+Dask distributed cluster (optional extra ``dask``). :func:`rerun` repeats a run from its manifest
+and :func:`compare_runs` explains how two runs differ. The CLI subcommands ``run``, ``rerun`` and
+``compare`` are defined here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import pandas as pd
+import yaml
+
+from pmm_lib.errors import RunError, SpecError
+from pmm_lib.io import write_text_atomic
+from pmm_lib.paths import (
+    METHODOLOGY_DIR,
+    NOTEBOOKS_DIR,
+    OUTPUTS_DIR,
+    PROCESSED_DIR,
+    RAW_DIR,
+    ROOT,
+)
+
+__all__ = [
+    "DEFAULT_SEED",
+    "REGIONS",
+    "RunComparison",
+    "RunRequest",
+    "RunResult",
+    "cli_add_compare",
+    "cli_add_rerun",
+    "cli_add_run",
+    "cli_compare",
+    "cli_rerun",
+    "cli_run",
+    "compare_runs",
+    "discover_notebooks",
+    "execute_run",
+    "hash_inputs",
+    "load_manifest",
+    "notebook_parameters",
+    "point_latest",
+    "rerun",
+    "run_many",
+    "write_comparison",
+]
+
+Audience = Literal["public", "wco", "internal"]
+DEFAULT_SEED = 20240601
+REGIONS: tuple[str, ...] = ("AMS", "AP", "ESA", "EUR", "MENA", "WCA")
+_PACKAGES = ("pmm-workbench", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "matplotlib",
+             "seaborn", "SALib", "papermill", "nbclient", "ipykernel", "pypandoc-binary", "typst",
+             "jinja2", "pyyaml", "pyarrow")
+_KERNEL_ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Requests and results
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run: what to compute and where.
+
+    Attributes
+    ----------
+    region : str
+        A WCO region code (``AMS AP ESA EUR MENA WCA``) or ``ALL`` (every participating Member).
+    cycle : int
+        PMM cycle (year).
+    scenario : Path or None
+        Scenario/spec YAML (docs/CONTRACTS.md); copied into the run folder.
+    audience : {"public", "wco", "internal"}
+    seed : int
+    notebooks : tuple of str or None
+        Two-digit prefixes to run (``("01", "02")``); None = every ``NN_*.ipynb``.
+    notebooks_dir, outputs_dir, template_dir : Path
+        Where the notebooks, the run folders and the paper template live.
+    parameters : mapping
+        Extra notebook parameters (small-size knobs such as ``n_samples``); passed only to
+        notebooks whose parameters cell declares them.
+    render : bool
+        Render the paper (HTML and PDF).
+    renderer : {"auto", "quarto", "pandoc"}
+    timeout : float or None
+        Per-cell execution timeout in seconds.
+    notebook_jobs : int
+        Notebooks of this run executed at the same time (each in its own kernel). The notebooks
+        are independent of each other, so on an otherwise idle machine ``notebook_jobs = 2``
+        halves a single run's wall time on 2 cores; parallel runs keep 1.
+    """
+
+    region: str
+    cycle: int
+    scenario: Path | None = None
+    audience: Audience = "wco"
+    seed: int = DEFAULT_SEED
+    notebooks: tuple[str, ...] | None = None
+    notebooks_dir: Path = NOTEBOOKS_DIR
+    outputs_dir: Path = OUTPUTS_DIR
+    template_dir: Path = METHODOLOGY_DIR
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    render: bool = True
+    renderer: Literal["auto", "quarto", "pandoc"] = "auto"
+    timeout: float | None = None
+    notebook_jobs: int = 1
+
+    def __post_init__(self) -> None:
+        region = str(self.region).upper()
+        if region not in (*REGIONS, "ALL"):
+            raise SpecError(f"region {self.region!r} is not one of {', '.join((*REGIONS, 'ALL'))}")
+        object.__setattr__(self, "region", region)
+        if isinstance(self.cycle, bool) or not isinstance(self.cycle, int):
+            raise SpecError(f"cycle must be a year (int), got {self.cycle!r}")
+        if self.audience not in get_args(Audience):
+            raise SpecError(f"audience {self.audience!r} is not one of {', '.join(get_args(Audience))}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise SpecError(f"seed must be an int, got {self.seed!r}")
+        if isinstance(self.notebook_jobs, bool) or not isinstance(self.notebook_jobs, int) or self.notebook_jobs < 1:
+            raise SpecError(f"notebook_jobs must be a positive int, got {self.notebook_jobs!r}")
+        if self.renderer not in ("auto", "quarto", "pandoc"):
+            raise SpecError(f"renderer {self.renderer!r} is not one of auto, quarto, pandoc")
+        for name in ("notebooks_dir", "outputs_dir", "template_dir"):
+            object.__setattr__(self, name, Path(getattr(self, name)))
+        if self.scenario is not None:
+            object.__setattr__(self, "scenario", Path(self.scenario))
+        reserved = {"region", "cycle", "seed", "spec_path", "audience", "out_dir"} & set(self.parameters)
+        if reserved:
+            raise SpecError(f"parameters {', '.join(sorted(reserved))} are set by the runner; "
+                            "use the RunRequest fields (or CLI options) instead")
+        object.__setattr__(self, "parameters", dict(self.parameters))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run produced.
+
+    Attributes
+    ----------
+    run_dir : Path
+    status : {"success", "failed"}
+    error : str
+        Empty on success; otherwise which notebook (or stage) failed and why.
+    renderer : str
+        ``quarto``, ``pandoc+typst`` or ``""`` (not rendered).
+    seconds : float
+        Wall time.
+    """
+
+    run_dir: Path
+    status: Literal["success", "failed"]
+    error: str = ""
+    renderer: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the run succeeded."""
+        return self.status == "success"
+
+    def raise_for_status(self) -> RunResult:
+        """Raise :class:`RunError` with the error message if the run failed."""
+        if not self.ok:
+            raise RunError(f"run {self.run_dir} failed: {self.error}")
+        return self
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers: notebooks, hashes, versions, manifest
+# ----------------------------------------------------------------------------------------------
+
+def discover_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
+                       select: Sequence[str] | None = None) -> list[Path]:
+    """The notebooks a run executes: ``NN_*.ipynb`` in ``notebooks_dir``, sorted by name.
+
+    ``select`` keeps only the given two-digit prefixes (``["01", "03"]``, or ``["1", "3"]``);
+    a prefix with no notebook raises :class:`SpecError` listing the available ones.
+    """
+    notebooks_dir = Path(notebooks_dir)
+    found = sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+    if not found:
+        raise RunError(f"no notebooks matching NN_*.ipynb in {notebooks_dir}")
+    if select is None:
+        return found
+    wanted = [str(s).strip().zfill(2) for s in select if str(s).strip()]
+    available = {p.name[:2]: p for p in found}
+    unknown = [s for s in wanted if s not in available]
+    if unknown:
+        raise SpecError(f"--notebooks: no notebook {', '.join(unknown)} in {notebooks_dir}; "
+                        f"available: {', '.join(sorted(available))}")
+    return [available[s] for s in sorted(set(wanted))]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _rel(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def hash_inputs(extra: Sequence[Path] = (), *,
+                roots: Sequence[Path] = (RAW_DIR, PROCESSED_DIR, METHODOLOGY_DIR)) -> dict[str, str]:
+    """SHA-256 of every input file of a run, keyed by path relative to the project root.
+
+    Covers every file under ``roots`` (raw data, processed data, the methodology folder with the
+    framework and the paper template) plus ``extra`` files (the notebooks run, the scenario).
+    Hidden files (``.gitkeep``) are skipped.
+    """
+    out: dict[str, str] = {}
+    for base in roots:
+        base = Path(base)
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(base).parts):
+                out[_rel(path)] = _sha256(path)
+    for path in extra:
+        if Path(path).is_file():
+            out[_rel(Path(path))] = _sha256(Path(path))
+    return dict(sorted(out.items()))
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        proc = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def load_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """Read ``<run_dir>/manifest.json`` (RunError naming the file if absent or unreadable)."""
+    path = Path(run_dir) / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path}: no manifest (is {run_dir} a run folder?)") from None
+    except ValueError as exc:
+        raise RunError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
+    write_text_atomic(run_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _param_hash(req: RunRequest, scenario_text: str | None, notebooks: Sequence[Path]) -> str:
+    key = {"region": req.region, "cycle": req.cycle, "seed": req.seed, "audience": req.audience,
+           "scenario": hashlib.sha256(scenario_text.encode()).hexdigest() if scenario_text else None,
+           "notebooks": [p.name for p in notebooks], "parameters": req.parameters}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def _make_run_dir(req: RunRequest, phash: str) -> Path:
+    parent = req.outputs_dir / req.region / str(req.cycle)
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    for i in range(1, 1000):
+        run_dir = parent / (f"{stamp}-{phash}" + (f"-{i}" if i > 1 else ""))
+        try:
+            run_dir.mkdir()  # exclusive: two processes never get the same folder
+        except FileExistsError:
+            continue
+        return run_dir
+    raise RunError(f"could not create a unique run folder in {parent}")  # pragma: no cover
+
+
+def _read_scenario(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"--scenario {path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise SpecError(f"--scenario {path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"--scenario {path}: expected a mapping of spec keys, got {type(data).__name__}")
+    try:
+        from pmm_lib.core.spec import Spec
+    except ImportError:  # pragma: no cover - spec module is part of the core
+        return text, data
+    try:
+        Spec.from_dict(data)
+    except SpecError as exc:
+        raise SpecError(f"--scenario {path}: {exc}") from None
+    return text, data
+
+
+def point_latest(run_dir: Path) -> Path:
+    """Point ``<run_dir>/../latest`` at ``run_dir`` atomically (temporary symlink + ``os.replace``)."""
+    link = run_dir.parent / "latest"
+    tmp = run_dir.parent / f".latest.{uuid.uuid4().hex}"
+    os.symlink(run_dir.name, tmp, target_is_directory=True)
+    try:
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    return link
+
+
+@contextlib.contextmanager
+def _kernel_env() -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in _KERNEL_ENV}
+    os.environ.update(_KERNEL_ENV)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _notebook_error(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    return f"{ename}: {evalue}".strip()
+
+
+def notebook_parameters(src: Path) -> set[str]:
+    """Names assigned at top level in the notebook's cell tagged ``parameters`` (empty if none)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(src), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                return set()
+            names: set[str] = set()
+            for node in tree.body:
+                targets = node.targets if isinstance(node, ast.Assign) else (
+                    [node.target] if isinstance(node, ast.AnnAssign) else [])
+                names |= {t.id for t in targets if isinstance(t, ast.Name)}
+            return names
+    return set()
+
+
+def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Path,
+                      timeout: float | None) -> str | None:
+    """Run one notebook into ``dst``; return None on success, else the error text."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    declared = notebook_parameters(src)
+    passed = {k: v for k, v in params.items() if k in declared or k in
+              ("region", "cycle", "seed", "spec_path", "audience", "out_dir")}
+    error: str | None = None
+    tmp = dst.with_name(f".{dst.stem}.{uuid.uuid4().hex[:8]}.ipynb")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pm.execute_notebook(str(src), str(tmp), parameters=passed, kernel_name="python3", language="python",
+                                cwd=str(run_dir), progress_bar=False, log_output=False,
+                                request_save_on_cell_execute=False, execution_timeout=timeout,
+                                # the kernel's own log (TCP warning, shutdown notices) is noise on
+                                # the console; notebook errors still reach the executed notebook
+                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+    except PapermillExecutionError as exc:
+        error = _notebook_error(exc)
+    except Exception as exc:  # kernel died, timeout, bad notebook JSON...
+        error = _notebook_error(exc)
+    if tmp.exists():
+        try:  # keep the executed notebook either way (its error visible), but never a truncated file
+            import nbformat
+
+            nbformat.read(str(tmp), as_version=4)
+        except Exception as exc:  # half-written (disk full, killed kernel): not a notebook
+            tmp.unlink(missing_ok=True)
+            error = (error + "; " if error else "") + f"the executed notebook could not be saved ({exc})"
+        else:
+            os.replace(tmp, dst)
+    return error
+
+
+def _labels(run_dir: Path) -> list[str]:
+    """Labels of the figures and tables saved so far in a run folder."""
+    return sorted({p.stem for sub, ext in (("figures", "png"), ("tables", "csv"))
+                   for p in (run_dir / sub).glob(f"*.{ext}") if (run_dir / sub).is_dir()})
+
+
+def _hash_outputs(run_dir: Path) -> dict[str, str]:
+    out = {}
+    for sub in ("figures", "tables"):
+        folder = run_dir / sub
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    out[f"{sub}/{path.name}"] = _sha256(path)
+    return out
+
+
+def _writers(notebooks: Sequence[Path]) -> dict[str, str]:
+    """Label -> the notebook whose source names it (``"fig-..."``/``"tbl-..."`` string literals)."""
+    import re
+
+    import nbformat
+
+    found: dict[str, str] = {}
+    for nb in notebooks:
+        source = "\n".join(c.source for c in nbformat.read(str(nb), as_version=4).cells if c.cell_type == "code")
+        for label in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']", source):
+            found.setdefault(label, nb.name)
+    return found
+
+
+def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[str, Any], run_dir: Path,
+                   manifest: dict[str, Any], bar: Any, say: Callable[[str], None]) -> str | None:
+    """Execute the notebooks (``request.notebook_jobs`` at a time); return the first failure or None.
+
+    After a failure no further notebook starts; notebooks already running finish. The manifest
+    lists every notebook that ran, in name order, with its time and status.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    writers = _writers(notebooks)
+    errors: dict[str, str] = {}
+
+    def one(nb: Path) -> tuple[Path, str | None, float]:
+        t_nb = time.perf_counter()
+        error = _execute_notebook(nb, run_dir / "notebooks" / nb.name, params, run_dir, request.timeout)
+        return nb, error, round(time.perf_counter() - t_nb, 3)
+
+    def record(nb: Path, error: str | None, seconds: float) -> None:
+        manifest["notebooks"] = sorted([*manifest["notebooks"], {"name": nb.name, "seconds": seconds,
+                                        "status": "failed" if error else "success"}], key=lambda n: n["name"])
+        for label in _labels(run_dir):  # which notebook wrote each artefact
+            manifest["artefacts"].setdefault(label, writers.get(label, nb.name))
+        manifest["artefacts"] = dict(sorted(manifest["artefacts"].items()))
+        _write_manifest(run_dir, manifest)
+        if error:
+            errors[nb.name] = (f"notebook {nb.name} raised {error} (see {run_dir / 'notebooks' / nb.name})")
+        else:
+            say(f"{nb.name}: ok ({seconds:.1f} s)")
+        if bar is not None:
+            bar.update()
+
+    pending = list(notebooks)
+    with ThreadPoolExecutor(max_workers=max(1, request.notebook_jobs)) as pool:
+        running: set[Any] = set()
+        while pending or running:
+            while pending and not errors and len(running) < max(1, request.notebook_jobs):
+                nb = pending.pop(0)
+                if bar is not None:
+                    bar.set_postfix_str(nb.name)
+                running.add(pool.submit(one, nb))
+            if not running:
+                break
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                record(*fut.result())
+    return errors[min(errors)] if errors else None
+
+
+# ----------------------------------------------------------------------------------------------
+# One run
+# ----------------------------------------------------------------------------------------------
+
+def execute_run(request: RunRequest, *, progress: bool = False,
+                on_event: Callable[[str], None] | None = None) -> RunResult:
+    """Execute one run; see the module docstring for the steps.
+
+    Parameters
+    ----------
+    request : RunRequest
+    progress : bool
+        Show a tqdm bar over the notebooks.
+    on_event : callable, optional
+        Called with one-line status messages (``"01_data_quality.ipynb: ok (3.2 s)"``).
+
+    Returns
+    -------
+    RunResult
+        ``status == "failed"`` when a notebook raised or rendering failed; the manifest carries
+        the error and ``latest`` is unchanged. The processed data are first brought up to date
+        with the questionnaires (:func:`pmm_lib.inputs.ingest.ensure_processed`). Errors in the request
+        itself (an invalid questionnaire, unknown notebook,
+        bad scenario) raise :class:`SpecError` before any folder is created.
+    """
+    t0 = time.perf_counter()
+    say = on_event or (lambda msg: None)
+    notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
+    scenario_text, scenario = (_read_scenario(request.scenario) if request.scenario is not None
+                               else (None, None))
+    from pmm_lib.inputs.ingest import ensure_processed
+
+    processed = ensure_processed()  # raw → ingest → processed, before anything reads the data
+    if processed["action"] == "ingested":
+        say(f"data/processed refreshed by ingest ({processed['reason']})")
+    run_dir = _make_run_dir(request, _param_hash(request, scenario_text, notebooks))
+    spec_path = ""
+    if scenario_text is not None:
+        spec_path = str(write_text_atomic(run_dir / "scenario.yaml", scenario_text))
+    (run_dir / "notebooks").mkdir()
+    params: dict[str, Any] = {
+        "region": request.region, "cycle": request.cycle, "seed": request.seed,
+        "spec_path": spec_path, "audience": request.audience, "out_dir": str(run_dir),
+        **request.parameters,
+    }
+    from pmm_lib.paths import FRAMEWORK_PATH
+
+    manifest: dict[str, Any] = {
+        "run_id": run_dir.name,
+        "status": "running",
+        "started": _now(),
+        "finished": None,
+        "parameters": {k: params[k] for k in ("region", "cycle", "seed", "audience")}
+                      | {"notebooks": [p.name[:2] for p in notebooks], "knobs": dict(request.parameters)},
+        "seed": request.seed,
+        "scenario": scenario,
+        "scenario_file": str(request.scenario) if request.scenario is not None else None,
+        "notebooks_dir": str(request.notebooks_dir.resolve()),
+        "framework_path": str(FRAMEWORK_PATH),
+        "processed": processed,
+        "inputs": hash_inputs([*notebooks, *([request.scenario] if request.scenario else [])]),
+        "packages": _versions(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": _git_commit(),
+        "notebooks": [],
+        "artefacts": {},
+        "renderer": None,
+        "paper": {},
+        "outputs": {},
+        "error": None,
+    }
+    _write_manifest(run_dir, manifest)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(notebooks) + int(request.render), desc=f"{request.region} {request.cycle}",
+                   unit="step", leave=True)
+
+    def fail(message: str) -> RunResult:
+        if bar is not None:  # close first: the messages below must start on their own line
+            bar.close()
+        manifest.update(status="failed", error=message, finished=_now(),
+                        outputs=_hash_outputs(run_dir), seconds=round(time.perf_counter() - t0, 3))
+        _write_manifest(run_dir, manifest)
+        say(f"FAILED: {message}")
+        return RunResult(run_dir, "failed", message, "", time.perf_counter() - t0)
+
+    try:
+        with _kernel_env():
+            failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say)
+        if failure:
+            return fail(failure)
+        manifest["outputs"] = _hash_outputs(run_dir)
+        if request.render:
+            from pmm_lib.reporting.paper import render_paper, write_paper_source
+
+            if bar is not None:
+                bar.set_postfix_str("paper")
+            manifest["status_at_render"] = "notebooks complete"
+            write_paper_source(run_dir, manifest | {"status": "notebooks complete, paper being rendered"},
+                               template_dir=request.template_dir)
+            rendered = render_paper(run_dir, renderer=request.renderer, template_dir=request.template_dir)
+            manifest["renderer"] = rendered.renderer
+            manifest["paper"] = {"files": {k: p.name for k, p in rendered.outputs.items()},
+                                 "versions": rendered.versions, "seconds": round(rendered.seconds, 3)}
+            say(f"paper rendered with {rendered.renderer} ({rendered.seconds:.1f} s)")
+            if bar is not None:
+                bar.update()
+    except (RunError, SpecError, OSError) as exc:
+        return fail(str(exc))
+    except Exception as exc:  # an unexpected failure still ends with a failed manifest
+        return fail(f"{type(exc).__name__}: {exc}")
+    if bar is not None:
+        bar.close()
+    manifest.pop("status_at_render", None)
+    manifest.update(status="success", finished=_now(), seconds=round(time.perf_counter() - t0, 3))
+    _write_manifest(run_dir, manifest)
+    if request.render:  # latest always points at a complete run with its paper
+        point_latest(run_dir)
+    return RunResult(run_dir, "success", "", manifest["renderer"] or "", time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Many runs
+# ----------------------------------------------------------------------------------------------
+
+def _safe_execute(request: RunRequest) -> RunResult:
+    """Worker entry point: never raises, so one bad request cannot hide the others' results."""
+    try:
+        return execute_run(request)
+    except Exception as exc:  # a SpecError/RunError before the run folder existed
+        return RunResult(request.outputs_dir / request.region / str(request.cycle), "failed",
+                         f"{type(exc).__name__}: {exc}")
+
+
+def run_many(requests: Sequence[RunRequest], *, jobs: int | None = None, scheduler: str | None = None,
+             progress: bool = True) -> list[RunResult]:
+    """Execute several runs in parallel; results in the order of ``requests``.
+
+    Parameters
+    ----------
+    requests : sequence of RunRequest
+    jobs : int, optional
+        Worker processes (default: ``min(len(requests), os.cpu_count())``). ``jobs=1`` runs in
+        this process, one after the other.
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:8786``); the runs are submitted to
+        that cluster instead of the local process pool. Needs the optional extra ``dask``.
+    progress : bool
+        Show a tqdm bar counting finished runs.
+    """
+    requests = list(requests)
+    if not requests:
+        return []
+    results: dict[int, RunResult] = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(requests), desc="runs", unit="run")
+
+    def done(i: int, res: RunResult) -> None:
+        results[i] = res
+        if bar is not None:
+            bar.set_postfix_str(f"{requests[i].region} {res.status}")
+            bar.update()
+
+    try:
+        if scheduler is not None:
+            try:
+                from distributed import Client, as_completed
+            except ImportError as exc:
+                raise RunError("--scheduler needs the optional extra 'dask' "
+                               "(pip install 'pmm-workbench[dask]')") from exc
+            with Client(scheduler) as client:
+                futures = client.map(_safe_execute, requests, pure=False)
+                index = {f.key: i for i, f in enumerate(futures)}
+                for fut in as_completed(futures):
+                    done(index[fut.key], fut.result())
+        elif (jobs or 0) == 1 or len(requests) == 1:
+            for i, req in enumerate(requests):
+                done(i, _safe_execute(req))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            from concurrent.futures import as_completed as cf_completed
+
+            workers = max(1, min(jobs or os.cpu_count() or 1, len(requests)))
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                futs = {pool.submit(_safe_execute, req): i for i, req in enumerate(requests)}
+                for fut in cf_completed(futs):
+                    done(futs[fut], fut.result())
+    finally:
+        if bar is not None:
+            bar.close()
+    return [results[i] for i in range(len(requests))]
+
+
+# ----------------------------------------------------------------------------------------------
+# Rerun and compare
+# ----------------------------------------------------------------------------------------------
+
+def _diff_hashes(old: Mapping[str, str], new: Mapping[str, str]) -> pd.DataFrame:
+    rows = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a != b:
+            change = "added" if a is None else "removed" if b is None else "changed"
+            rows.append({"file": key, "change": change, "sha256_a": a or "", "sha256_b": b or ""})
+    return pd.DataFrame(rows, columns=["file", "change", "sha256_a", "sha256_b"])
+
+
+def _resolve_run(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists() and (OUTPUTS_DIR / p).exists():
+        p = OUTPUTS_DIR / p
+    if not p.is_dir():
+        raise RunError(f"run folder {path} not found")
+    return p.resolve()
+
+
+def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, notebook_jobs: int = 1,
+          on_event: Callable[[str], None] | None = None) -> tuple[RunResult, pd.DataFrame, pd.DataFrame]:
+    """Repeat a past run from its manifest (same parameters, seed, notebooks and scenario copy).
+
+    Returns
+    -------
+    result : RunResult
+        The new run (a new folder beside the old one).
+    input_changes : DataFrame
+        Inputs whose SHA-256 differs between the old manifest and now (``file, change,
+        sha256_a, sha256_b``); empty when the inputs are unchanged.
+    output_changes : DataFrame
+        Figures and tables whose SHA-256 differs between the two runs (same columns); empty
+        when the rerun reproduced the old outputs byte for byte.
+    """
+    run_dir = _resolve_run(run_dir)
+    old = load_manifest(run_dir)
+    p = old.get("parameters", {})
+    scenario = run_dir / "scenario.yaml"
+    nb_dir = Path(old.get("notebooks_dir") or NOTEBOOKS_DIR)
+    if not nb_dir.is_dir():
+        nb_dir = NOTEBOOKS_DIR
+    try:
+        request = RunRequest(region=p["region"], cycle=int(p["cycle"]), seed=int(p["seed"]),
+                             audience=p.get("audience", "wco"),
+                             scenario=scenario if scenario.is_file() else None,
+                             notebooks=tuple(p.get("notebooks") or ()) or None, notebooks_dir=nb_dir,
+                             outputs_dir=run_dir.parents[2], parameters=p.get("knobs") or {},
+                             render=render, notebook_jobs=notebook_jobs)
+    except KeyError as exc:
+        raise RunError(f"{run_dir / 'manifest.json'}: parameters lack {exc}") from None
+    notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
+    current = hash_inputs([*notebooks, *([request.scenario] if request.scenario else [])])
+    old_inputs = {k: v for k, v in old.get("inputs", {}).items() if k != _rel(scenario)}
+    current.pop(_rel(scenario), None)
+    if old.get("scenario_file"):
+        old_inputs.pop(_rel(Path(old["scenario_file"])), None)
+    input_changes = _diff_hashes(old_inputs, current)
+    result = execute_run(request, progress=progress, on_event=on_event)
+    new = load_manifest(result.run_dir)
+    output_changes = _diff_hashes(old.get("outputs", {}), new.get("outputs", {}))
+    return result, input_changes, output_changes
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """How two runs differ and what explains it.
+
+    Attributes
+    ----------
+    run_a, run_b : Path
+    parameters : DataFrame
+        ``parameter, a, b`` for every parameter, scenario key or package version that differs.
+    inputs : DataFrame
+        ``file, change, sha256_a, sha256_b`` for every input whose hash differs.
+    outputs : DataFrame
+        Same for figures and tables.
+    scores : DataFrame or None
+        From ``tables/tbl-index-scores.csv`` of both runs: ``member, score_a, score_b,
+        score_diff (b − a), rank_a, rank_b, rank_shift (rank_b − rank_a; negative = moved up)``,
+        sorted by absolute rank shift; None when either run lacks the table.
+    """
+
+    run_a: Path
+    run_b: Path
+    parameters: pd.DataFrame
+    inputs: pd.DataFrame
+    outputs: pd.DataFrame
+    scores: pd.DataFrame | None
+
+    def to_markdown(self) -> str:
+        """A short human-readable report."""
+        from pmm_lib.reporting.report import table_markdown
+
+        lines = [f"# Comparison of runs\n\n- A: `{self.run_a}`\n- B: `{self.run_b}`\n"]
+        lines.append("## Parameters and choices\n")
+        lines.append(table_markdown(self.parameters, max_rows=None) if len(self.parameters)
+                     else "No difference in parameters, scenario or package versions.")
+        lines.append("\n## Inputs\n")
+        lines.append(table_markdown(self.inputs.assign(sha256_a=self.inputs["sha256_a"].str[:12],
+                                                       sha256_b=self.inputs["sha256_b"].str[:12]),
+                                    max_rows=None) if len(self.inputs) else "All input files are identical.")
+        lines.append("\n## Outputs\n")
+        lines.append(f"{len(self.outputs)} figure/table file(s) differ." if len(self.outputs)
+                     else "All figures and tables are byte-identical.")
+        lines.append("\n## Index scores and ranks\n")
+        if self.scores is None:
+            lines.append("Not available: `tables/tbl-index-scores.csv` is missing in at least one run.")
+        else:
+            moved = int((self.scores["rank_shift"].fillna(0) != 0).sum())
+            lines.append(f"{moved} of {len(self.scores)} Members changed rank; largest absolute score "
+                         f"difference {self.scores['score_diff'].abs().max():.3g}.\n")
+            lines.append(table_markdown(self.scores, max_rows=None))
+        return "\n".join(lines) + "\n"
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, Mapping):
+        return {prefix: d} if prefix else {}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, Mapping) and v:
+            out.update(_flatten(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def compare_runs(run_a: str | Path, run_b: str | Path) -> RunComparison:
+    """Compare two run folders (``latest`` links are followed): choices, inputs, outputs, scores."""
+    a, b = _resolve_run(run_a), _resolve_run(run_b)
+    ma, mb = load_manifest(a), load_manifest(b)
+    fa = {f"parameter.{k}": v for k, v in _flatten(ma.get("parameters", {})).items()}
+    fb = {f"parameter.{k}": v for k, v in _flatten(mb.get("parameters", {})).items()}
+    fa |= {f"scenario.{k}": v for k, v in _flatten(ma.get("scenario") or {}).items()}
+    fb |= {f"scenario.{k}": v for k, v in _flatten(mb.get("scenario") or {}).items()}
+    fa |= {f"package.{k}": v for k, v in ma.get("packages", {}).items()}
+    fb |= {f"package.{k}": v for k, v in mb.get("packages", {}).items()}
+    fa["renderer"], fb["renderer"] = ma.get("renderer"), mb.get("renderer")
+    rows = [{"parameter": k, "a": json.dumps(fa.get(k), default=str), "b": json.dumps(fb.get(k), default=str)}
+            for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+    params = pd.DataFrame(rows, columns=["parameter", "a", "b"])
+    inputs = _diff_hashes(ma.get("inputs", {}), mb.get("inputs", {}))
+    outputs = _diff_hashes(ma.get("outputs", {}), mb.get("outputs", {}))
+    scores = None
+    pa, pb = a / "tables" / "tbl-index-scores.csv", b / "tables" / "tbl-index-scores.csv"
+    if pa.is_file() and pb.is_file():
+        cols = ["member", "score", "rank"]
+        ta = pd.read_csv(pa, keep_default_na=False, na_values=[""])
+        tb = pd.read_csv(pb, keep_default_na=False, na_values=[""])
+        for path, t in ((pa, ta), (pb, tb)):
+            missing = [c for c in cols if c not in t.columns]
+            if missing:
+                raise RunError(f"{path}: missing column(s) {', '.join(missing)} (expected member, score, rank)")
+        merged = ta[cols].merge(tb[cols], on="member", how="outer", suffixes=("_a", "_b"))
+        merged["score_diff"] = merged["score_b"] - merged["score_a"]
+        merged["rank_shift"] = merged["rank_b"] - merged["rank_a"]
+        merged = merged[["member", "score_a", "score_b", "score_diff", "rank_a", "rank_b", "rank_shift"]]
+        order = merged["rank_shift"].abs().fillna(float("inf"))
+        scores = (merged.assign(_o=order).sort_values(["_o", "member"], ascending=[False, True])
+                  .drop(columns="_o").reset_index(drop=True))
+    return RunComparison(a, b, params, inputs, outputs, scores)
+
+
+def write_comparison(comparison: RunComparison, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``comparison.md``, ``scores.csv`` (if any), ``parameters.csv``, ``inputs.csv``, ``outputs.csv``."""
+    out_dir = Path(out_dir)
+    files = {"markdown": write_text_atomic(out_dir / "comparison.md", comparison.to_markdown())}
+    for name, frame in (("parameters", comparison.parameters), ("inputs", comparison.inputs),
+                        ("outputs", comparison.outputs), ("scores", comparison.scores)):
+        if frame is not None:
+            files[name] = write_text_atomic(out_dir / f"{name}.csv",
+                                            frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+    return files
+
+
+# ----------------------------------------------------------------------------------------------
+# CLI
+# ----------------------------------------------------------------------------------------------
+
+def _knob(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--param expects KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value)
+
+
+def cli_add_run(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pmm run``."""
+    parser.add_argument("--region", default=None,
+                        help=f"region code, a comma list, or ALL for the global paper ({', '.join(REGIONS)})")
+    parser.add_argument("--all-regions", action="store_true", help="run the six regions in parallel")
+    parser.add_argument("--cycle", type=int, required=True, help="PMM cycle (year)")
+    parser.add_argument("--scenario", action="append", type=Path, default=None, metavar="FILE.yaml",
+                        help="scenario/spec YAML; repeat for several scenarios (run in parallel)")
+    parser.add_argument("--audience", choices=get_args(Audience), default="wco",
+                        help="who the report is for (default: wco)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--notebooks", default=None, help="comma list of notebook numbers, e.g. 01,02")
+    parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--outputs-dir", type=Path, default=OUTPUTS_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--param", action="append", type=_knob, default=[], metavar="KEY=VALUE",
+                        help="extra notebook parameter (small-size knobs, e.g. n_samples=256)")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel runs (default: CPU count)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="Dask scheduler address (needs the 'dask' extra)")
+    parser.add_argument("--notebook-jobs", type=int, default=None,
+                        help="notebooks of one run executed at the same time "
+                             "(default: CPU count for a single run, 1 when several runs share the machine)")
+    parser.add_argument("--renderer", choices=("auto", "quarto", "pandoc"), default="auto",
+                        help="paper renderer (default: Quarto if on PATH, else pandoc + typst)")
+    parser.add_argument("--no-paper", action="store_true", help="skip rendering the paper")
+
+
+def _report(res: RunResult) -> None:
+    if res.ok:
+        latest = res.run_dir.parent / "latest"
+        print(f"run {res.run_dir.name}: success in {res.seconds:.1f} s (renderer: {res.renderer or 'none'})")
+        print(f"  {res.run_dir}")
+        print(f"  latest -> {latest}" if res.renderer else "  (no paper rendered: latest unchanged)")
+    else:
+        print(f"run {res.run_dir}: FAILED: {res.error}", file=sys.stderr)
+
+
+def cli_run(args: argparse.Namespace) -> int:
+    """``pmm run``: one run (progress over notebooks) or several in parallel; exit 1 if any fails."""
+    if args.all_regions:
+        regions = list(REGIONS)
+    elif args.region:
+        regions = [r.strip().upper() for r in args.region.split(",") if r.strip()]
+    else:
+        raise SpecError("give --region R (or a comma list, or ALL) or --all-regions")
+    scenarios: list[Path | None] = list(args.scenario) if args.scenario else [None]
+    select = tuple(s.strip() for s in args.notebooks.split(",")) if args.notebooks else None
+    knobs = dict(args.param)
+    single = len(regions) * len(scenarios) == 1 and args.scheduler is None
+    nb_jobs = args.notebook_jobs or (os.cpu_count() or 1 if single else 1)
+    requests = [RunRequest(region=r, cycle=args.cycle, scenario=s, audience=args.audience, seed=args.seed,
+                           notebooks=select, notebooks_dir=args.notebooks_dir, outputs_dir=args.outputs_dir,
+                           parameters=knobs, render=not args.no_paper, renderer=args.renderer,
+                           notebook_jobs=nb_jobs)
+                for r in regions for s in scenarios]
+    if len(requests) == 1 and args.scheduler is None:
+        req = requests[0]
+        print(f"pmm run: {req.region} {req.cycle} (audience {req.audience}, seed {req.seed})")
+        res = execute_run(req, progress=True, on_event=lambda m: None)
+        _report(res)
+        if not res.ok:
+            raise RunError(f"{res.error}; {res.run_dir.parent / 'latest'} was left unchanged")
+        return 0
+    print(f"pmm run: {len(requests)} runs "
+          + (f"on the Dask cluster {args.scheduler}" if args.scheduler else f"with {args.jobs or 'auto'} jobs"))
+    results = run_many(requests, jobs=args.jobs, scheduler=args.scheduler, progress=True)
+    for res in results:
+        _report(res)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        print(f"pmm run: {len(failed)} of {len(results)} runs failed; their latest links are unchanged",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cli_add_rerun(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pmm rerun``."""
+    parser.add_argument("run_dir", type=Path, help="a past run folder (or its latest link)")
+    parser.add_argument("--no-paper", action="store_true", help="skip rendering the paper")
+
+
+def cli_rerun(args: argparse.Namespace) -> int:
+    """``pmm rerun RUN_DIR``: repeat a run and say whether inputs and outputs changed."""
+    res, inputs, outputs = rerun(args.run_dir, progress=True, render=not args.no_paper,
+                                 notebook_jobs=os.cpu_count() or 1)
+    if len(inputs):
+        print(f"inputs changed since the original run ({len(inputs)} file(s)):")
+        for row in inputs.itertuples():
+            print(f"  {row.change:8s} {row.file}")
+    else:
+        print("inputs unchanged since the original run")
+    _report(res)
+    if not res.ok:
+        raise RunError(res.error)
+    print("outputs identical to the original run (byte for byte)" if not len(outputs)
+          else f"{len(outputs)} figure/table file(s) differ from the original run")
+    return 0
+
+
+def cli_add_compare(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pmm compare``."""
+    parser.add_argument("run_a", type=Path, help="first run folder")
+    parser.add_argument("run_b", type=Path, help="second run folder")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for comparison.md and the CSVs (default outputs/comparisons/A__B)")
+
+
+def cli_compare(args: argparse.Namespace) -> int:
+    """``pmm compare RUN_A RUN_B``: print the comparison and write it as markdown + CSV."""
+    cmp = compare_runs(args.run_a, args.run_b)
+    out = args.out or OUTPUTS_DIR / "comparisons" / f"{cmp.run_a.name}__{cmp.run_b.name}"
+    files = write_comparison(cmp, out)
+    print(cmp.to_markdown())
+    print(f"written: {files['markdown']}")
+    return 0
+
