@@ -283,7 +283,8 @@ def _git_commit() -> str | None:
 
 def load_manifest(run_dir: str | Path) -> dict[str, Any]:
     """Read ``<run_dir>/manifest.json`` (RunError naming the file if absent or unreadable)."""
-    path = Path(run_dir) / "manifest.json"
+    path = Path(run_dir) / "_internal" / "manifest.json"  # the full one of a sealed run
+    path = path if path.is_file() else Path(run_dir) / "manifest.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -332,6 +333,9 @@ def _read_scenario(path: Path) -> tuple[str, dict[str, Any]]:
         raise SpecError(f"--scenario {path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise SpecError(f"--scenario {path}: expected a mapping of spec keys, got {type(data).__name__}")
+    from pmm_lib.reporting.safety import check_free_text
+
+    check_free_text(data, where=f"--scenario {path}")  # no markup can reach the paper
     try:
         from pmm_lib.core.spec import Spec
     except ImportError:  # pragma: no cover - spec module is part of the core
@@ -544,6 +548,12 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
     scenario_text, scenario = (_read_scenario(request.scenario) if request.scenario is not None
                                else (None, None))
+    from pmm_lib.reporting.bundle import require_key, seal_run
+
+    require_key(request.audience, outputs_dir=request.outputs_dir)  # public/wco: the pseudonym key exists
+    from pmm_lib.reporting.safety import check_free_text
+
+    check_free_text(dict(request.parameters), where="parameter")
     from pmm_lib.inputs.ingest import ensure_processed
 
     processed = ensure_processed()  # raw → ingest → processed, before anything reads the data
@@ -633,6 +643,7 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     manifest.pop("status_at_render", None)
     manifest.update(status="success", finished=_now(), seconds=round(time.perf_counter() - t0, 3))
     _write_manifest(run_dir, manifest)
+    seal_run(run_dir, request.audience)  # workings to _internal/, manifest.json relative (reporting.bundle)
     if request.render:  # latest always points at a complete run with its paper
         point_latest(run_dir)
     return RunResult(run_dir, "success", "", manifest["renderer"] or "", time.perf_counter() - t0)
@@ -756,7 +767,9 @@ def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, n
     run_dir = _resolve_run(run_dir)
     old = load_manifest(run_dir)
     p = old.get("parameters", {})
-    scenario = run_dir / "scenario.yaml"
+    from pmm_lib.reporting.bundle import internal_path
+
+    scenario = internal_path(run_dir, "scenario.yaml")
     nb_dir = Path(old.get("notebooks_dir") or NOTEBOOKS_DIR)
     if not nb_dir.is_dir():
         nb_dir = NOTEBOOKS_DIR
