@@ -52,6 +52,7 @@ from pmm_lib.paths import (
     ROOT,
 )
 from pmm_lib.provenance import package_versions, relative_path, sha256_file
+from pmm_lib.reporting.nbpair import read_notebook
 from pmm_lib.vocab import DEFAULT_SEED, REGIONS, Audience
 
 __all__ = [
@@ -345,9 +346,7 @@ def notebook_parameters(src: Path) -> set[str]:
     """Names assigned at top level in the notebook's cell tagged ``parameters`` (empty if none)."""
     import ast
 
-    import nbformat
-
-    nb = nbformat.read(str(src), as_version=4)
+    nb = read_notebook(src)
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             try:
@@ -377,7 +376,7 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pm.execute_notebook(str(src), str(tmp), parameters=passed, kernel_name="python3", language="python",
+            pm.execute_notebook(read_notebook(src), str(tmp), parameters=passed, kernel_name="python3", language="python",
                                 cwd=str(run_dir), progress_bar=False, log_output=False,
                                 request_save_on_cell_execute=False, execution_timeout=timeout,
                                 # the kernel's own log (TCP warning, shutdown notices) is noise on
@@ -421,11 +420,9 @@ def _writers(notebooks: Sequence[Path]) -> dict[str, str]:
     """Label -> the notebook whose source names it (``"fig-..."``/``"tbl-..."`` string literals)."""
     import re
 
-    import nbformat
-
     found: dict[str, str] = {}
     for nb in notebooks:
-        source = "\n".join(c.source for c in nbformat.read(str(nb), as_version=4).cells if c.cell_type == "code")
+        source = "\n".join(c.source for c in read_notebook(nb).cells if c.cell_type == "code")
         for label in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']", source):
             found.setdefault(label, nb.name)
     return found
