@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from pmm_lib.errors import SpecError
+from pmm_lib.vocab import Audience
 
 if TYPE_CHECKING:
     from pmm_lib.core.build import IndexResult
@@ -100,7 +101,6 @@ __all__ = [
     "visible_levels",
 ]
 
-Audience = Literal["public", "wco", "internal"]
 DEFAULT_MIN_N = 3
 #: significant digits of the numbers in a public or wco table (CSV and paper)
 PRESENTATION_DIGITS = 4
