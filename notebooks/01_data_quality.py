@@ -34,8 +34,6 @@ out_dir = ""
 # notebook's `audience` first; coverage only says *whether* a value was reported.
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
 
 from pmm_lib.inputs import data
@@ -44,13 +42,11 @@ from pmm_lib.analysis import quality
 from pmm_lib.plots import quality as pq
 
 report.use_reproducible_style()
-obs = data.load_observations()
-matrix = data.to_matrix(obs, cycle, region)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience)
+matrix = view.reported_matrix  # 1 where a value was reported, NaN where skipped: no values
+visible = view.matrix  # the values this audience may see (hidden = missing)
 members = data.load_members().set_index("member")
-levels = disclosure.disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
-visible = disclosure.mask_matrix(matrix, levels, audience)
-salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
-ids = disclosure.pseudonymise(matrix.index, salt=salt) if audience == "public" else {m: m for m in matrix.index}
+ids = view.labels()
 place = "all regions" if region == "ALL" else region
 print(f"{len(matrix)} Members of {place} reported in {cycle}; {int(matrix.notna().sum().sum())} values, "
       f"{int(visible.notna().sum().sum())} visible to audience '{audience}'")
@@ -97,7 +93,9 @@ report.save_figure(ax.figure, "fig-missingness",
                    "sorted by the number of KPIs skipped.", out_dir, audience=audience)
 
 # %%
-miss_groups = quality.missingness_by_group(matrix, members["income_group"])
+miss_groups = disclosure.suppress_small_groups(
+    quality.missingness_by_group(matrix, members["income_group"]),
+    members["income_group"].reindex(matrix.index), column="missing_share_{group}", min_n=view.min_n)
 report.save_table(miss_groups[miss_groups["n_missing"] > 0], "tbl-missingness-groups",
                   "Is skipping a KPI independent of the Member's income group? Pearson chi-square "
                   "test per KPI (KPIs with at least one skip); missing_share_* is the share skipped in "

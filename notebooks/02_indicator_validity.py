@@ -47,13 +47,14 @@ import matplotlib.pyplot as plt
 from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes, validity
-from pmm_lib.reporting import report
+from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import validity as pv
 from pmm_lib.core.spec import Spec
 
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience)
+res = view.build(spec, seed=seed)  # on the values this audience may see (hidden = missing)
 place = "all regions" if region == "ALL" else region
 thresholds = (validity.ScorecardThresholds.from_yaml(thresholds_path) if thresholds_path
               else validity.ScorecardThresholds.from_dict(scorecard_thresholds))
@@ -98,7 +99,7 @@ flags.groupby("flag").size()
 #| fig-cap: Spearman correlations between the normalised KPIs
 ax = pv.plot_correlation_heatmap(validity.correlation_matrix(corr, "spearman"), label="Spearman's rho")
 report.save_figure(ax.figure, "fig-correlation-heatmap",
-                   f"Spearman correlations between the 51 normalised (oriented) KPIs, {place} {cycle}, "
+                   f"Spearman correlations between the {res.normalised.shape[1]} normalised (oriented) KPIs, {place} {cycle}, "
                    "pairwise complete; KPIs in framework order (TF, RC, ES, OD).", out_dir, audience=audience)
 
 # %% [markdown]

@@ -38,9 +38,8 @@ out_dir = ""
 # scores appear below (no KPI values); for a public audience Members are shown by pseudonym.
 
 # %%
-import os
-
 from pmm_lib.core import build
+from pmm_lib.inputs import data
 from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import weighting as pw
 from pmm_lib.core import weights as W
@@ -49,10 +48,10 @@ from pmm_lib.core.spec import Spec
 
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience)
+res = view.build(spec, seed=seed)  # on the values this audience may see (hidden = missing)
 normalised, meta = res.normalised, res.meta
-salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
-ids = disclosure.pseudonymise(normalised.index, salt=salt) if audience == "public" else {m: m for m in normalised.index}
+ids = view.labels(normalised.index)
 place = "all regions" if region == "ALL" else region
 examples = METHODOLOGY_DIR / "weights"
 print(f"{len(normalised)} Members of {place}, cycle {cycle}; {normalised.shape[1]} KPIs")

@@ -46,8 +46,7 @@ weight_sets_path = ""
 # for a public report the Members appear under pseudonyms.
 
 # %%
-import os
-
+from pmm_lib.inputs.data import load_observations
 from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import sensitivity as ps
 from pmm_lib.uncertainty import sensitivity as sa
@@ -55,11 +54,11 @@ from pmm_lib.core.spec import Spec
 
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-data, meta, options = sa.pmm_inputs(spec, region=region, cycle=cycle)
+view = disclosure.audience_view(load_observations(), cycle, region, audience)
+data, meta, options = sa.pmm_inputs(spec, region=region, cycle=cycle, observations=view.observations)
 weight_sets = sa.load_weight_sets(weight_sets_path) if weight_sets_path else ()
 problem = sa.standard_problem(spec, weight_sets=weight_sets, exclude_kpis=True)
-salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
-ids = disclosure.pseudonymise(data.index, salt=salt) if audience == "public" else {m: m for m in data.index}
+ids = view.labels(data.index)
 top = meta.loc[meta["level"] == meta["level"].max(), "code"].iloc[0]
 place = "all regions" if region == "ALL" else region
 print(f"{len(data)} Members of {place}, cycle {cycle}; uncertain assumptions: {', '.join(problem.varied)}"

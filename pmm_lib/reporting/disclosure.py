@@ -94,6 +94,7 @@ __all__ = [
     "member_labels",
     "needs_key",
     "present",
+    "prune_meta",
     "pseudonym_key",
     "pseudonymise",
     "suppress_member_kpi",
@@ -335,19 +336,81 @@ class AudienceView:
     min_n: int = DEFAULT_MIN_N
 
     @property
+    def reported_matrix(self) -> pd.DataFrame:
+        """Members × KPIs of 1.0 where a value was reported (visible or hidden), NaN where skipped:
+        what coverage and missingness need, without any value."""
+        return self.reported.astype(float).where(self.reported)
+
+    @property
     def n_hidden(self) -> int:
         """Number of reported values of the region and cycle hidden from the audience."""
         return int(self.hidden.to_numpy().sum())
 
-    def build(self, spec: Spec | None = None, *, seed: Any = None) -> IndexResult:
-        """The index built on the visible values only (:func:`pmm_lib.core.build.build_pmm`)."""
-        from pmm_lib.core.build import build_pmm
+    @property
+    def kpis(self) -> list[str]:
+        """The KPIs of this audience's edition: those with at least ``min_n`` visible values in the
+        region and cycle (a KPI the audience sees for fewer Members has no per-KPI statistic)."""
+        counts = self.matrix.notna().sum()
+        return [str(k) for k in self.matrix.columns if counts[k] >= self.min_n]
 
-        return build_pmm(spec, region=self.region, cycle=self.cycle, observations=self.observations, seed=seed)
+    def meta(self) -> pd.DataFrame:
+        """The framework hierarchy pruned to :attr:`kpis` (aggregates left without KPIs dropped)."""
+        from pmm_lib.inputs.framework import load_framework
+
+        return prune_meta(load_framework().table(), self.kpis)
+
+    def build(self, spec: Spec | None = None, *, seed: Any = None) -> IndexResult:
+        """The index built on the visible values only, over :attr:`kpis`.
+
+        The same loading as :func:`pmm_lib.core.build.build_pmm` (Member groups for group
+        imputation, the region's other cycles for panel imputation), on
+        :attr:`observations` and the pruned hierarchy (:meth:`meta`).
+        """
+        from pmm_lib.core.build import build
+        from pmm_lib.core.spec import Spec as SpecClass
+        from pmm_lib.inputs import data as data_mod
+
+        spec = SpecClass.default() if spec is None else spec
+        region = None if self.region == "ALL" else self.region
+        kpis = self.kpis
+        matrix = self.matrix[kpis]
+        groups = None
+        if spec.impute.method in ("group_mean", "group_median"):
+            members = data_mod.load_members().set_index("member")
+            if spec.impute.group not in members.columns:
+                raise SpecError(f"impute.group: unknown Member grouping column {spec.impute.group!r}; "
+                                f"allowed: {', '.join(c for c in members.columns if c not in ('name',))}")
+            groups = members.reindex(matrix.index)
+        panel = None
+        if spec.impute.method == "panel":
+            panel = {int(c): data_mod.to_matrix(self.observations, int(c), region).reindex(columns=kpis)
+                     for c in sorted(pd.unique(self.observations["cycle"])) if int(c) != self.cycle}
+        return build(matrix, self.meta(), spec, groups=groups, panel=panel, cycle=self.cycle, seed=seed)
 
     def labels(self, members: Iterable[str] | None = None) -> dict[str, str]:
         """Member → displayed name for this audience (:func:`member_labels`)."""
         return member_labels(self.matrix.index if members is None else members, self.audience, cycle=self.cycle)
+
+
+def prune_meta(meta: pd.DataFrame, kpis: Iterable[str]) -> pd.DataFrame:
+    """A hierarchy (``code, level, parent, ...``) restricted to the KPIs ``kpis`` (level 1):
+    aggregates with no KPI left below them are dropped too.
+
+    >>> meta = pd.DataFrame({"code": ["K1", "K2", "K3", "O1", "O2", "I"], "level": [1, 1, 1, 2, 2, 3],
+    ...                      "parent": ["O1", "O1", "O2", "I", "I", None]})
+    >>> prune_meta(meta, ["K1", "K2"])["code"].tolist()
+    ['K1', 'K2', 'O1', 'I']
+    """
+    keep_kpis = set(kpis)
+    parent = dict(zip(meta["code"], meta["parent"], strict=True))
+    keep: set[str] = set()
+    for k in meta.loc[meta["level"] == 1, "code"]:
+        if k in keep_kpis:
+            node = k
+            while isinstance(node, str) and node not in keep:
+                keep.add(node)
+                node = parent.get(node)
+    return meta[meta["code"].isin(keep)].reset_index(drop=True)
 
 
 def audience_view(observations: pd.DataFrame, cycle: int, region: str | None, audience: str, *,

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from pmm_lib.io import write_text_atomic, write_with
-from pmm_lib.reporting.disclosure import figure_values
+from pmm_lib.reporting.disclosure import figure_values, present
 from pmm_lib.vocab import AUDIENCES
 
 __all__ = [
@@ -170,13 +170,18 @@ def save_figure(fig: Any, label: str, caption: str, out_dir: str | Path | None, 
 
 def save_table(frame: pd.DataFrame, label: str, caption: str, out_dir: str | Path | None, *,
                audience: str = "internal", index: bool = False) -> Path | None:
-    """Save a table as ``tables/<label>.csv`` (full precision, stable float format) with its caption."""
+    """Save a table as ``tables/<label>.csv`` (stable float format) with its caption.
+
+    Internal tables keep full precision; public and wco ones are rounded to
+    :data:`pmm_lib.reporting.disclosure.PRESENTATION_DIGITS` significant digits.
+    """
     if not out_dir:
         return None
     if not label.startswith("tbl-"):
         raise ValueError(f"table label must start with 'tbl-', got {label!r}")
     _check_audience(audience)
     path = Path(out_dir) / "tables" / f"{label}.csv"
+    frame = present(frame, audience)  # public/wco: presentation rounding (reporting.disclosure)
     write_text_atomic(path, frame.to_csv(index=index, float_format="%.10g", lineterminator="\n"))
     _sidecar(path, label, caption, audience)
     return path
