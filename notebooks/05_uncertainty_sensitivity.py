@@ -55,7 +55,7 @@ from pmm_lib.core.spec import Spec
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
 view = disclosure.audience_view(load_observations(), cycle, region, audience)
-data, meta, options = sa.pmm_inputs(spec, region=region, cycle=cycle, observations=view.observations)
+data, meta, options = view.inputs(spec)  # the values and KPIs of this audience's edition
 weight_sets = sa.load_weight_sets(weight_sets_path) if weight_sets_path else ()
 problem = sa.standard_problem(spec, weight_sets=weight_sets, exclude_kpis=True)
 ids = view.labels(data.index)

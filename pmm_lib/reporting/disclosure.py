@@ -387,6 +387,20 @@ class AudienceView:
                      for c in sorted(pd.unique(self.observations["cycle"])) if int(c) != self.cycle}
         return build(matrix, self.meta(), spec, groups=groups, panel=panel, cycle=self.cycle, seed=seed)
 
+    def inputs(self, spec: Spec | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        """Matrix, hierarchy and build options of the audience's edition for the uncertainty
+        analysis (:func:`pmm_lib.uncertainty.sensitivity.pmm_inputs` on :attr:`observations`,
+        restricted to :attr:`kpis` and :meth:`meta`)."""
+        from pmm_lib.core.spec import Spec as SpecClass
+        from pmm_lib.uncertainty.sensitivity import pmm_inputs
+
+        spec = SpecClass.default() if spec is None else spec
+        data, _, options = pmm_inputs(spec, region=self.region, cycle=self.cycle, observations=self.observations)
+        kpis = self.kpis
+        if isinstance(options.get("panel"), Mapping):
+            options["panel"] = {c: m.reindex(columns=kpis) for c, m in options["panel"].items()}
+        return data[kpis], self.meta(), options
+
     def labels(self, members: Iterable[str] | None = None) -> dict[str, str]:
         """Member → displayed name for this audience (:func:`member_labels`)."""
         return member_labels(self.matrix.index if members is None else members, self.audience, cycle=self.cycle)

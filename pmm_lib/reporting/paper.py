@@ -33,7 +33,13 @@ from pmm_lib.inputs.framework import Framework, load_framework
 from pmm_lib.io import atomic_path, write_text_atomic
 from pmm_lib.paths import METHODOLOGY_DIR
 from pmm_lib.reporting.report import SECTIONS, Artefact, load_artefacts, table_markdown
-from pmm_lib.reporting.safety import PANDOC_FROM, check_html, check_paper_source, markdown_text
+from pmm_lib.reporting.safety import (
+    PANDOC_FROM,
+    caption_text,
+    check_html,
+    check_paper_source,
+    markdown_text,
+)
 
 __all__ = [
     "REGION_NAMES",
@@ -103,7 +109,7 @@ def _cap(text: str) -> str:
 
 def _figure_md(art: Artefact, run_dir: Path) -> str:
     rel = art.path.relative_to(run_dir).as_posix()
-    caption = art.caption.replace("\n", " ").replace("[", "(").replace("]", ")")
+    caption = caption_text(art.caption.replace("[", "(").replace("]", ")"))
     return f"![{caption}]({rel}){{#{art.label} width=90%}}"
 
 
@@ -113,8 +119,8 @@ def _table_md(art: Artefact, max_rows: int) -> str:
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         return f"*Table {art.label} could not be read ({exc}).*"
     if frame.empty:
-        return f"*No rows in this run for: {art.caption.rstrip('.')}.*"
-    caption = art.caption.replace("\n", " ")
+        return f"*No rows in this run for: {caption_text(art.caption.rstrip('.'))}.*"
+    caption = caption_text(art.caption)
     return table_markdown(frame, caption=f"{caption} {{#{art.label}}}", max_rows=max_rows)
 
 

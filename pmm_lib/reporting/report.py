@@ -25,6 +25,7 @@ import pandas as pd
 
 from pmm_lib.io import write_text_atomic, write_with
 from pmm_lib.reporting.disclosure import figure_values, present
+from pmm_lib.reporting.safety import markdown_text
 from pmm_lib.vocab import AUDIENCES
 
 __all__ = [
@@ -225,8 +226,7 @@ def _fmt(value: Any, digits: int) -> str:
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
         return f"{value:.{digits}g}"
-    text = str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(str(value))  # a Member's free text stays text (reporting.safety)
 
 
 def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows: int | None = 30,
