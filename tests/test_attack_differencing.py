@@ -155,7 +155,8 @@ class Attack:
     def width(self) -> np.ndarray:
         """Share of the plausible range covered by consistent candidates (grid cells of width 1/(G-1),
         half cells at the ends)."""
-        w = np.full(GRID, 1.0 / (GRID - 1))
+        g = self.consistent.shape[1]
+        w = np.full(g, 1.0 / (g - 1))
         w[[0, -1]] /= 2
         return (self.consistent * w).sum(axis=1)
 

@@ -41,11 +41,17 @@ def _guessable_keys(run_dir: Path | None = None) -> list[str]:
     return sorted(words)
 
 
-def _brute_force(pseudonyms: set[str], keys: list[str], contexts: list[str]) -> dict[str, str]:
-    """pseudonym -> ISO3 for every pseudonym reproduced by some guessed key, message form and code."""
-    found: dict[str, str] = {}
+def _brute_force(pseudonyms: set[str], keys: list[str], contexts: list[str | None]) -> dict[str, str]:
+    """The best guess: for each guessed key and message form, map every Member code to its
+    candidate pseudonym; keep the guess that explains most published pseudonyms.
+
+    A right guess explains all of them; a wrong one explains ~n x 186 / 16^4 by chance (4 hex
+    digits), so the attack "succeeds" only when most pseudonyms are explained by one guess.
+    """
+    best: dict[str, str] = {}
     for key in keys:
         for ctx in contexts:
+            found: dict[str, str] = {}
             for code in CODES:
                 msg = code if ctx is None else f"{ctx}|{code}"
                 digest = hmac.new(key.encode(), msg.encode(), hashlib.sha256).hexdigest().upper()
@@ -53,14 +59,22 @@ def _brute_force(pseudonyms: set[str], keys: list[str], contexts: list[str]) -> 
                     name = f"Member-{digest[:width]}"
                     if name in pseudonyms:
                         found[name] = code
-    return found
+            if len(found) > len(best):
+                best = found
+    return best
+
+
+def _old_scheme(members: list[str], salt: str) -> dict[str, str]:
+    """The pseudonyms of issue 11: HMAC-SHA256(salt, ISO3), 4 hex digits, salt pmm-<cycle>."""
+    return {m: "Member-" + hmac.new(salt.encode(), m.encode(), hashlib.sha256).hexdigest().upper()[:4]
+            for m in members}
 
 
 def test_control_the_old_salted_scheme_reverses_by_brute_force():
-    members = CODES[:22]
-    old = dc.pseudonymise(members, salt=f"pmm-{CYCLE}")  # the scheme of issue 11
+    members = dc.audience_view(data.load_observations(), CYCLE, "AMS", "public").matrix.index.tolist()
+    old = _old_scheme(members, f"pmm-{CYCLE}")
     found = _brute_force(set(old.values()), _guessable_keys(), [None])
-    assert found == {v: k for k, v in old.items()}  # all 22 reversed
+    assert found == {v: k for k, v in old.items()} and len(found) == len(members) >= 20  # all reversed
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +100,7 @@ def test_brute_force_over_member_codes_fails_on_a_public_run(public_run):
     keys = _guessable_keys(public_run)
     assert len(keys) > 50
     found = _brute_force(names, keys, [None, str(CYCLE), ""])
-    assert found == {}, f"pseudonyms reversed: {found}"
+    assert len(found) <= 2, f"pseudonyms reversed: {found}"  # chance collisions of 4 hex digits only
     # the published tables name no Member of the region by its code
     codes = set(members)
     for p in (public_run / "tables").glob("*.csv"):
