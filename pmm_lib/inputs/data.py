@@ -424,7 +424,8 @@ def to_matrix(observations: pd.DataFrame, cycle: int, region: str | None = None,
     region : str, optional
         A WCO region (:data:`REGIONS`); ``None`` or ``"ALL"`` keeps every participating Member.
     framework_path : str or Path, optional
-        Framework file giving the KPI columns (default: the bundled framework).
+        Framework file giving the KPI columns (default: the bundled framework). A candidate file
+        (:mod:`pmm_lib.inputs.candidates`) maps the observations onto its KPIs first.
 
     Returns
     -------
@@ -447,6 +448,11 @@ def to_matrix(observations: pd.DataFrame, cycle: int, region: str | None = None,
     if region is not None and region != "ALL" and region not in REGIONS:
         raise InputError(f"unknown region {region!r}", column="region", expected="ALL, " + ", ".join(REGIONS))
     codes = list(_kpi_codes(framework_path))
+    if framework_path is not None:  # a candidate framework: observations mapped onto its KPIs
+        from pmm_lib.inputs.candidates import is_candidate_file, map_observations
+
+        if is_candidate_file(framework_path) and observations.attrs.get("framework") != str(framework_path):
+            observations = map_observations(observations, framework_path)
     obs = observations[observations["cycle"] == cycle]
     if obs.empty:
         cycles = sorted(pd.unique(observations["cycle"]).tolist())
