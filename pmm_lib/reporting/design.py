@@ -364,7 +364,8 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
     Parameters
     ----------
     review_tables : mapping
-        ``consistency, verdicts, outcome_validity, ranks, burden`` as in :class:`DesignReview`.
+        ``consistency, verdicts, outcome_validity, ranks, burden`` and optionally ``robustness``, as in
+        :class:`DesignReview`.
 
     Returns
     -------
@@ -467,6 +468,16 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
                                         for _, r in rk.reindex(rk["shift"].abs().sort_values(ascending=False).index)
                                         .head(5).iterrows() if np.isfinite(r["shift"])) or "none"),
         n_units, "info", "", f"|rank shift| > {th.rank_move}; interval = 5-95% of paired replications", "ranks"))
+    # robustness (width of the rank intervals under each design)
+    rob = review_tables.get("robustness")
+    if rob is not None and {"base", "candidate"} <= set(rob["design"]):
+        rb = rob.set_index("design")
+        findings.append(Finding(
+            f"The mean width of the Members' 90% rank intervals goes from {rb.at['base', 'mean_rank_range']:.2f} "
+            f"to {rb.at['candidate', 'mean_rank_range']:.2f} ranks.",
+            f"mean |rank shift| over replications {rb.at['base', 'mean_abs_rank_shift']:.2f} -> "
+            f"{rb.at['candidate', 'mean_abs_rank_shift']:.2f}; {int(rb.at['candidate', 'n'])} replications",
+            n_units, "info", "", "5-95% rank interval per Member", "ranks"))
     # burden
     bu = review_tables["burden"].set_index("design")
     if {"base", "candidate"} <= set(bu.index):
@@ -570,6 +581,7 @@ def compare_designs(base: str | Path, candidate: str | Path, *, region: str | No
         "verdicts": _verdicts(b, c),
         "outcome_validity": _outcome_validity(b, c),
         "ranks": _ranks(b, c),
+        "robustness": pd.DataFrame([_robustness("base", b), _robustness("candidate", c)]),
     }
     truth = None
     if latent is not None:
@@ -591,5 +603,5 @@ def compare_designs(base: str | Path, candidate: str | Path, *, region: str | No
     return DesignReview(changes=changes, differences=framework_diff(b.fw, c.fw), burden=tables["burden"],
                         consistency=tables["consistency"], structure=_structure(b, c), verdicts=tables["verdicts"],
                         outcome_validity=tables["outcome_validity"], ranks=tables["ranks"],
-                        robustness=pd.DataFrame([_robustness("base", b), _robustness("candidate", c)]),
+                        robustness=tables["robustness"],
                         truth=truth, findings=tuple(findings), verdict=verdict, verdict_text=text, meta=meta)
