@@ -48,8 +48,9 @@ def test_reverse_merge_reverses_k40_and_merges_the_collinear_pair(base):
     assert not any("K47" in o.children for o in fw.outcomes)
 
 
-def test_load_framework_accepts_a_candidate_file():
-    fw = load_framework(CAND_DIR / "reverse_merge.yaml")
+def test_load_design_accepts_a_framework_or_a_candidate_file():
+    assert C.load_design(FRAMEWORK_PATH).kpi_codes == load_framework().kpi_codes
+    fw = C.load_design(CAND_DIR / "reverse_merge.yaml")
     assert len(fw.kpis) == 50 and fw.kpi("K40").direction == 1
 
 
@@ -191,7 +192,7 @@ def test_to_matrix_on_a_candidate_matches_manual_mapping():
     obs = load_observations()
     path = CAND_DIR / "reverse_merge.yaml"
     m = to_matrix(obs, 2024, "AMS", framework_path=path)
-    assert list(m.columns) == load_framework(path).kpi_codes
+    assert list(m.columns) == C.load_design(path).kpi_codes
     manual = to_matrix(C.map_observations(obs, path), 2024, "AMS", framework_path=path)  # not mapped twice
     pd.testing.assert_frame_equal(m, manual)
     raw = to_matrix(obs, 2024, "AMS")

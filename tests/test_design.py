@@ -90,7 +90,8 @@ def test_planted_noise_kpi_dropped_raises_consistency(planted):
     assert "no loss of outcome validity" in rv.verdict_text
     t = rv.truth.set_index("design")["estimate"]
     assert t["candidate"] >= t["base"] - 1e-9
-    assert any(f.severity == "positive" and f.section == "validity" for f in rv.findings)
+    assert any(f.evidence["effect"] == "positive" and f.rule == "design.alpha_rise" and f.subjects == ("O01",)
+               for f in rv.findings)
 
 
 def test_harmful_candidate_gets_a_negative_verdict(planted):

@@ -108,6 +108,7 @@ __all__ = [
     "is_candidate_file",
     "kpi_sources",
     "load_candidate",
+    "load_design",
     "map_observations",
 ]
 
@@ -461,6 +462,24 @@ def _is_candidate_cached(path: str, stamp: int) -> bool:
     except (OSError, yaml.YAMLError):
         return False
     return isinstance(raw, dict) and "base" in raw and "dimensions" not in raw
+
+
+def load_design(path: str | Path | None = None) -> Framework:
+    """A framework file or a candidate file, as a :class:`Framework` (the one loader for user-given paths).
+
+    ``None`` is the project's framework. A candidate (a YAML file with a top-level ``base``) is
+    applied to its base (:func:`apply_candidate`); anything else goes to
+    :func:`pmm_lib.inputs.framework.load_framework`.
+
+    Examples
+    --------
+    >>> from pmm_lib.paths import METHODOLOGY_DIR
+    >>> len(load_design().kpis), len(load_design(METHODOLOGY_DIR / "candidates" / "drop_flagged.yaml").kpis)
+    (51, 47)
+    """
+    if path is not None and is_candidate_file(path):
+        return apply_candidate(Path(path))
+    return load_framework(path)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import pandas as pd
 
 from pmm_lib import paths
 from pmm_lib.errors import InputError
-from pmm_lib.inputs.framework import DISCLOSURE_LEVELS, load_framework
+from pmm_lib.inputs.framework import DISCLOSURE_LEVELS
 from pmm_lib.vocab import REGIONS
 
 __all__ = [
@@ -408,7 +408,9 @@ def _kpi_codes(framework_path: str | Path | None) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=8)
 def _kpi_codes_cached(path: str, stamp: int) -> tuple[str, ...]:
-    return tuple(load_framework(path).kpi_codes)
+    from pmm_lib.inputs.candidates import load_design  # a framework or a candidate file
+
+    return tuple(load_design(path).kpi_codes)
 
 
 def to_matrix(observations: pd.DataFrame, cycle: int, region: str | None = None,

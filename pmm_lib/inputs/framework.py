@@ -195,10 +195,6 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
         raise FrameworkError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise FrameworkError(f"{path}: expected a mapping at the top level")
-    if "base" in raw and "dimensions" not in raw:  # a candidate: base + changes (pmm_lib.inputs.candidates)
-        from pmm_lib.inputs.candidates import apply_candidate
-
-        return apply_candidate(path)
     index_raw = raw.get("index") or {"code": "PMM", "name": "PMM index"}
     index_code = str(_req(index_raw, "code", "index", path))
     seen: dict[str, str] = {index_code: "index"}

@@ -4,7 +4,8 @@ This module owns the evidence of a design change and the verdict written from it
 
 * **coverage and burden** - KPIs asked, optional KPIs, values reported and expected skips;
 * **internal consistency** - Cronbach's alpha with bootstrap CIs of every dimension and expected
-  outcome before and after (:func:`pmm_lib.analysis.validity.consistency_table`), the first
+  outcome before and after (:func:`pmm_lib.analysis.validity.consistency_table`; for a node of two
+  KPIs, whose alpha the small-sample guards withhold, the Spearman-Brown two-item reliability), the first
   principal component of each dimension (:func:`pmm_lib.analysis.validity.pca_table`);
 * **each KPI's scorecard verdict** before and after (:func:`pmm_lib.analysis.validity.scorecard`);
 * **outcome validity** - correlations of the index and dimension scores with external outcomes
@@ -15,8 +16,8 @@ This module owns the evidence of a design change and the verdict written from it
   Member's rank shift is reported with its 5-95 % interval over the paired replications, not as a
   point shift.
 
-Findings are typed (:class:`Finding`, the fields of the methodology paper's findings) and computed
-by documented thresholds (:class:`DesignThresholds`); the verdict is written from them.
+Findings are :class:`pmm_lib.analysis.findings.Finding` (rules ``design.*``) computed by documented
+thresholds (:class:`DesignThresholds`); the verdict is written from them.
 
 Verdict rules
 -------------
@@ -40,8 +41,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pmm_lib.analysis.findings import Finding
 from pmm_lib.analysis.outcomes import outcome_correlations, outcome_table
-from pmm_lib.analysis.validity import consistency_table, pca_table, scorecard
+from pmm_lib.analysis.validity import (
+    consistency_table,
+    fisher_ci,
+    groups_from_meta,
+    pca_table,
+    scorecard,
+)
 from pmm_lib.core.build import IndexResult, build
 from pmm_lib.core.spec import Spec
 from pmm_lib.errors import InputError, SpecError
@@ -50,41 +58,24 @@ from pmm_lib.inputs.candidates import (
     framework_diff,
     framework_hash,
     is_candidate_file,
+    load_design,
 )
-from pmm_lib.inputs.framework import Framework, load_framework
+from pmm_lib.inputs.framework import Framework
 
 __all__ = [
     "DesignReview",
     "DesignThresholds",
-    "Finding",
     "Verdict",
     "compare_designs",
     "design_findings",
 ]
 
 Verdict = Literal["improves", "worsens", "mixed", "neutral"]
-Severity = Literal["info", "positive", "negative"]
+Effect = Literal["positive", "negative", "neutral"]
+_SEVERITY = {"positive": "info", "neutral": "info", "negative": "warning"}
 
 #: Outcome variables (higher = better) the review correlates the scores with, when available.
 OUTCOME_VARIABLES: tuple[str, ...] = ("lpi_customs", "lpi_overall", "wgi_ge")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A statement computed from results by a documented rule.
-
-    Same fields as the methodology paper's findings: ``statement`` (the sentence), ``evidence``
-    (the numbers behind it), ``n`` (units it rests on), ``severity`` (``info``, ``positive``,
-    ``negative``), ``recommendation``, ``rule`` (the threshold that produced it), ``section``.
-    """
-
-    statement: str
-    evidence: str
-    n: int
-    severity: Severity
-    recommendation: str
-    rule: str
-    section: str
 
 
 @dataclass(frozen=True)
@@ -135,8 +126,9 @@ class DesignReview:
         One row per design: ``design, kpis, optional_kpis, members, cells, reported, skipped,
         skip_share, skipped_per_member``.
     consistency : DataFrame
-        ``code, name, level, k_before, alpha_before, ci_low_before, ci_high_before, k_after,
-        alpha_after, ci_low_after, ci_high_after, change, n``.
+        ``code, name, level, k_before, measure_before, alpha_before, ci_low_before, ci_high_before,
+        k_after, measure_after, alpha_after, ci_low_after, ci_high_after, change, n``; ``measure`` is
+        ``alpha`` or ``spearman_brown`` (two KPIs), empty when withheld.
     structure : DataFrame
         First principal component per dimension: ``code, explained_before, explained_after,
         n_kaiser_before, n_kaiser_after, kmo_before, kmo_after``.
@@ -160,6 +152,8 @@ class DesignReview:
     verdict : {"improves", "worsens", "mixed", "neutral"}
     verdict_text : str
         The verdict sentence, written from the findings.
+    recommendation : str
+        What the verdict advises.
     meta : dict
         ``base, candidate`` (paths), ``base_hash, candidate_hash``, ``region, cycle, n_members,
         n_samples, n_boot, seed, base_name, candidate_name``.
@@ -178,6 +172,7 @@ class DesignReview:
     findings: tuple[Finding, ...]
     verdict: Verdict
     verdict_text: str
+    recommendation: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -222,11 +217,41 @@ def _build_options(spec: Spec, obs: pd.DataFrame, path: Path, matrix: pd.DataFra
     return options
 
 
+def _reliability(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_boot: int, seed: int) -> pd.DataFrame:
+    """Alpha per node (:func:`consistency_table`, pairwise), Spearman-Brown for two-KPI nodes.
+
+    The small-sample guards withhold alpha for ``k = 2`` (a rescaled correlation); a design change
+    that leaves an outcome with two KPIs would then lose its consistency evidence. For those nodes
+    the two-item reliability of Eisinga, te Grotenhuis & Pelzer (2013, doi:10.1007/s00038-012-0416-3),
+    ``rho = 2 r / (1 + r)``, is reported instead (``measure = "spearman_brown"``), with the Fisher-z
+    interval of ``r`` mapped through the same formula.
+    """
+    cons = consistency_table(normalised, meta, n_boot=n_boot, seed=seed, levels=(3, 2), missing="pairwise")
+    cons["measure"] = np.where(cons["alpha"].notna(), "alpha", "")
+    groups = groups_from_meta(meta, list(normalised.columns), (3, 2))
+    for i, row in cons.iterrows():
+        cols = groups.get(row["code"], [])
+        if np.isfinite(row["alpha"]) or len(cols) != 2:
+            continue
+        pair = normalised[cols].dropna()
+        if len(pair) < 4 or pair.std().min() == 0:
+            continue
+        r = float(np.corrcoef(pair.iloc[:, 0], pair.iloc[:, 1])[0, 1])
+        lo, hi = fisher_ci(r, len(pair))
+
+        def sb(x: float) -> float:
+            return 2 * x / (1 + x) if x > -1 else float("nan")
+
+        cons.loc[i, ["alpha", "ci_low", "ci_high", "n"]] = [sb(r), sb(lo), sb(hi), len(pair)]
+        cons.loc[i, "measure"] = "spearman_brown"
+    return cons
+
+
 def _side(path: Path, obs: pd.DataFrame, outcomes: pd.DataFrame | None, spec: Spec, *, cycle: int,
           region: str | None, n_samples: int, n_boot: int, seed: int, progress: bool) -> _Side:
     from pmm_lib.uncertainty.sensitivity import standard_problem, uncertainty_analysis
 
-    fw = load_framework(path, check_counts=False)
+    fw = load_design(path)
     matrix = _matrix(obs, path, cycle, region)
     if len(matrix) < 5:
         raise InputError(f"only {len(matrix)} Members report in cycle {cycle} for region {region or 'ALL'}",
@@ -234,7 +259,7 @@ def _side(path: Path, obs: pd.DataFrame, outcomes: pd.DataFrame | None, spec: Sp
     meta = fw.table()
     options = _build_options(spec, obs, path, matrix, cycle, region)
     res = build(matrix, meta, spec, seed=seed, **options)
-    cons = consistency_table(res.normalised, meta, n_boot=n_boot, seed=seed, levels=(3, 2), missing="pairwise")
+    cons = _reliability(res.normalised, meta, n_boot=n_boot, seed=seed)
     struct = pca_table(res.normalised, meta, n_iter=100, seed=seed, levels=(3,), missing="pairwise")
     struct = struct[struct["component"] == struct.groupby("code")["component"].transform("min")]
     card = scorecard(matrix, meta, oriented=False)
@@ -276,7 +301,7 @@ def _before_after(a: pd.DataFrame, b: pd.DataFrame, on: list[str], values: list[
 
 
 def _consistency(b: _Side, c: _Side) -> pd.DataFrame:
-    out = _before_after(b.consistency, c.consistency, ["code"], ["k", "alpha", "ci_low", "ci_high", "n"])
+    out = _before_after(b.consistency, c.consistency, ["code"], ["k", "measure", "alpha", "ci_low", "ci_high", "n"])
     names = dict(zip(c.consistency["code"], c.consistency["name"], strict=True))
     names.update({k: v for k, v in zip(b.consistency["code"], b.consistency["name"], strict=True) if k not in names})
     levels = {**dict(zip(b.consistency["code"], b.consistency["level"], strict=True)),
@@ -356,6 +381,23 @@ def _f2(x: float) -> str:
     return "n/a" if not np.isfinite(x) else f"{x:.2f}"
 
 
+def _finding(statement: str, detail: str, n: int, effect: Effect, rule: str, section: str, *,
+             recommendation: str = "", subjects: tuple[str, ...] = (), **numbers: Any) -> Finding:
+    """A :class:`pmm_lib.analysis.findings.Finding` of a design review: ``evidence`` holds the
+    ``effect`` (positive / negative / neutral for the candidate), a ``detail`` sentence and the numbers."""
+    return Finding(statement=statement, evidence={"effect": effect, "detail": detail, **numbers}, n=int(n),
+                   severity=_SEVERITY[effect], recommendation=recommendation, rule=rule,  # type: ignore[arg-type]
+                   section=section, subjects=subjects)
+
+
+_RECOMMENDATION: dict[str, str] = {
+    "improves": "Adopt the candidate for the next cycle, after review by the methodology team.",
+    "worsens": "Do not adopt the candidate.",
+    "mixed": "Weigh the gains against the losses; consider splitting the candidate into separate changes.",
+    "neutral": "The evidence neither supports nor opposes the candidate; decide on other grounds.",
+}
+
+
 def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: DesignThresholds | None = None,
                     primary_outcome: str = "lpi_customs", index_code: str = "PMM",
                     n_members: int = 0) -> tuple[list[Finding], Verdict, str]:
@@ -370,6 +412,8 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
     Returns
     -------
     findings : list of Finding
+        :class:`pmm_lib.analysis.findings.Finding` with rules ``design.*``; ``evidence["effect"]`` says
+        whether the line of evidence speaks for (positive) or against (negative) the candidate.
     verdict : {"improves", "worsens", "mixed", "neutral"}
     text : str
         e.g. "The candidate improves the design: it raises the internal consistency of O17 from
@@ -383,21 +427,17 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
     both = cons[np.isfinite(cons["alpha_before"].astype(float)) & np.isfinite(cons["alpha_after"].astype(float))]
     rises = both[both["change"] >= th.alpha_delta].sort_values("change", ascending=False)
     falls = both[both["change"] <= -th.alpha_delta].sort_values("change")
-    rule_a = f"|change of alpha| >= {th.alpha_delta}"
-    for _, r in rises.iterrows():
-        findings.append(Finding(
-            f"The candidate raises the internal consistency of {r['code']} from {_f2(r['alpha_before'])} to "
-            f"{_f2(r['alpha_after'])}.",
-            f"alpha {_f2(r['alpha_before'])} [{_f2(r['ci_low_before'])}, {_f2(r['ci_high_before'])}] -> "
-            f"{_f2(r['alpha_after'])} [{_f2(r['ci_low_after'])}, {_f2(r['ci_high_after'])}]",
-            int(r["n"]), "positive", "", rule_a, "validity"))
-    for _, r in falls.iterrows():
-        findings.append(Finding(
-            f"The candidate lowers the internal consistency of {r['code']} from {_f2(r['alpha_before'])} to "
-            f"{_f2(r['alpha_after'])}.",
-            f"alpha {_f2(r['alpha_before'])} [{_f2(r['ci_low_before'])}, {_f2(r['ci_high_before'])}] -> "
-            f"{_f2(r['alpha_after'])} [{_f2(r['ci_low_after'])}, {_f2(r['ci_high_after'])}]",
-            int(r["n"]), "negative", f"Revisit the change affecting {r['code']}.", rule_a, "validity"))
+    for frame, word, effect in ((rises, "raises", "positive"), (falls, "lowers", "negative")):
+        for _, r in frame.iterrows():
+            findings.append(_finding(
+                f"The candidate {word} the internal consistency of {r['code']} from {_f2(r['alpha_before'])} to "
+                f"{_f2(r['alpha_after'])}.",
+                f"alpha {_f2(r['alpha_before'])} [{_f2(r['ci_low_before'])}, {_f2(r['ci_high_before'])}] -> "
+                f"{_f2(r['alpha_after'])} [{_f2(r['ci_low_after'])}, {_f2(r['ci_high_after'])}]",
+                int(r["n"]), effect, f"design.alpha_{'rise' if effect == 'positive' else 'fall'}", "validity",  # type: ignore[arg-type]
+                recommendation="" if effect == "positive" else f"Revisit the change affecting {r['code']}.",
+                subjects=(str(r["code"]),), alpha_before=float(r["alpha_before"]), alpha_after=float(r["alpha_after"]),
+                threshold=th.alpha_delta))
     if len(rises) > len(falls):
         best = rises.iloc[0]
         pos.append(f"raises the internal consistency of {best['code']} from {_f2(best['alpha_before'])} to "
@@ -414,13 +454,13 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
     drop_a = int((v["verdict_after"] == "drop").sum())
     rev_b = int((v["verdict_before"] == "review").sum())
     rev_a = int((v["verdict_after"] == "review").sum())
-    sev: Severity = "positive" if drop_a < drop_b else ("negative" if drop_a > drop_b else "info")
-    findings.append(Finding(
+    newly = tuple(str(c) for c in v.loc[(v["verdict_after"] == "drop") & (v["verdict_before"] != "drop"), "code"])
+    eff: Effect = "positive" if drop_a < drop_b else ("negative" if drop_a > drop_b else "neutral")
+    findings.append(_finding(
         f"KPIs with a 'drop' verdict: {drop_b} before, {drop_a} after; 'review': {rev_b} before, {rev_a} after.",
-        "newly flagged: " + (", ".join(v.loc[(v["verdict_after"] == "drop") & (v["verdict_before"] != "drop"),
-                                              "code"]) or "none"),
-        n_members, sev, "" if sev != "negative" else "Inspect the KPIs the candidate newly flags.",
-        "count of scorecard verdicts", "validity"))
+        "newly flagged 'drop': " + (", ".join(newly) or "none"), n_members, eff, "design.scorecard", "validity",
+        recommendation="Inspect the KPIs the candidate newly flags." if eff == "negative" else "",
+        subjects=newly, drop_before=drop_b, drop_after=drop_a, review_before=rev_b, review_after=rev_a))
     if drop_a < drop_b:
         pos.append(f"cuts the KPIs the scorecard would drop from {drop_b} to {drop_a}")
     elif drop_a > drop_b:
@@ -428,25 +468,25 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
     # outcome validity of the index
     ov = review_tables["outcome_validity"]
     idx = ov[ov["code"] == index_code] if len(ov) else ov
-    loss_txt = "no outcome correlations could be computed"
+    loss_txt = ""
     if len(idx):
         losses = idx[idx["change"] < -th.outcome_loss]
         gains = idx[idx["change"] > th.outcome_gain]
         for _, r in idx.iterrows():
-            s: Severity = ("negative" if r["change"] < -th.outcome_loss else
-                           "positive" if r["change"] > th.outcome_gain else "info")
-            findings.append(Finding(
+            e: Effect = ("negative" if r["change"] < -th.outcome_loss else
+                         "positive" if r["change"] > th.outcome_gain else "neutral")
+            findings.append(_finding(
                 f"The index's correlation with {r['variable']} goes from {_f2(r['estimate_before'])} to "
                 f"{_f2(r['estimate_after'])}.",
                 f"r {_f2(r['estimate_before'])} [{_f2(r['ci_low_before'])}, {_f2(r['ci_high_before'])}] -> "
                 f"{_f2(r['estimate_after'])} [{_f2(r['ci_low_after'])}, {_f2(r['ci_high_after'])}]",
-                int(r["n"]) if np.isfinite(r["n"]) else 0, s, "", f"loss < -{th.outcome_loss}, gain > {th.outcome_gain}",
-                "outcomes"))
+                int(r["n"]) if np.isfinite(r["n"]) else 0, e, "design.outcome_validity", "outcomes",
+                subjects=(str(r["variable"]),), r_before=float(r["estimate_before"]),
+                r_after=float(r["estimate_after"]), loss=th.outcome_loss, gain=th.outcome_gain))
         if len(losses):
             worst = losses.sort_values("change").iloc[0]
             neg.append(f"loses outcome validity (r with {worst['variable']} {_f2(worst['estimate_before'])} -> "
                        f"{_f2(worst['estimate_after'])})")
-            loss_txt = ""
         else:
             prim = idx[idx["variable"] == primary_outcome]
             ref = prim.iloc[0] if len(prim) else idx.iloc[0]
@@ -461,32 +501,33 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
     moved = rk[rk["shift"].abs() > th.rank_move]
     sure = rk[(rk["shift_low"] > 0) | (rk["shift_high"] < 0)]
     n_units = len(rk)
-    findings.append(Finding(
+    largest = rk.reindex(rk["shift"].abs().sort_values(ascending=False).index).head(5)
+    findings.append(_finding(
         f"{len(moved)} of {n_units} Members move by more than {th.rank_move} ranks; the paired 90% interval of "
         f"the shift excludes zero for {len(sure)}.",
         "largest moves: " + (", ".join(f"{r['unit']} {int(r['shift']):+d} [{r['shift_low']:+.0f}, {r['shift_high']:+.0f}]"
-                                        for _, r in rk.reindex(rk["shift"].abs().sort_values(ascending=False).index)
-                                        .head(5).iterrows() if np.isfinite(r["shift"])) or "none"),
-        n_units, "info", "", f"|rank shift| > {th.rank_move}; interval = 5-95% of paired replications", "ranks"))
-    # robustness (width of the rank intervals under each design)
+                                        for _, r in largest.iterrows() if np.isfinite(r["shift"])) or "none"),
+        n_units, "neutral", "design.rank_moves", "uncertainty", subjects=tuple(str(u) for u in moved["unit"]),
+        moved=len(moved), interval_excludes_zero=len(sure), threshold=th.rank_move))
     rob = review_tables.get("robustness")
     if rob is not None and {"base", "candidate"} <= set(rob["design"]):
         rb = rob.set_index("design")
-        findings.append(Finding(
+        findings.append(_finding(
             f"The mean width of the Members' 90% rank intervals goes from {rb.at['base', 'mean_rank_range']:.2f} "
             f"to {rb.at['candidate', 'mean_rank_range']:.2f} ranks.",
             f"mean |rank shift| over replications {rb.at['base', 'mean_abs_rank_shift']:.2f} -> "
             f"{rb.at['candidate', 'mean_abs_rank_shift']:.2f}; {int(rb.at['candidate', 'n'])} replications",
-            n_units, "info", "", "5-95% rank interval per Member", "ranks"))
-    # burden
+            n_units, "neutral", "design.robustness", "uncertainty",
+            width_before=float(rb.at["base", "mean_rank_range"]), width_after=float(rb.at["candidate", "mean_rank_range"])))
     bu = review_tables["burden"].set_index("design")
     if {"base", "candidate"} <= set(bu.index):
         kb, kc = int(bu.at["base", "kpis"]), int(bu.at["candidate", "kpis"])
         sb, sc = int(bu.at["base", "skipped"]), int(bu.at["candidate", "skipped"])
-        findings.append(Finding(
+        findings.append(_finding(
             f"Members are asked {kc} KPIs instead of {kb}; expected skips go from {sb} to {sc} values.",
             f"skip share {bu.at['base', 'skip_share']:.2f} -> {bu.at['candidate', 'skip_share']:.2f}",
-            int(bu.at["candidate", "members"]), "info", "", "counts", "burden"))
+            int(bu.at["candidate", "members"]), "neutral", "design.burden", "data",
+            kpis_before=kb, kpis_after=kc, skipped_before=sb, skipped_after=sc))
     verdict: Verdict = ("mixed" if pos and neg else "improves" if pos else "worsens" if neg else "neutral")
     tail = f"{len(moved)} Member{'s' if len(moved) != 1 else ''} move{'s' if len(moved) == 1 else ''} by more than " \
            f"{th.rank_move} ranks ({len(sure)} with a shift interval excluding zero)"
@@ -502,13 +543,6 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
         text = ("The candidate makes no difference the evidence can see: no alpha moves by "
                 f"{th.alpha_delta} or more, the scorecard drops {drop_b} KPIs before and {drop_a} after"
                 + (f", {loss_txt}" if loss_txt else "") + f"; {tail}.")
-    findings.append(Finding(text, f"{len(pos)} positive and {len(neg)} negative lines of evidence", n_members,
-                            "positive" if verdict == "improves" else "negative" if verdict == "worsens" else "info",
-                            {"improves": "Adopt the candidate for the next cycle, after review by the team.",
-                             "worsens": "Do not adopt the candidate.",
-                             "mixed": "Weigh the gains against the losses; consider splitting the candidate.",
-                             "neutral": "No evidence for or against; decide on other grounds."}[verdict],
-                            "verdict rules of pmm_lib.reporting.design", "verdict"))
     return findings, verdict, text
 
 
@@ -604,4 +638,5 @@ def compare_designs(base: str | Path, candidate: str | Path, *, region: str | No
                         consistency=tables["consistency"], structure=_structure(b, c), verdicts=tables["verdicts"],
                         outcome_validity=tables["outcome_validity"], ranks=tables["ranks"],
                         robustness=tables["robustness"],
-                        truth=truth, findings=tuple(findings), verdict=verdict, verdict_text=text, meta=meta)
+                        truth=truth, findings=tuple(findings), verdict=verdict, verdict_text=text,
+                        recommendation=_RECOMMENDATION[verdict], meta=meta)

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from pmm_lib.analysis.findings import findings_frame
 from pmm_lib.errors import RunError
 from pmm_lib.io import write_text_atomic
 from pmm_lib.paths import METHODOLOGY_DIR
@@ -38,7 +39,8 @@ DESIGN_LABELS: dict[str, tuple[str, str]] = {
     "tbl-design-burden": ("burden", "Coverage and reporting burden: KPIs asked, values reported and expected skips "
                                     "(missing cells) under each design"),
     "tbl-design-consistency": ("consistency", "Cronbach's alpha (95% bootstrap CI) of each dimension and expected "
-                                              "outcome before and after; k = KPIs, n = smallest pairwise n"),
+                                              "outcome before and after (Spearman-Brown reliability with a Fisher-z "
+                                              "CI for two KPIs); k = KPIs, n = smallest pairwise n"),
     "tbl-design-structure": ("structure", "First principal component of each dimension before and after: share of "
                                           "variance explained, components by Kaiser's rule, KMO"),
     "tbl-design-verdicts": ("verdicts", "Scorecard verdict of each KPI before and after the change"),
@@ -54,8 +56,10 @@ DESIGN_LABELS: dict[str, tuple[str, str]] = {
 
 
 def _findings_frame(review: DesignReview) -> pd.DataFrame:
-    return pd.DataFrame([asdict(f) for f in review.findings],
-                        columns=["statement", "evidence", "n", "severity", "recommendation", "rule", "section"])
+    frame = findings_frame(review.findings)
+    frame.insert(2, "effect", [f.evidence.get("effect", "") for f in review.findings])
+    frame.insert(4, "detail", [f.evidence.get("detail", "") for f in review.findings])
+    return frame
 
 
 def _short(review: DesignReview, label: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +68,7 @@ def _short(review: DesignReview, label: str, frame: pd.DataFrame) -> pd.DataFram
         keep = ((frame["change"].abs() >= 0.005) | (frame["alpha_before"].isna() != frame["alpha_after"].isna())
                 | (frame["k_before"] != frame["k_after"]))
         cols = ["code", "level", "k_before", "alpha_before", "ci_low_before", "ci_high_before", "k_after",
-                "alpha_after", "ci_low_after", "ci_high_after", "change", "n"]
+                "measure_after", "alpha_after", "ci_low_after", "ci_high_after", "change", "n"]
         return frame.loc[keep, cols]
     if label == "tbl-design-verdicts":
         keep = (frame["verdict_before"] != frame["verdict_after"]) | (frame["verdict_after"] != "keep") | (
@@ -105,6 +109,7 @@ def design_review_context(review: DesignReview, out_dir: str | Path, *,
         "region": region, "region_name": REGION_NAMES.get(region, region), "cycle": m.get("cycle"),
         "meta": m, "tables": tables, "figures": figs, "verdict": review.verdict,
         "verdict_text": review.verdict_text, "findings": by_section,
+        "recommendation": review.recommendation,
         "spec_yaml": json.dumps(m.get("spec", {}), indent=1),
     }
 
@@ -145,7 +150,8 @@ def write_design_review(review: DesignReview, out_dir: str | Path, *, figures: M
     for label, (fig, caption) in (figures or {}).items():
         save_figure(fig, label, caption, out_dir, audience=audience)
         captions[label] = caption
-    payload = {"verdict": review.verdict, "verdict_text": review.verdict_text, "meta": review.meta,
+    payload = {"verdict": review.verdict, "verdict_text": review.verdict_text,
+               "recommendation": review.recommendation, "meta": review.meta,
                "findings": [asdict(f) for f in review.findings]}
     files = {"json": write_text_atomic(out_dir / "review.json",
                                        json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")}
