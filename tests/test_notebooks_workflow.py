@@ -31,8 +31,9 @@ from pmm_lib.paths import NOTEBOOKS_DIR
 from pmm_lib.reporting import disclosure
 from pmm_lib.reporting.cellopts import figure_options, format_caption, parse_cell_options
 from pmm_lib.reporting.nbpair import NotebookPairError, pair_differences
-from pmm_lib.reporting.params import DEFAULT_SEED, RUN_PARAMETERS, RunParams
+from pmm_lib.reporting.params import RUN_PARAMETERS, RunParams
 from pmm_lib.reporting.runs import RunRequest, execute_run
+from pmm_lib.vocab import DEFAULT_SEED
 
 METHOD_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
 ADDED_CELL = ('import pandas as pd\n'

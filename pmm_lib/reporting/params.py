@@ -27,15 +27,14 @@ from dataclasses import astuple, dataclass, fields
 from typing import Any
 
 from pmm_lib.errors import SpecError
-from pmm_lib.reporting.disclosure import Audience, check_audience, pseudonymise
+from pmm_lib.reporting.disclosure import check_audience, pseudonymise
+from pmm_lib.vocab import DEFAULT_SEED, REGIONS, Audience
 
-__all__ = ["DEFAULT_CYCLE", "DEFAULT_REGION", "DEFAULT_SEED", "REGIONS", "RUN_PARAMETERS",
+__all__ = ["DEFAULT_CYCLE", "DEFAULT_REGION", "RUN_PARAMETERS",
            "SALT_ENV", "RunParams"]
 
-REGIONS: tuple[str, ...] = ("AMS", "AP", "ESA", "EUR", "MENA", "WCA")
 DEFAULT_REGION = "AMS"
 DEFAULT_CYCLE = 2024
-DEFAULT_SEED = 20240601
 SALT_ENV = "PMM_PSEUDONYM_SALT"
 
 
