@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("pmm_lib.cli.run", "run the methodology notebooks for a region and cycle and render the paper"),
     "rerun": ("pmm_lib.cli.rerun", "repeat a past run from its manifest"),
     "compare": ("pmm_lib.cli.compare", "compare two runs: rank shifts, score differences, changed inputs"),
+    "design": ("pmm_lib.cli.design", "compare a candidate framework with its base: the design-review paper"),
     "scan": ("pmm_lib.cli.scan", "scan a run folder for values its audience may not see (exit 1 on a hit)"),
     "workshop": ("pmm_lib.cli.workshop", "workshop group exercises (serve the participants' app)"),
 }
