@@ -13,7 +13,7 @@ KEY_FILE ?= $(HOME)/.config/pmm/pseudonym.key
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,dask]"
+	$(PY) -m pip install --quiet -e ".[dev,docs,dask]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (pmm)" >/dev/null
 	touch $(STAMP)
 

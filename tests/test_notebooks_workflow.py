@@ -71,16 +71,22 @@ def test_run_params_reject_bad_values_naming_the_parameter(kwargs, message):
         RunParams(**kwargs)
 
 
-def test_member_labels_are_the_keyed_pseudonyms_for_public_only(monkeypatch):
-    monkeypatch.delenv("PMM_PSEUDONYM_SALT", raising=False)
+def test_member_labels_are_the_keyed_pseudonyms_for_public_only(monkeypatch, tmp_path):
     members = ["FRA", "BRA", "CAN"]
+    key = "0123456789abcdef-test-key"
+    monkeypatch.setenv("PMM_PSEUDONYM_KEY", key)
     assert RunParams(audience="internal").member_labels(members) == {m: m for m in members}
+    assert RunParams(audience="wco").member_labels(members) == {m: m for m in members}
     public = RunParams(audience="public", cycle=2023).member_labels(members)
-    assert public == disclosure.pseudonymise(members, salt="pmm-2023")
-    monkeypatch.setenv("PMM_PSEUDONYM_SALT", "secret")
-    keyed = RunParams(audience="public").member_labels(members)
-    assert keyed == disclosure.pseudonymise(members, salt="secret") and keyed != public
-    assert len(set(keyed.values())) == 3 and all(v.startswith("Member-") for v in keyed.values())
+    assert public == disclosure.pseudonymise(members, key=key, context=2023)
+    assert len(set(public.values())) == 3 and all(v.startswith("Member-") for v in public.values())
+    assert RunParams(audience="public", cycle=2024).member_labels(members) != public  # no linking across cycles
+    monkeypatch.setenv("PMM_PSEUDONYM_KEY", "another-key-of-enough-bytes")
+    assert RunParams(audience="public", cycle=2023).member_labels(members) != public
+    monkeypatch.delenv("PMM_PSEUDONYM_KEY")
+    monkeypatch.setenv("PMM_PSEUDONYM_KEY_FILE", str(tmp_path / "absent.key"))
+    with pytest.raises(SpecError, match="pseudonym key"):
+        RunParams(audience="public").member_labels(members)
 
 
 @pytest.mark.parametrize("path", METHOD_NOTEBOOKS, ids=[p.name for p in METHOD_NOTEBOOKS])
@@ -95,7 +101,7 @@ def test_every_methodology_notebook_uses_the_one_definition(path):
     setup = next(c.source for c in nb.cells[2:] if c.cell_type == "code")
     assert "RunParams.from_namespace(globals())" in setup
     text = path.read_text(encoding="utf-8")
-    assert "PMM_PSEUDONYM_SALT" not in text and "pseudonymise(" not in text
+    assert "PMM_PSEUDONYM" not in text and "pseudonymise(" not in text and "os.environ" not in text
 
 
 # ----------------------------------------------------------------------------------------------

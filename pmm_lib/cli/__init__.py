@@ -35,10 +35,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata``), or a note that it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pmm-workbench")
+    except PackageNotFoundError:  # running from a source tree that was never pip-installed
+        return "unknown (pmm-workbench is not installed: pip install -e .)"
+
+
 def _parser(selected: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmm", description="PMM Workbench: methodology tools for the WCO Performance Measurement Mechanism."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)

@@ -16,7 +16,7 @@ notebook fills and checks its own with one line::
 
 so a notebook run by hand in JupyterLab gets the same defaults as ``pmm run`` and a typo (an
 unknown region, an audience that does not exist) stops at the first cell with a message naming
-the parameter. The pseudonym salt and the Member labels a figure may show also live here.
+the parameter. How Members may be named for the audience (keyed pseudonyms) also lives here.
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ from dataclasses import astuple, dataclass, fields
 from typing import Any
 
 from pmm_lib.errors import SpecError
-from pmm_lib.reporting.disclosure import check_audience, pseudonymise
+from pmm_lib.reporting.disclosure import check_audience, pseudonym_key, pseudonymise
 from pmm_lib.vocab import DEFAULT_SEED, REGIONS, Audience
 
-__all__ = ["DEFAULT_CYCLE", "DEFAULT_REGION", "RUN_PARAMETERS",
-           "SALT_ENV", "RunParams"]
+__all__ = ["DEFAULT_CYCLE", "DEFAULT_REGION", "RUN_PARAMETERS", "RunParams"]
 
 DEFAULT_REGION = "AMS"
 DEFAULT_CYCLE = 2024
-SALT_ENV = "PMM_PSEUDONYM_SALT"
 
 
 @dataclass(frozen=True)
@@ -122,26 +120,21 @@ class RunParams:
         """``" (pseudonymised)"`` for a public audience, else ``""``: for captions of Member-level figures."""
         return " (pseudonymised)" if self.audience == "public" else ""
 
-    @property
-    def pseudonym_salt(self) -> str:
-        """Key of the Member pseudonyms: ``$PMM_PSEUDONYM_SALT``, else ``"pmm-<cycle>"``.
-
-        Set the environment variable for public artefacts: the default salt is guessable.
-        """
-        return os.environ.get(SALT_ENV) or f"pmm-{self.cycle}"
-
     def member_labels(self, members: Iterable[str]) -> dict[str, str]:
-        """How each Member may be named in this audience's artefacts: a pseudonym for ``public``.
+        """How each Member may be named in this audience's artefacts: a keyed pseudonym for ``public``.
+
+        The pseudonyms are :func:`pmm_lib.reporting.disclosure.pseudonymise` with the secret key
+        of :func:`~pmm_lib.reporting.disclosure.pseudonym_key` (never inside ``out_dir``) and the
+        cycle as context; other audiences see the ISO3 codes.
 
         >>> RunParams(audience="wco").member_labels(["FRA"])
         {'FRA': 'FRA'}
-        >>> RunParams(audience="public").member_labels(["FRA"])["FRA"].startswith("Member-")
-        True
         """
         members = list(members)
-        if self.audience == "public":
-            return pseudonymise(members, salt=self.pseudonym_salt)
-        return {m: m for m in members}
+        if self.audience != "public":
+            return {m: m for m in members}
+        key = pseudonym_key(self.audience, forbid=[self.out_dir] if self.out_dir else ())
+        return pseudonymise(members, key=key, context=self.cycle)
 
 
 RUN_PARAMETERS: tuple[str, ...] = tuple(f.name for f in fields(RunParams))
