@@ -56,9 +56,9 @@ cons
 
 # %%
 #| label: fig-workshop-consensus
-#| fig-cap: Each group's dimension points (dots) with the consensus mean (bars) and median (diamonds).
+#| fig-cap: "Each group's dimension points (dots) with the consensus mean (bars) and median (diamonds)."
 ax = ws.plot_consensus(subs)
-save_figure(ax.figure, "fig-workshop-consensus", "Each group's dimension points with the consensus mean and median.", out_dir)
+save_figure(ax.figure, out_dir=out_dir)
 
 # %% [markdown]
 # ## Agreement: Kendall's W (tie-corrected) per block
