@@ -31,7 +31,7 @@ def free_port(ip: str = "127.0.0.1") -> int:
 
 def cli_add_workshop(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``pmm workshop`` (actions ``register``, ``serve``, ``consensus``, ``assets``)."""
-    from pmm_lib.inputs.data import REGIONS
+    from pmm_lib.vocab import REGIONS
 
     sub = parser.add_subparsers(dest="workshop_command", metavar="ACTION", required=True)
     r = sub.add_parser("register", help="register a session's groups, region, cycle and audience; print the links")
@@ -114,7 +114,11 @@ def cli_workshop(args: argparse.Namespace) -> int:
     from pmm_lib.workshop.server import serve_command, serve_env
     from pmm_lib.workshop.session import load_session
 
-    load_session(session, root)  # a clear error before starting anything
+    cfg = load_session(session, root)  # clear errors before starting anything
+    if cfg.audience == "public":
+        from pmm_lib.reporting.disclosure import pseudonym_key
+
+        pseudonym_key("public")  # a public room shows pseudonyms: the secret key must be set up
     missing = missing_assets()
     if missing:
         raise RunError(f"browser assets missing ({', '.join(missing)}): run `pmm workshop assets` once "

@@ -41,6 +41,7 @@ from scipy import stats
 from pmm_lib.core.aggregate import aggregate_hierarchy
 from pmm_lib.errors import InputError, PmmError, SpecError
 from pmm_lib.inputs.framework import Framework, load_framework
+from pmm_lib.vocab import REGIONS
 from pmm_lib.workshop.exercise import BUDGET, TOP_BLOCK, default_points
 
 __all__ = [
@@ -306,14 +307,15 @@ class LiveIndex:
                    min_coverage=per_level[0].min_coverage, p=per_level[0].p, nominal=result.nominal)
 
 
-def load_live_index(region: str, cycle: int, *, audience: str = "wco", spec: Any = None,
-                    pseudonym_key: str | None = None) -> tuple[LiveIndex, pd.DataFrame | None]:
+def load_live_index(region: str, cycle: int, *, audience: str = "wco", spec: Any = None
+                    ) -> tuple[LiveIndex, pd.DataFrame | None]:
     """The workshop's data: a :class:`LiveIndex` for one region and cycle, and the outcomes.
 
     Reads observations and members through :mod:`pmm_lib.inputs.data`, normalises with the
-    method core (default Spec, or ``spec``) and masks what ``audience`` may not see. When
-    ``pseudonym_key`` is given, Members are shown by keyed pseudonyms
-    (:func:`pmm_lib.reporting.disclosure.pseudonymise`) instead of their names.
+    method core (default Spec, or ``spec``) and masks what ``audience`` may not see. A
+    ``public`` audience sees Members by their keyed pseudonyms
+    (:func:`pmm_lib.reporting.disclosure.member_labels`; raises without the secret key),
+    the others by name.
 
     Returns ``(live, outcomes)``; outcomes is the tidy outcome table or None when it cannot
     be loaded.
@@ -327,12 +329,12 @@ def load_live_index(region: str, cycle: int, *, audience: str = "wco", spec: Any
     matrix = data.to_matrix(obs, cycle, None if region in (None, "", "ALL") else region)
     if matrix.empty:
         raise InputError(f"no observations for region {region!r} and cycle {cycle}",
-                         expected="a region among ALL, " + ", ".join(data.REGIONS) + " and a reported cycle")
+                         expected="a region among ALL, " + ", ".join(REGIONS) + " and a reported cycle")
     names = None
-    if pseudonym_key:
-        from pmm_lib.reporting.disclosure import pseudonymise
+    if audience == "public":
+        from pmm_lib.reporting.disclosure import member_labels
 
-        names = pd.Series(pseudonymise(list(matrix.index), salt=pseudonym_key))
+        names = pd.Series(member_labels(list(matrix.index), "public", cycle=cycle))
     else:
         with contextlib.suppress(PmmError, OSError, KeyError):
             members = data.load_members()
@@ -346,10 +348,10 @@ def load_live_index(region: str, cycle: int, *, audience: str = "wco", spec: Any
 
 
 @functools.lru_cache(maxsize=8)
-def shared_live_index(region: str, cycle: int, audience: str = "wco",
-                      pseudonym_key: str | None = None) -> tuple[LiveIndex, pd.DataFrame | None]:
+def shared_live_index(region: str, cycle: int, audience: str = "wco"
+                      ) -> tuple[LiveIndex, pd.DataFrame | None]:
     """:func:`load_live_index`, computed once per process and shared by every participant.
 
     The server builds the index once; 50 sessions then share one copy (read-only).
     """
-    return load_live_index(region, cycle, audience=audience, pseudonym_key=pseudonym_key)
+    return load_live_index(region, cycle, audience=audience)

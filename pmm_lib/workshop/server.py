@@ -70,7 +70,7 @@ def _room() -> tuple[Any, Any, Any, bool]:
     from pmm_lib.workshop.session import load_session, simulated_data
 
     cfg = load_session(resolve_session(os.environ.get(ENV_SESSION, "")), os.environ.get(ENV_DIR) or None)
-    live, outcomes = shared_live_index(cfg.region, cfg.cycle, cfg.audience, cfg.pseudonym_key)
+    live, outcomes = shared_live_index(cfg.region, cfg.cycle, cfg.audience)
     return cfg, live, outcomes, simulated_data()
 
 

@@ -17,8 +17,11 @@ File format (``session.json``)::
 
     {"schema": "pmm-workshop-session/1", "session": "ams-2026", "region": "AMS", "cycle": 2024,
      "audience": "wco", "created_at": "...",
-     "groups": [{"name": "Caribbean 1", "code": "K7QF2M"}, ...],
-     "pseudonym_key": "<hex, only when audience is public>"}
+     "groups": [{"name": "Caribbean 1", "code": "K7QF2M"}, ...]}
+
+A ``public`` session names Members by the keyed pseudonyms of
+:func:`pmm_lib.reporting.disclosure.member_labels` (the secret key stays outside the
+repository, :func:`pmm_lib.reporting.disclosure.pseudonym_key`).
 
 Examples
 --------
@@ -66,7 +69,6 @@ SESSION_SCHEMA = "pmm-workshop-session/1"
 #: join-code alphabet: no 0/O, 1/I/L, so codes can be read aloud and typed
 _CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1IL")
 _CODE_LEN = 6
-_AUDIENCES = ("public", "wco", "internal")
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,6 @@ class SessionConfig:
     audience: str
     groups: tuple[GroupSlot, ...]
     created_at: str = ""
-    pseudonym_key: str | None = None
 
     def group_by_code(self, code: str) -> GroupSlot | None:
         """The group with this join code (case and spaces ignored), or None."""
@@ -115,7 +116,7 @@ class SessionConfig:
     @property
     def pseudonyms(self) -> bool:
         """Whether Members are shown by pseudonyms (a public audience)."""
-        return self.pseudonym_key is not None
+        return self.audience == "public"
 
 
 def _utcnow() -> str:
@@ -162,13 +163,13 @@ def register_session(session: str, groups: Sequence[str], *, region: str, cycle:
     InputError
         A bad or duplicated name, an unknown region, or an existing session without ``replace``.
     """
-    from pmm_lib.inputs.data import REGIONS
+    from pmm_lib.vocab import AUDIENCES, REGIONS
 
     slug(session, what="session")
     if region not in ("ALL", *REGIONS):
         raise InputError(f"parameter 'region': unknown region {region!r}", expected="ALL, " + ", ".join(REGIONS))
-    if audience not in _AUDIENCES:
-        raise InputError(f"parameter 'audience': {audience!r} is not accepted", expected=", ".join(_AUDIENCES))
+    if audience not in AUDIENCES:
+        raise InputError(f"parameter 'audience': {audience!r} is not accepted", expected=", ".join(AUDIENCES))
     if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1990 <= cycle <= 2100:
         raise InputError(f"parameter 'cycle': {cycle!r} is not a year", expected="a year such as 2024")
     names = [str(g).strip() for g in groups]
@@ -187,15 +188,12 @@ def register_session(session: str, groups: Sequence[str], *, region: str, cycle:
         raise InputError(f"session {session!r} is already registered", file=path,
                          expected="another session name, or --replace")
     codes = _join_codes(len(names), seed)
-    key = secrets.token_hex(16) if audience == "public" else None
     cfg = SessionConfig(session=session, region=region, cycle=int(cycle), audience=audience,
                         groups=tuple(GroupSlot(n, c) for n, c in zip(names, codes, strict=True)),
-                        created_at=_utcnow(), pseudonym_key=key)
+                        created_at=_utcnow())
     doc: dict[str, Any] = {"schema": SESSION_SCHEMA, "session": session, "region": region, "cycle": int(cycle),
                            "audience": audience, "created_at": cfg.created_at,
                            "groups": [{"name": g.name, "code": g.code} for g in cfg.groups]}
-    if key:
-        doc["pseudonym_key"] = key
     with _locked(folder):
         write_text_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     return cfg
@@ -224,8 +222,7 @@ def load_session(session: str, root: str | Path | None = None) -> SessionConfig:
         groups = tuple(GroupSlot(str(g["name"]), str(g["code"])) for g in doc["groups"])
         return SessionConfig(session=str(doc["session"]), region=str(doc["region"]), cycle=int(doc["cycle"]),
                              audience=str(doc.get("audience", "wco")), groups=groups,
-                             created_at=str(doc.get("created_at", "")),
-                             pseudonym_key=doc.get("pseudonym_key") or None)
+                             created_at=str(doc.get("created_at", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"malformed session file: {exc!s}", file=path,
                          expected="session, region, cycle and groups [{name, code}]") from None
