@@ -356,9 +356,9 @@ class WeightingApp:
 
         left = W.VBox([self.mode, self.budget_box, self.ahp_box, W.HTML("<hr style='margin:4px 0'>"),
                        self.kpi_head, self.kpi_dim, self.kpi_box],
-                      layout=W.Layout(width="660px", max_height="560px", overflow_y="auto", padding="0 6px 0 0"))
+                      layout=W.Layout(width="660px", max_height="560px", overflow="auto", padding="0 6px 0 0"))
         right = W.VBox([self.outcome, self.correlation, self.table, self.chart],
-                       layout=W.Layout(width="560px", max_height="560px", overflow_y="auto"))
+                       layout=W.Layout(width="560px", max_height="560px", overflow="auto"))
         self.work_box = W.VBox([self.action_bar, self.confirm_box, W.HBox([left, right])],
                                layout=W.Layout(display="none"))
         self.widget = W.VBox([W.HTML(STYLE), W.HBox([self.title, self.language], layout=W.Layout(
@@ -752,7 +752,8 @@ class WeightingApp:
         if self._saving or not self.group_name:
             return None
         if not self.dirty:
-            self.status.value = f"<span style='color:#1a7f37'>{html.escape(t('nothing_new', lang))}</span>"
+            self._update_status()
+            self.status.value += f" <span style='color:#555'>{html.escape(t('nothing_new', lang))}</span>"
             return self.last_path
         blocks = self.blocks()
         for block in [self.budget] + [self.kpi_blocks[d] for d in blocks if d != TOP_BLOCK]:
