@@ -79,6 +79,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("uncertainty", "Uncertainty and sensitivity", "05",
             ("fig-rank-intervals", "fig-sobol", "fig-score-distributions", "tbl-rank-intervals",
              "tbl-sobol")),
+    Section("cycles", "Cycles", "06",  # pmm_lib.analysis.cycles; shown only when an earlier cycle exists
+            ("tbl-cycles-rank-stability", "fig-cycles-ranks", "fig-cycles-score-changes", "tbl-cycles-score-changes",
+             "tbl-cycles-kpi-stability", "tbl-cycles-alpha", "tbl-cycles-variation")),
 )
 
 
