@@ -176,6 +176,8 @@ class UncertaintyProblem:
 def winmax_alternatives(treat: Any, winmax: Iterable[int]) -> tuple[Any, ...]:
     """Treatment alternatives that differ only in the winsorisation limit ``winmax``.
 
+    Examples
+    --------
     >>> from pmm_lib.core.spec import TreatSpec
     >>> [t.winmax for t in winmax_alternatives(TreatSpec(method="winsorise"), range(1, 4))]
     [1, 2, 3]
