@@ -18,7 +18,7 @@ PKG = Path(__file__).resolve().parents[1] / "pmm_lib"
 #: (equal rank only inside the same subpackage; ``analysis`` and ``uncertainty`` are siblings)
 RANK = {"base": 0, "inputs": 1, "core": 2, "analysis": 3, "uncertainty": 3, "reporting": 4, "workshop": 5,
         "plots": 6, "cli": 7}
-BASE = {"errors", "io", "paths", "seed", "vocab", "provenance"}
+BASE = {"errors", "io", "paths", "seed", "vocab", "provenance", "labels"}
 
 
 def _module_name(path: Path) -> str:
