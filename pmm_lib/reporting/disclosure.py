@@ -605,6 +605,8 @@ def pseudonymise(members: Iterable[str], *, key: bytes | str | None = None, cont
     salt : str, optional
         Deprecated alias of ``key`` (no length check); kept for one release.
 
+    Examples
+    --------
     >>> k = b"0123456789abcdef0123"
     >>> p = pseudonymise(["FRA", "BRA"], key=k, context=2024)
     >>> p == pseudonymise(["BRA", "FRA"], key=k, context=2024), p["FRA"] != p["BRA"]
