@@ -478,20 +478,22 @@ def test_cli_scan_exit_code_and_hits_file(tmp_path, images, capsys):
                and not np.isclose(images.loc[~images["hidden"], "value"], r.value, rtol=1e-8).any())
     run = _fake_run(tmp_path / "run")
     (run / "tables" / "tbl-x.csv").write_text(f"member,score\nM1,{row.value!r}\nM2,1\n", encoding="utf-8")
+    from pmm_lib.cli import scan as cli_scan
+
     parser = argparse.ArgumentParser()
-    scan.cli_add_scan(parser)
+    cli_scan.add_arguments(parser)
     out = tmp_path / "hits.csv"
-    assert scan.cli_scan(parser.parse_args([str(run), "--out", str(out)])) == 1
+    assert cli_scan.run(parser.parse_args([str(run), "--out", str(out)])) == 1
     hits = pd.read_csv(out, keep_default_na=False, na_values=[""])
     assert hits[["source", "location", "member", "kpi"]].values.tolist() == [
         ["tables/tbl-x.csv", "row 1, column score", row.member, row.kpi]]
     capsys.readouterr()
     (run / "tables" / "tbl-x.csv").write_text("member,score\nM1,1\n", encoding="utf-8")
-    assert scan.cli_scan(parser.parse_args([str(run)])) == 0
+    assert cli_scan.run(parser.parse_args([str(run)])) == 0
     assert "no hidden value found" in capsys.readouterr().out
     # the same value is no leak for an internal audience
     (run / "tables" / "tbl-x.csv").write_text(f"member,score\nM1,{row.value!r}\n", encoding="utf-8")
-    assert scan.cli_scan(parser.parse_args([str(run), "--audience", "internal"])) == 0
+    assert cli_scan.run(parser.parse_args([str(run), "--audience", "internal"])) == 0
 
 
 def test_run_needles_names_a_bad_manifest(tmp_path):

@@ -30,6 +30,7 @@ from scipy import stats
 
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.seed import SeedLike, rng
+from pmm_lib.vocab import check_choice
 
 __all__ = [
     "CorrMethod",
@@ -77,10 +78,7 @@ def _numeric(frame: pd.DataFrame, name: str = "frame") -> pd.DataFrame:
     return frame.astype(float)
 
 
-def _choice(value: str, allowed: tuple[str, ...], parameter: str) -> str:
-    if value not in allowed:
-        raise SpecError(f"{parameter}: unknown option {value!r}; allowed: {', '.join(allowed)}")
-    return value
+_choice = check_choice
 
 
 def _conf(conf_level: float) -> float:

@@ -24,6 +24,7 @@ import pandas as pd
 from pmm_lib import paths
 from pmm_lib.errors import InputError
 from pmm_lib.inputs.framework import DISCLOSURE_LEVELS, load_framework
+from pmm_lib.vocab import REGIONS
 
 __all__ = [
     "INCOME_GROUPS",
@@ -38,7 +39,6 @@ __all__ = [
     "to_matrix",
 ]
 
-REGIONS: tuple[str, ...] = ("AMS", "AP", "ESA", "EUR", "MENA", "WCA")
 INCOME_GROUPS: tuple[str, ...] = ("L", "LM", "UM", "H")
 OBSERVATION_COLUMNS: tuple[str, ...] = ("member", "cycle", "kpi", "value", "disclosure", "source", "flag")
 

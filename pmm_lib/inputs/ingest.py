@@ -81,14 +81,11 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
-import hashlib
 import importlib
 import io as _io
 import json
 import os
-import platform
 import re
 import secrets
 import shutil
@@ -107,6 +104,7 @@ from pmm_lib import paths
 from pmm_lib.errors import InputError, PmmError, SpecError
 from pmm_lib.inputs.framework import DISCLOSURE_LEVELS, Framework, load_framework
 from pmm_lib.io import write_text_atomic, write_with
+from pmm_lib.provenance import package_versions, relative_path, sha256_file
 
 __all__ = [
     "ensure_processed",
@@ -116,10 +114,6 @@ __all__ = [
     "IngestOptions",
     "IngestResult",
     "Issue",
-    "cli_add_ingest",
-    "cli_add_template",
-    "cli_ingest",
-    "cli_template",
     "file_sha256",
     "ingest",
     "known_members",
@@ -312,13 +306,8 @@ def _input_error(issues: list[Issue], total: int, files: set[Any]) -> InputError
 # Small helpers
 # ----------------------------------------------------------------------------------------------
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+#: SHA-256 hex digest of a file's bytes (the one implementation is :func:`pmm_lib.provenance.sha256_file`).
+file_sha256 = sha256_file
 
 
 def _fmt_bound(x: float) -> str:
@@ -736,7 +725,6 @@ def _read_xlsx(path: Path, fw: Framework, col: _Collector) -> _Raw | None:
     records = pd.DataFrame(recs, columns=_RECORD_COLUMNS, dtype=object)
     return _Raw(name=name, kind="xlsx", records=records, labels=labels, overrides=overrides,
                 expected_sheets=expected_sheets)
-
 
 
 def _read_csv(path: Path, opts: IngestOptions, col: _Collector) -> _Raw | None:
@@ -1303,10 +1291,7 @@ def _discover_dir(d: Path) -> list[Path]:
 
 
 def _rel(p: Path) -> str:
-    try:
-        return str(p.resolve().relative_to(paths.ROOT))
-    except ValueError:
-        return str(p.resolve())
+    return relative_path(p, paths.ROOT)
 
 
 def read_returns(paths_in: Sequence[str | Path] | None = None, *, cycle: int | None = None,
@@ -1394,15 +1379,8 @@ def read_returns(paths_in: Sequence[str | Path] | None = None, *, cycle: int | N
 
 
 def _versions() -> dict[str, str]:
-    import importlib.metadata as md  # noqa: PLC0415
-
-    out = {"python": platform.python_version()}
-    for pkg in ("pmm-workbench", "pandas", "numpy", "pandera", "openpyxl", "pyarrow"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return package_versions(("pmm-workbench", "pandas", "numpy", "pandera", "openpyxl", "pyarrow"),
+                            python=True, missing="not installed")
 
 
 def ingest(paths_in: Sequence[str | Path] | None = None, *, processed_dir: str | Path | None = None,
@@ -1625,57 +1603,3 @@ def _publish(out_dir: Path, version: Path) -> dict[str, Path]:
             else:
                 p.unlink(missing_ok=True)
     return {n: out_dir / n for n in names}
-
-
-# ----------------------------------------------------------------------------------------------
-# CLI
-# ----------------------------------------------------------------------------------------------
-
-def cli_add_template(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm template``."""
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output .xlsx (default pmm_questionnaire[_MEMBER_CYCLE].xlsx in the current folder)")
-    parser.add_argument("--member", default=None, help="pre-fill the Member's ISO3 code")
-    parser.add_argument("--cycle", type=int, default=None, help="pre-fill the cycle (year)")
-
-
-def cli_template(args: argparse.Namespace) -> int:
-    """Run ``pmm template``."""
-    path = write_template(args.out, member=args.member, cycle=args.cycle)
-    print(f"questionnaire written: {path}")
-    return 0
-
-
-def cli_add_ingest(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm ingest``."""
-    parser.add_argument("paths", nargs="*", type=Path,
-                        help="questionnaires (.xlsx), tidy returns (.csv) or folders (default data/raw/questionnaires)")
-    parser.add_argument("--processed", type=Path, default=None, help="output folder (default data/processed)")
-    parser.add_argument("--cycle", type=int, default=None, help="keep only this cycle")
-    parser.add_argument("--allow-missing-required", action="store_true",
-                        help="accept mandatory KPIs left empty (recorded as warnings)")
-    parser.add_argument("--max-errors", type=int, default=IngestOptions.max_errors,
-                        help="problems listed per run (default %(default)s)")
-
-
-def cli_ingest(args: argparse.Namespace) -> int:
-    """Run ``pmm ingest``: print what was read, the warnings and the files written."""
-    opts = IngestOptions(max_errors=args.max_errors,
-                         missing_required="warn" if args.allow_missing_required else "error")
-    res = ingest(args.paths or None, processed_dir=args.processed, cycle=args.cycle, options=opts)
-    for inp in res.inputs:
-        print(f"read {inp['path']}: {inp['rows']} rows, {inp['observations']} observations")
-    obs = res.observations
-    print(f"{len(obs)} observations: {obs['member'].nunique()} Members, cycles "
-          f"{', '.join(map(str, sorted(obs['cycle'].unique())))}")
-    if res.warnings:
-        print(f"{len(res.warnings)} warning(s):")
-        for w in res.warnings[:20]:
-            print(f"  - {w.describe()}")
-        if len(res.warnings) > 20:
-            print(f"  ... {len(res.warnings) - 20} more in manifest.json")
-    for note in res.manifest.get("notes", []):
-        print(f"note: {note}")
-    for path in res.written.values():
-        print(f"wrote {path}")
-    return 0

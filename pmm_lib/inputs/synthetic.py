@@ -57,7 +57,6 @@ on Constructing Composite Indicators*, doi:10.1787/9789264043466-en).
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +72,7 @@ from pmm_lib.inputs.data import REGIONS, load_members, load_outcomes, outcome_wi
 from pmm_lib.inputs.framework import DISCLOSURE_LEVELS, Framework, load_framework
 from pmm_lib.io import write_text_atomic, write_with
 from pmm_lib.seed import SeedLike, rng
+from pmm_lib.vocab import DEFAULT_SEED
 
 __all__ = [
     "ANCHORS",
@@ -84,14 +84,11 @@ __all__ = [
     "QUOTAS",
     "SyntheticDataset",
     "UNRELATED_KPIS",
-    "cli_add_synth",
-    "cli_synth",
     "generate",
     "latent_performance",
     "write_dataset",
 ]
 
-DEFAULT_SEED = 20240601
 CYCLES: tuple[int, ...] = (2022, 2024)
 #: Participants per cycle and region (62 in 2022, 110 in 2024).
 QUOTAS: dict[int, dict[str, int]] = {
@@ -493,20 +490,3 @@ def write_dataset(seed: SeedLike = DEFAULT_SEED, out_dir: str | Path | None = No
     write_with(out / "pmm_returns.csv", lambda p: ds.observations.to_csv(p, index=False, float_format="%.6g"))
     write_text_atomic(out / "truth.json", json.dumps(ds.truth, indent=1, ensure_ascii=False) + "\n")
     return ds
-
-
-def cli_add_synth(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm synth``."""
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default data/raw/questionnaires)")
-
-
-def cli_synth(args: argparse.Namespace) -> int:
-    """Run ``pmm synth``: write the synthetic returns and their truth."""
-    ds = write_dataset(args.seed, args.out)
-    out = args.out or paths.root() / "data" / "raw" / "questionnaires"
-    counts = ds.observations.groupby("cycle")["member"].nunique().to_dict()
-    print(f"wrote {len(ds.observations)} values ({', '.join(f'{c}: {n} Members' for c, n in counts.items())}) "
-          f"and truth.json to {out}")
-    return 0

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from pmm_lib.errors import SpecError
+from pmm_lib.vocab import Audience
 
 __all__ = [
     "Audience",
@@ -55,7 +56,6 @@ __all__ = [
     "visible_levels",
 ]
 
-Audience = Literal["public", "wco", "internal"]
 DEFAULT_MIN_N = 3
 _VISIBLE: dict[str, frozenset[str]] = {
     "public": frozenset({"public"}),

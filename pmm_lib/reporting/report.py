@@ -25,6 +25,7 @@ import pandas as pd
 
 from pmm_lib.io import write_text_atomic, write_with
 from pmm_lib.reporting.disclosure import figure_values
+from pmm_lib.vocab import AUDIENCES
 
 __all__ = [
     "Artefact",
@@ -37,7 +38,6 @@ __all__ = [
     "use_reproducible_style",
 ]
 
-_AUDIENCES = ("public", "wco", "internal")
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,8 @@ class Artefact:
 
 
 def _check_audience(audience: str) -> str:
-    if audience not in _AUDIENCES:
-        raise ValueError(f"audience {audience!r} is not one of {', '.join(_AUDIENCES)}")
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience {audience!r} is not one of {', '.join(AUDIENCES)}")
     return audience
 
 

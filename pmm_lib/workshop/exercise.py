@@ -70,7 +70,6 @@ allocation) and 6.1.5 (AHP). doi:10.1787/9789264043466-en
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import fcntl
@@ -79,7 +78,6 @@ import math
 import os
 import re
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,7 +89,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from pmm_lib.errors import InputError, PmmError, RunError, SpecError
+from pmm_lib.errors import InputError, PmmError, SpecError
 from pmm_lib.inputs.framework import Framework, load_framework
 from pmm_lib.io import write_text_atomic
 from pmm_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
@@ -114,9 +112,7 @@ __all__ = [
     "Method",
     "agreement",
     "ahp_judgements",
-    "cli_add_workshop",
     "check_blocks",
-    "cli_workshop",
     "consensus",
     "consensus_points",
     "default_points",
@@ -1201,58 +1197,3 @@ def voila_command(port: int, *, ip: str = "127.0.0.1", notebook: Path = EXERCISE
     """The Voila command line ``pmm workshop serve`` runs."""
     return [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
             f"--Voila.ip={ip}", "--theme=light", "--show_tracebacks=False"]
-
-
-def cli_add_workshop(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm workshop`` (sub-subcommands ``serve`` and ``consensus``)."""
-    sub = parser.add_subparsers(dest="workshop_command", metavar="ACTION", required=True)
-    s = sub.add_parser("serve", help="serve the participants' app with Voila and print its URL")
-    s.add_argument("--session", required=True, help="session name (submissions go to outputs/workshop/<session>)")
-    s.add_argument("--port", type=int, default=8866, help="port (default 8866; 0 = any free port)")
-    s.add_argument("--ip", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    s.add_argument("--out-dir", default="", help="where sessions are kept (default outputs/workshop)")
-    s.add_argument("--region", default="", choices=["", "ALL", "AMS", "AP", "ESA", "EUR", "MENA", "WCA"],
-                   metavar="REGION", help="region shown: ALL, AMS, AP, ESA, EUR, MENA or WCA (default ALL)")
-    c = sub.add_parser("consensus", help="export a session's consensus scenario and weight sets")
-    c.add_argument("--session", required=True)
-    c.add_argument("--statistic", default="mean", choices=list(get_args(Statistic)),
-                   help="consensus statistic exported as the scenario (default mean)")
-    c.add_argument("--out-dir", default="", help="where sessions are kept (default outputs/workshop)")
-
-
-def cli_workshop(args: argparse.Namespace) -> int:
-    """Run ``pmm workshop serve`` or ``pmm workshop consensus``."""
-    root = args.out_dir or None
-    session = resolve_session(args.session)
-    if args.workshop_command == "consensus":
-        subs = load_submissions(session, root=root)
-        if subs.empty:
-            raise InputError(f"no submissions in session {session!r}", file=session_dir(session, root))
-        folder = session_dir(session, root)
-        scen = export_scenario(consensus(subs), folder / f"consensus_{args.statistic}.yaml",
-                               statistic=args.statistic, session=session)
-        sets = export_weight_sets(subs, folder / "weight_sets.yaml", session=session)
-        print(f"scenario: {scen}\nweight sets: {sets}")
-        return 0
-    port = args.port or _free_port(args.ip)
-    env = dict(os.environ, **{ENV_SESSION: session})
-    if root:
-        env[ENV_DIR] = str(Path(root).resolve())
-    if args.region:
-        env[ENV_REGION] = args.region
-    cmd = voila_command(port, ip=args.ip)
-    try:
-        proc = subprocess.Popen(cmd, env=env)
-    except OSError as exc:
-        raise RunError(f"could not start Voila ({cmd[0]} -m voila): {exc}") from exc
-    host = "localhost" if args.ip in ("127.0.0.1", "0.0.0.0") else args.ip
-    print(f"PMM workshop session {session!r}: http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        return 130

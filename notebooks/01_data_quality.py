@@ -1,29 +1,39 @@
-"""Write notebooks/01_data_quality.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_01_data_quality.py"""
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (pmm)
+#     language: python
+#     name: python3
+# ---
 
-from nbgen import code, md, write
-
-
-cells = [
-    code('''
+# %% tags=["parameters"]
 region = "AMS"
 cycle = 2024
 seed = 20240601
 spec_path = ""
 audience = "wco"
 out_dir = ""
-''', tags=["parameters"]),
-    md('''
-# Data quality of the PMM returns
 
-**Question:** are the returns of this region and cycle complete and plausible enough to build the
-index on them? Which KPIs and which Members are thinly covered, does skipping a KPI depend on the
-kind of administration (income group), and which reported values are extreme or outside their
-plausible range?
+# %% [markdown]
+# # Data quality of the PMM returns
+#
+# **Question:** are the returns of this region and cycle complete and plausible enough to build the
+# index on them? Which KPIs and which Members are thinly covered, does skipping a KPI depend on the
+# kind of administration (income group), and which reported values are extreme or outside their
+# plausible range?
+#
+# Member-level KPI values (distributions, outliers) pass through disclosure control for the
+# notebook's `audience` first; coverage only says *whether* a value was reported.
 
-Member-level KPI values (distributions, outliers) pass through disclosure control for the
-notebook's `audience` first; coverage only says *whether* a value was reported.
-'''),
-    code('''
+# %%
 import os
 
 import matplotlib.pyplot as plt
@@ -44,9 +54,11 @@ ids = disclosure.pseudonymise(matrix.index, salt=salt) if audience == "public" e
 place = "all regions" if region == "ALL" else region
 print(f"{len(matrix)} Members of {place} reported in {cycle}; {int(matrix.notna().sum().sum())} values, "
       f"{int(visible.notna().sum().sum())} visible to audience '{audience}'")
-'''),
-    md("## Coverage by KPI"),
-    code('''
+
+# %% [markdown]
+# ## Coverage by KPI
+
+# %%
 #| label: fig-coverage-kpi
 #| fig-cap: Share of Members reporting each KPI, coloured by dimension
 cov_kpi = quality.coverage_by_kpi(matrix)
@@ -54,15 +66,17 @@ ax = pq.plot_coverage_kpi(cov_kpi)
 report.save_figure(ax.figure, "fig-coverage-kpi",
                    f"Share of the {len(matrix)} Members of {place} reporting each KPI in {cycle}, "
                    "coloured by dimension; the dashed line marks 50%.", out_dir, audience=audience)
-'''),
-    code('''
+
+# %%
 report.save_table(cov_kpi, "tbl-coverage",
                   f"Coverage by KPI, {place} {cycle}: Members reporting (n) out of all participating "
                   "(n_members) and their share (coverage).", out_dir, audience=audience)
 cov_kpi.sort_values("coverage").head(10)
-'''),
-    md("## Coverage by Member"),
-    code('''
+
+# %% [markdown]
+# ## Coverage by Member
+
+# %%
 #| label: fig-coverage-member
 #| fig-cap: Share of KPIs each Member reported
 cov_member = quality.coverage_by_member(matrix).assign(member=lambda f: f["member"].map(ids))
@@ -70,26 +84,30 @@ ax = pq.plot_coverage_member(cov_member)
 report.save_figure(ax.figure, "fig-coverage-member",
                    f"Share of the {matrix.shape[1]} KPIs each Member of {place} reported in {cycle}"
                    + (" (pseudonymised)." if audience == "public" else "."), out_dir, audience=audience)
-'''),
-    md("## Missingness patterns"),
-    code('''
+
+# %% [markdown]
+# ## Missingness patterns
+
+# %%
 #| label: fig-missingness
 #| fig-cap: Which Member skipped which KPI
 ax = pq.plot_missingness(matrix.rename(index=ids))
 report.save_figure(ax.figure, "fig-missingness",
                    f"Reported (blue) and skipped (orange) KPIs by Member, {place} {cycle}; Members "
                    "sorted by the number of KPIs skipped.", out_dir, audience=audience)
-'''),
-    code('''
+
+# %%
 miss_groups = quality.missingness_by_group(matrix, members["income_group"])
 report.save_table(miss_groups[miss_groups["n_missing"] > 0], "tbl-missingness-groups",
                   "Is skipping a KPI independent of the Member's income group? Pearson chi-square "
                   "test per KPI (KPIs with at least one skip); missing_share_* is the share skipped in "
                   "each income group.", out_dir, audience=audience)
 miss_groups.sort_values("p_value").head(10)
-'''),
-    md("## Distributions"),
-    code('''
+
+# %% [markdown]
+# ## Distributions
+
+# %%
 #| label: fig-distributions
 #| fig-cap: Distributions of the reported values, scaled to each KPI's plausible range
 ax = pq.plot_distributions(quality.scaled_long(visible))
@@ -97,9 +115,11 @@ report.save_figure(ax.figure, "fig-distributions",
                    f"Distribution of each KPI's reported values in {place} {cycle}, scaled to the KPI's "
                    f"plausible range (values visible to audience '{audience}' only).", out_dir,
                    audience=audience)
-'''),
-    md("## Flagged values"),
-    code('''
+
+# %% [markdown]
+# ## Flagged values
+
+# %%
 outliers = quality.flag_outliers(visible).assign(member=lambda f: f["member"].map(ids))
 report.save_table(outliers, "tbl-outliers",
                   "Values flagged for checking: robust z-score above 3.5 in absolute value (Iglewicz "
@@ -107,7 +127,3 @@ report.save_table(outliers, "tbl-outliers",
                   "that fail the skewness-kurtosis rule (|skew| > 2 and kurtosis > 3.5).", out_dir,
                   audience=audience)
 outliers.head(15)
-'''),
-]
-
-write(cells, "01_data_quality.ipynb")

@@ -1,33 +1,43 @@
-"""Write notebooks/03_weighting.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_03_weighting.py"""
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (pmm)
+#     language: python
+#     name: python3
+# ---
 
-from nbgen import code, md, write
-
-
-cells = [
-    code('''
+# %% tags=["parameters"]
 region = "AMS"
 cycle = 2024
 seed = 20240601
 spec_path = ""
 audience = "wco"
 out_dir = ""
-''', tags=["parameters"]),
-    md('''
-# Weighting alternatives
 
-**Question:** how much do the Members' index ranks depend on the weights? The framework's
-weights are compared with equal weights, weights from an expert budget allocation, from AHP
-pairwise judgements, from principal components (OECD/JRC procedure), weights that balance each
-component's correlation with its aggregate, and benefit-of-the-doubt (BoD) weights chosen by each
-Member. We also ask whether the nominal weights are the *effective* ones: how much of each
-aggregate's variance each component actually explains.
+# %% [markdown]
+# # Weighting alternatives
+#
+# **Question:** how much do the Members' index ranks depend on the weights? The framework's
+# weights are compared with equal weights, weights from an expert budget allocation, from AHP
+# pairwise judgements, from principal components (OECD/JRC procedure), weights that balance each
+# component's correlation with its aggregate, and benefit-of-the-doubt (BoD) weights chosen by each
+# Member. We also ask whether the nominal weights are the *effective* ones: how much of each
+# aggregate's variance each component actually explains.
+#
+# The budget points (`methodology/weights/example_budget.csv`) and AHP matrix
+# (`methodology/weights/example_ahp.csv`) are illustrative inputs, not WCO positions; they weight
+# the four dimensions, every other level keeps the framework weights. Only Member-level *index*
+# scores appear below (no KPI values); for a public audience Members are shown by pseudonym.
 
-The budget points (`methodology/weights/example_budget.csv`) and AHP matrix
-(`methodology/weights/example_ahp.csv`) are illustrative inputs, not WCO positions; they weight
-the four dimensions, every other level keeps the framework weights. Only Member-level *index*
-scores appear below (no KPI values); for a public audience Members are shown by pseudonym.
-'''),
-    code('''
+# %%
 import os
 
 from pmm_lib.core import build
@@ -46,19 +56,23 @@ ids = disclosure.pseudonymise(normalised.index, salt=salt) if audience == "publi
 place = "all regions" if region == "ALL" else region
 examples = METHODOLOGY_DIR / "weights"
 print(f"{len(normalised)} Members of {place}, cycle {cycle}; {normalised.shape[1]} KPIs")
-'''),
-    md("## Participatory weights: budget allocation and AHP"),
-    code('''
+
+# %% [markdown]
+# ## Participatory weights: budget allocation and AHP
+
+# %%
 budget = W.budget_allocation(examples / "example_budget.csv", meta)
 budget
-'''),
-    code('''
+
+# %%
 ahp = W.ahp(examples / "example_ahp.csv")
 print(f"AHP: lambda_max = {ahp.lambda_max:.3f}, CI = {ahp.ci:.4f}, CR = {ahp.cr:.4f} (acceptable below 0.1)")
 ahp.to_frame()
-'''),
-    md("## The weighting schemes"),
-    code('''
+
+# %% [markdown]
+# ## The weighting schemes
+
+# %%
 schemes = {
     "framework": W.resolve_weights("framework", normalised, meta),
     "equal": W.resolve_weights("equal", normalised, meta),
@@ -70,8 +84,8 @@ schemes = {
 }
 scheme_weights = W.scheme_table(schemes, meta)
 scheme_weights[scheme_weights["level"] == 3].pivot(index="code", columns="scheme", values="weight")[list(schemes)]
-'''),
-    code('''
+
+# %%
 #| label: fig-weighting-schemes
 #| fig-cap: Weights of the four dimensions under each weighting scheme
 ax = pw.plot_scheme_weights(scheme_weights, codes=["TF", "RC", "ES", "OD"])
@@ -79,24 +93,24 @@ report.save_figure(ax.figure, "fig-weighting-schemes",
                    "Weight of each PMM dimension in the index under each weighting scheme (framework, "
                    "equal, expert budget allocation, AHP, PCA, balanced correlations, mean "
                    f"benefit-of-the-doubt weights), {place} {cycle}.", out_dir, audience=audience)
-'''),
-    md('''
-## Ranks under each scheme
 
-All schemes aggregate with weighted arithmetic means, except `bod`: its dimensions are combined
-by benefit of the doubt, each Member getting the dimension weights that show it in the best
-light (score in [0, 1], 1 = on the frontier); below the dimensions it uses the Members' average
-BoD weights. Rank shifts are measured against the framework weights (positive = the Member
-moves up).
-'''),
-    code('''
+# %% [markdown]
+# ## Ranks under each scheme
+#
+# All schemes aggregate with weighted arithmetic means, except `bod`: its dimensions are combined
+# by benefit of the doubt, each Member getting the dimension weights that show it in the best
+# light (score in [0, 1], 1 = on the frontier); below the dimensions it uses the Members' average
+# BoD weights. Rank shifts are measured against the framework weights (positive = the Member
+# moves up).
+
+# %%
 comparison = W.compare_schemes(normalised, meta, schemes,
                                methods={"bod": ["arithmetic", "arithmetic", "bod"]},
                                min_coverage=spec.aggregate[0].min_coverage)
 comparison["unit"] = comparison["unit"].map(ids)
 W.rank_shift_summary(comparison)
-'''),
-    code('''
+
+# %%
 #| label: fig-weighting-rankshift
 #| fig-cap: Index ranks of each Member under the alternative weighting schemes
 ax = pw.plot_rank_shift(comparison, reference="framework")
@@ -104,8 +118,8 @@ report.save_figure(ax.figure, "fig-weighting-rankshift",
                    f"Index rank of each Member of {place} ({cycle}) under the framework weights "
                    "(black bar) and the alternatives (markers); the grey line spans each Member's "
                    "range of ranks.", out_dir, audience=audience)
-'''),
-    code('''
+
+# %%
 ranks = comparison.pivot(index="unit", columns="scheme", values="rank")[list(schemes)].sort_values("framework")
 report.save_table(ranks.reset_index().rename(columns={"unit": "member"}), "tbl-weighting-ranks",
                   f"Index rank (1 = best) of each Member of {place} ({cycle}) under each weighting "
@@ -115,23 +129,23 @@ report.save_table(scores.reset_index().rename(columns={"unit": "member"}), "tbl-
                   f"Index score of each Member of {place} ({cycle}) under each weighting scheme "
                   "(0-100; bod: benefit-of-the-doubt score in [0, 1]).", out_dir, audience=audience)
 ranks
-'''),
-    md('''
-## Nominal versus effective weights
 
-The effective weight of a component is its squared Pearson correlation with its aggregate,
-scaled to sum to one within the parent (Paruolo, Saisana & Saltelli 2013): a component with a
-large nominal weight but a small effective one hardly moves the aggregate.
-'''),
-    code('''
+# %% [markdown]
+# ## Nominal versus effective weights
+#
+# The effective weight of a component is its squared Pearson correlation with its aggregate,
+# scaled to sum to one within the parent (Paruolo, Saisana & Saltelli 2013): a component with a
+# large nominal weight but a small effective one hardly moves the aggregate.
+
+# %%
 effective = W.effective_weights(res.aggregated, meta, schemes["framework"])
 report.save_table(effective, "tbl-effective-weights",
                   f"Nominal and effective weights of every component, {place} {cycle} (effective = "
                   "squared correlation with the parent aggregate, scaled within the parent; "
                   "pearson = the correlation; n = Members).", out_dir, audience=audience)
 effective[effective["level"] >= 2]
-'''),
-    code('''
+
+# %%
 #| label: fig-effective-weights
 #| fig-cap: Nominal and effective weights of the expected outcomes and dimensions
 ax = pw.plot_effective_weights(effective[effective["level"] >= 2])
@@ -139,7 +153,3 @@ report.save_figure(ax.figure, "fig-effective-weights",
                    f"Nominal weight and effective weight (share of the parent's variance explained) "
                    f"of each expected outcome and dimension, {place} {cycle}.", out_dir,
                    audience=audience)
-'''),
-]
-
-write(cells, "03_weighting.ipynb")

@@ -1,13 +1,20 @@
-"""Write notebooks/05_uncertainty_sensitivity.ipynb (outputs cleared).
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (pmm)
+#     language: python
+#     name: python3
+# ---
 
-Run: .venv/bin/python notebooks/_src/make_05_uncertainty_sensitivity.py
-"""
-
-from nbgen import code, md, write
-
-
-cells = [
-    code('''
+# %% tags=["parameters"]
 region = "AMS"
 cycle = 2024
 seed = 20240601
@@ -16,29 +23,29 @@ audience = "wco"
 out_dir = ""
 n_samples = 1000
 weight_sets_path = ""
-''', tags=["parameters"]),
-    md('''
-# Uncertainty and sensitivity of the index
 
-**Question:** how robust are the Members' index and dimension ranks to the methodological
-choices behind them, and which choice matters most? Every choice that could reasonably have been
-made otherwise is varied at once (Saisana, Saltelli & Tarantola 2005,
-doi:10.1111/j.1467-985X.2005.00350.x): the outlier rule (winsorise at most 1 to 5 points), the
-normalisation (min-max onto [1, 100] or z-scores), the aggregation (arithmetic or geometric
-mean), the weights of expected outcomes and dimensions (each multiplied by a random factor
-between 0.75 and 1.25, or taken from the workshop groups' submissions when given), and the
-exclusion of any single KPI.
+# %% [markdown]
+# # Uncertainty and sensitivity of the index
+#
+# **Question:** how robust are the Members' index and dimension ranks to the methodological
+# choices behind them, and which choice matters most? Every choice that could reasonably have been
+# made otherwise is varied at once (Saisana, Saltelli & Tarantola 2005,
+# doi:10.1111/j.1467-985X.2005.00350.x): the outlier rule (winsorise at most 1 to 5 points), the
+# normalisation (min-max onto [1, 100] or z-scores), the aggregation (arithmetic or geometric
+# mean), the weights of expected outcomes and dimensions (each multiplied by a random factor
+# between 0.75 and 1.25, or taken from the workshop groups' submissions when given), and the
+# exclusion of any single KPI.
+#
+# The **uncertainty analysis** draws `n_samples` random combinations and reports, for each
+# Member, the nominal rank (the published method), the median rank and the 5-95 % rank interval.
+# The **sensitivity analysis** apportions the variance of the rank shifts and of the scores to the
+# choices: the first-order Sobol' index S1 is the share a choice explains on its own, the total
+# index ST adds its interactions with the others (Saltelli et al. 2010,
+# doi:10.1016/j.cpc.2009.09.018); both come with bootstrap 95 % confidence intervals and a check
+# that the sample was large enough. Scores are aggregates of many KPIs and are shown by audience;
+# for a public report the Members appear under pseudonyms.
 
-The **uncertainty analysis** draws `n_samples` random combinations and reports, for each
-Member, the nominal rank (the published method), the median rank and the 5-95 % rank interval.
-The **sensitivity analysis** apportions the variance of the rank shifts and of the scores to the
-choices: the first-order Sobol' index S1 is the share a choice explains on its own, the total
-index ST adds its interactions with the others (Saltelli et al. 2010,
-doi:10.1016/j.cpc.2009.09.018); both come with bootstrap 95 % confidence intervals and a check
-that the sample was large enough. Scores are aggregates of many KPIs and are shown by audience;
-for a public report the Members appear under pseudonyms.
-'''),
-    code('''
+# %%
 import os
 
 from pmm_lib.reporting import disclosure, report
@@ -57,63 +64,59 @@ top = meta.loc[meta["level"] == meta["level"].max(), "code"].iloc[0]
 place = "all regions" if region == "ALL" else region
 print(f"{len(data)} Members of {place}, cycle {cycle}; uncertain assumptions: {', '.join(problem.varied)}"
       f"{f'; {len(weight_sets)} workshop weight sets' if weight_sets else ''}")
-'''),
-    md('''
-## Uncertainty analysis: rank intervals
-'''),
-    code('''
+
+# %% [markdown]
+# ## Uncertainty analysis: rank intervals
+
+# %%
 ua = sa.uncertainty_analysis(data, meta, problem, n_samples=n_samples, seed=seed, progress=True,
                              build_options=options)
 print(f"{ua.replications.n} replications ({ua.n_failed} failed) in {ua.replications.seconds:.2f} s")
 ua.summary
-'''),
-    code('''
+
+# %%
 #| label: fig-rank-intervals
 #| fig-cap: Index rank of each Member under the nominal method (cross), median rank (dot) and 5-95 % interval over all combinations of methodological choices
 ax = ps.plot_rank_intervals(ua.rank_intervals, code=top, labels=ids)
 report.save_figure(ax.figure, "fig-rank-intervals", "Nominal rank, median rank and 5-95 % rank interval of each Member's index over all combinations of methodological choices", out_dir, audience=audience)
-'''),
-    code('''
+
+# %%
 #| label: fig-score-distributions
 #| fig-cap: Distribution of each Member's index score over the replications (box = quartiles, whiskers = 5 % and 95 % quantiles, cross = nominal score)
 ax = ps.plot_score_distributions(ua.rank_intervals, code=top, labels=ids)
 report.save_figure(ax.figure, "fig-score-distributions", "Distribution of each Member's index score over the replications (box = quartiles, whiskers = 5 % and 95 % quantiles, cross = nominal score)", out_dir, audience=audience)
-'''),
-    code('''
+
+# %%
 rank_table = ua.rank_intervals.assign(unit=ua.rank_intervals["unit"].map(ids))
 report.save_table(rank_table, "tbl-rank-intervals", "Nominal and median rank, 5-95 % rank interval, mean absolute rank shift and score quantiles per Member, for the index and each dimension", out_dir, audience=audience)
 rank_table[rank_table["code"] == top].head(15)
-'''),
-    md('''
-## Sensitivity analysis: which choice matters?
-'''),
-    code('''
+
+# %% [markdown]
+# ## Sensitivity analysis: which choice matters?
+
+# %%
 sens = sa.sensitivity_analysis(data, meta, problem, n_base=n_samples, seed=seed, progress=True,
                                build_options=options)
 verdict = "enough" if sens.converged else "not enough: increase n_samples"
 print(f"{sens.replications.n} replications; N = {n_samples} base samples is {verdict} "
       f"(indices moved at most {sens.convergence['abs_diff'].max():.3f} from N/2 to N)")
-'''),
-    code('''
+
+# %%
 #| label: fig-sobol
 #| fig-cap: First-order and total Sobol' indices (with 95 % bootstrap intervals) of the mean absolute rank shift of the index, per methodological choice
 ax = ps.plot_sobol(sens.indices, code=top, output="mean_abs_rank_shift")
 report.save_figure(ax.figure, "fig-sobol", "First-order and total Sobol' indices (95 % bootstrap intervals) of the mean absolute rank shift of the index, per methodological choice", out_dir, audience=audience)
-'''),
-    code('''
+
+# %%
 sobol_table = sens.indices[sens.indices["unit"] == ""].drop(columns="unit")
 report.save_table(sobol_table, "tbl-sobol", "First-order and total Sobol' indices with 95 % bootstrap intervals, for the index and each dimension, of the mean absolute rank shift and of the scores (variance-weighted over Members)", out_dir, audience=audience)
 sobol_table[sobol_table["code"] == top]
-'''),
-    md('''
-**Reading the results.** A Member whose interval is narrow keeps its place whatever reasonable
-method is used; a wide interval means its position depends on a methodological choice, and
-the Sobol' indices say which. A large gap between a choice's total and first-order index means
-its effect depends on the other choices (for example the geometric mean punishes a weak KPI
-more after one normalisation than after another). Scores on different normalisations are on
-different scales, so their sensitivity to the normalisation is large by construction; the rank
-shifts are the comparable measure.
-'''),
-]
 
-write(cells, "05_uncertainty_sensitivity.ipynb")
+# %% [markdown]
+# **Reading the results.** A Member whose interval is narrow keeps its place whatever reasonable
+# method is used; a wide interval means its position depends on a methodological choice, and
+# the Sobol' indices say which. A large gap between a choice's total and first-order index means
+# its effect depends on the other choices (for example the geometric mean punishes a weak KPI
+# more after one normalisation than after another). Scores on different normalisations are on
+# different scales, so their sensitivity to the normalisation is large by construction; the rank
+# shifts are the comparable measure.
