@@ -8,7 +8,7 @@ notebook a silent prelude gives it a clean slate:
 
 * ``%reset -f`` (no variable of the previous notebook is visible), the execution counter back
   to 1 (the executed notebook numbers its cells as a fresh kernel would);
-* every matplotlib figure closed and the rc parameters back to their defaults;
+* every matplotlib figure closed and the rc parameters back to those a fresh kernel reads;
 * the working directory set to the run folder.
 
 Imported modules stay loaded: that is the saving. A kernel whose notebook timed out, or that
@@ -49,14 +49,23 @@ get_ipython().run_line_magic("reset", "-f")
 import os as _pmm_os, sys as _pmm_sys
 _pmm_os.chdir({cwd!r})
 if "matplotlib.pyplot" in _pmm_sys.modules:
-    import matplotlib as _pmm_mpl, matplotlib.pyplot as _pmm_plt
-    _pmm_plt.close("all")
-    _pmm_mpl.rcdefaults()
-    _pmm_mpl.use("Agg")
-    del _pmm_mpl, _pmm_plt
+    _pmm_sys.modules["matplotlib.pyplot"].close("all")
+if "matplotlib" in _pmm_sys.modules:
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        _pmm_sys.modules["matplotlib"].rc_file_defaults()
 del _pmm_os, _pmm_sys
 get_ipython().execution_count = 1
 """
+
+
+def _sync(fn: Any) -> Any:
+    """Call an asynchronous jupyter_client method from synchronous code (a plain one as is)."""
+    import inspect
+
+    from jupyter_core.utils import run_sync
+
+    return run_sync(fn) if inspect.iscoroutinefunction(fn) else fn
 
 
 def kernel_env() -> dict[str, str]:
@@ -144,7 +153,7 @@ class WarmKernel:
     @property
     def alive(self) -> bool:
         """True while the kernel process runs."""
-        return self._km is not None and bool(self._km.is_alive())
+        return self._km is not None and bool(_sync(self._km.is_alive)())
 
     @property
     def pid(self) -> int | None:
@@ -161,23 +170,25 @@ class WarmKernel:
         if self.alive and key == self._env_key:
             return
         self.shutdown()
-        from jupyter_client.manager import KernelManager
+        # nbclient drives the kernel manager from its event loop (it polls is_alive while a cell
+        # runs, which is how a dead kernel is noticed): it must be the asynchronous one
+        from jupyter_client.manager import AsyncKernelManager
 
         # a short private folder: Unix socket paths are limited to ~107 bytes
         self._dir = tempfile.mkdtemp(prefix="pmm-kernel-")
-        km = KernelManager(kernel_name=self.kernel_name, transport="ipc", ip=os.path.join(self._dir, "k"))
+        km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc", ip=os.path.join(self._dir, "k"))
         km.connection_file = os.path.join(self._dir, "kernel.json")
         try:
-            km.start_kernel(cwd=str(cwd), env=env, extra_arguments=self.extra_arguments)
+            _sync(km.start_kernel)(cwd=str(cwd), env=env, extra_arguments=self.extra_arguments)
             kc = km.client()
             kc.start_channels()
             try:
-                kc.wait_for_ready(timeout=self.startup_timeout)
+                _sync(kc.wait_for_ready)(timeout=self.startup_timeout)
             finally:
                 kc.stop_channels()
         except BaseException:
             with contextlib.suppress(Exception):
-                km.shutdown_kernel(now=True)
+                _sync(km.shutdown_kernel)(now=True)
             self._cleanup_dir()
             raise
         self._km, self._env_key = km, key
@@ -188,9 +199,9 @@ class WarmKernel:
         km, self._km = self._km, None
         if km is not None:
             with contextlib.suppress(Exception):
-                km.shutdown_kernel(now=True)
+                _sync(km.shutdown_kernel)(now=True)
             with contextlib.suppress(Exception):
-                km.cleanup_resources()
+                _sync(km.cleanup_resources)()
         self._cleanup_dir()
 
     def _cleanup_dir(self) -> None:
