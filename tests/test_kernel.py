@@ -77,7 +77,6 @@ def test_kernels_started_side_by_side_use_ipc_and_never_collide(tmp_path):
 
 
 def test_a_dead_kernel_is_replaced_for_the_next_notebook(tmp_path):
-    from papermill.exceptions import PapermillExecutionError
 
     with WarmKernel() as kernel:
         kernel.start(tmp_path)
