@@ -131,12 +131,18 @@ def test_heartbeat_thread_beats_and_keeps_errors():
 
 
 def test_folder_lock_excludes_another_process(tmp_path):
+    folder, ready = tmp_path / "runs", tmp_path / "ready"
+    folder.mkdir()
     script = ("import sys, time\nfrom pathlib import Path\nfrom pmm_lib.reporting.runstate import folder_lock\n"
-              "t = time.monotonic()\nwith folder_lock(Path(sys.argv[1])):\n    print(time.monotonic() - t)\n")
-    with runstate.folder_lock(tmp_path):
-        proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                                env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+              "Path(sys.argv[2]).write_text('x')\nt = time.monotonic()\n"
+              "with folder_lock(Path(sys.argv[1])):\n    print(time.monotonic() - t)\n")
+    with runstate.folder_lock(folder):
+        proc = subprocess.Popen([sys.executable, "-c", script, str(folder), str(ready)], stdout=subprocess.PIPE,
+                                text=True, env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        t0 = time.monotonic()
+        while not ready.exists() and time.monotonic() - t0 < 120:
+            time.sleep(0.02)
         time.sleep(1.0)
     out, _ = proc.communicate(timeout=60)
-    assert float(out.strip()) >= 0.8  # it waited for our lock
-    assert list(tmp_path.iterdir()) == []  # no lock file left behind
+    assert float(out.strip()) >= 0.9  # it waited for our lock
+    assert list(folder.iterdir()) == []  # no lock file left behind

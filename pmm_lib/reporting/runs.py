@@ -63,6 +63,7 @@ from pmm_lib.provenance import package_versions, sha256_file
 from pmm_lib.reporting import runstate
 from pmm_lib.reporting.kernel import WarmKernel
 from pmm_lib.reporting.nbpair import read_notebook
+from pmm_lib.reporting.params import RUN_PARAMETERS, RunParams
 from pmm_lib.vocab import DEFAULT_SEED, REGIONS, Audience
 
 __all__ = [
@@ -161,7 +162,7 @@ class RunRequest:
             object.__setattr__(self, name, Path(getattr(self, name)))
         if self.scenario is not None:
             object.__setattr__(self, "scenario", Path(self.scenario))
-        reserved = {"region", "cycle", "seed", "spec_path", "audience", "out_dir"} & set(self.parameters)
+        reserved = set(RUN_PARAMETERS) & set(self.parameters)
         if reserved:
             raise SpecError(f"parameters {', '.join(sorted(reserved))} are set by the runner; "
                             "use the RunRequest fields (or CLI options) instead")
@@ -301,7 +302,8 @@ def _git_commit() -> str | None:
 
 def load_manifest(run_dir: str | Path) -> dict[str, Any]:
     """Read ``<run_dir>/manifest.json`` (RunError naming the file if absent or unreadable)."""
-    path = Path(run_dir) / "manifest.json"
+    path = Path(run_dir) / "_internal" / "manifest.json"  # the full one of a sealed run
+    path = path if path.is_file() else Path(run_dir) / "manifest.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -346,6 +348,9 @@ def _read_scenario(path: Path) -> tuple[str, dict[str, Any]]:
         raise SpecError(f"--scenario {path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise SpecError(f"--scenario {path}: expected a mapping of spec keys, got {type(data).__name__}")
+    from pmm_lib.reporting.safety import check_free_text
+
+    check_free_text(data, where=f"--scenario {path}")  # no markup can reach the paper
     try:
         from pmm_lib.core.spec import Spec
     except ImportError:  # pragma: no cover - spec module is part of the core
@@ -402,7 +407,6 @@ def notebook_parameters(src: Path) -> set[str]:
     return set()
 
 
-_RUNNER_PARAMETERS = ("region", "cycle", "seed", "spec_path", "audience", "out_dir")
 #: warm kernels kept by a worker process of :func:`run_many` between its runs (see _pool_init)
 _POOL_KERNELS: list[WarmKernel] = []
 _REUSE_KERNELS = False
@@ -414,7 +418,7 @@ def _execute_notebook(kernel: WarmKernel, src: Path, dst: Path, params: dict[str
     from papermill.exceptions import PapermillExecutionError
 
     declared = notebook_parameters(src)
-    passed = {k: v for k, v in params.items() if k in declared or k in _RUNNER_PARAMETERS}
+    passed = {k: v for k, v in params.items() if k in declared or k in RUN_PARAMETERS}
     error: str | None = None
     tmp = dst.with_name(f".{dst.stem}.{uuid.uuid4().hex[:8]}.ipynb")
     try:
@@ -486,8 +490,10 @@ def _writers(notebooks: Sequence[Path]) -> dict[str, str]:
     found: dict[str, str] = {}
     for nb in notebooks:
         source = "\n".join(c.source for c in read_notebook(nb).cells if c.cell_type == "code")
-        for label in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']", source):
-            found.setdefault(label, nb.name)
+        # string literals ("tbl-x") and figure cells' options ("#| label: fig-x")
+        for quoted, option in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']|^#\|\s*label:\s*((?:fig|tbl)-[A-Za-z0-9_-]+)",
+                                         source, flags=re.M):
+            found.setdefault(quoted or option, nb.name)
     return found
 
 
@@ -628,8 +634,16 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     t0 = time.perf_counter()
     say = on_event or (lambda msg: None)
     notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
+    for nb in notebooks:  # a .py/.ipynb pair that disagrees stops the run before any folder exists
+        read_notebook(nb)
     scenario_text, scenario = (_read_scenario(request.scenario) if request.scenario is not None
                                else (None, None))
+    from pmm_lib.reporting.bundle import require_key, seal_run
+
+    require_key(request.audience, outputs_dir=request.outputs_dir)  # public/wco: the pseudonym key exists
+    from pmm_lib.reporting.safety import check_free_text
+
+    check_free_text(dict(request.parameters), where="parameter")
     for gone in _sweep(request):
         say(f"run {gone['run_id']} marked abandoned ({gone['reason']})")
     processed = _ensure_processed()
@@ -640,9 +654,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     if scenario_text is not None:
         spec_path = str(write_text_atomic(run_dir / "scenario.yaml", scenario_text))
     (run_dir / "notebooks").mkdir()
-    params: dict[str, Any] = {
-        "region": request.region, "cycle": request.cycle, "seed": request.seed,
-        "spec_path": spec_path, "audience": request.audience, "out_dir": str(run_dir),
+    params: dict[str, Any] = {  # the notebooks' RunParams, checked here once more
+        **RunParams(region=request.region, cycle=request.cycle, seed=request.seed, spec_path=spec_path,
+                    audience=request.audience, out_dir=str(run_dir)).as_dict(),
         **request.parameters,
     }
     from pmm_lib.paths import FRAMEWORK_PATH
@@ -732,6 +746,7 @@ def execute_run(request: RunRequest, *, progress: bool = False,
                                  seconds=round(time.perf_counter() - t0, 3))
             manifest.data.pop("heartbeat", None)
             manifest.write()
+        seal_run(run_dir, request.audience)  # workings to _internal/, manifest.json relative (reporting.bundle)
     if request.render:  # latest always points at a complete run with its paper
         point_latest(run_dir)
     return RunResult(run_dir, "success", "", manifest.data["renderer"] or "", time.perf_counter() - t0)
@@ -966,7 +981,9 @@ def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, n
     run_dir = _resolve_run(run_dir)
     old = load_manifest(run_dir)
     p = old.get("parameters", {})
-    scenario = run_dir / "scenario.yaml"
+    from pmm_lib.reporting.bundle import internal_path
+
+    scenario = internal_path(run_dir, "scenario.yaml")
     private = Path(tempfile.mkdtemp(prefix="pmm-rerun-"))
     try:
         nb_dir, source = trusted_notebooks(old, private / "notebooks",
