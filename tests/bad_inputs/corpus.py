@@ -25,6 +25,10 @@ import openpyxl
 
 from pmm_lib.inputs.framework import Framework, load_framework
 from pmm_lib.inputs.ingest import HEADER_ROW, write_template
+from pmm_lib.inputs.ingest.catalogue import COLUMNS
+
+#: Dimension-sheet column number of each field in the generated template (value -> 9).
+COL = {f: i for i, f in enumerate(COLUMNS, 1)}
 
 CSV_DIR = Path(__file__).parent / "csv"
 MEMBER, CYCLE = "SEN", 2024
@@ -125,9 +129,9 @@ def filled_workbook(path: Path, *, member: Any = MEMBER, cycle: Any = CYCLE, val
         for r in range(HEADER_ROW + 1, ws.max_row + 1):
             code = ws.cell(row=r, column=1).value
             if code in vals:
-                ws.cell(row=r, column=7).value = vals[code]
+                ws.cell(row=r, column=COL["value"]).value = vals[code]
             if code in disc:
-                ws.cell(row=r, column=8).value = disc[code]
+                ws.cell(row=r, column=COL["disclosure"]).value = disc[code]
     if edit is not None:
         edit(wb, fw)
     wb.save(path)
@@ -149,7 +153,7 @@ def xlsx(name: str, **kw: Any) -> Callable[[Path], list[Path]]:
 
 
 def with_value(code: str, value: Any, number_format: str | None = None) -> dict[str, Any]:
-    return {"edit": set_cell(code, 7, value, number_format)}
+    return {"edit": set_cell(code, COL["value"], value, number_format)}
 
 
 def _row_of(code: str) -> int:
@@ -195,7 +199,7 @@ def _edit_fractions(wb: openpyxl.Workbook, fw: Framework) -> None:
     for k in fw.kpis:
         if k.unit == "%" and k.lower >= 0:
             ws = wb[sheet_of(fw, k.code)]
-            c = ws.cell(row=kpi_row(ws, k.code), column=7)
+            c = ws.cell(row=kpi_row(ws, k.code), column=COL["value"])
             if isinstance(c.value, int | float):
                 c.value = round(c.value / 100.0, 4)
 
@@ -441,13 +445,13 @@ CASES: list[Case] = [
     Case("skipped_optional", xlsx("skipped_optional", **with_value("K05", None)),
          Accept(None, values={"K01": _VAL["K01"]}, absent=("K05",))),
     # disclosure
-    Case("bad_disclosure", xlsx("bad_disclosure", edit=set_cell("K03", 8, "confidential")),
+    Case("bad_disclosure", xlsx("bad_disclosure", edit=set_cell("K03", COL["disclosure"], "confidential")),
          Reject("disclosure 'confidential' is not allowed", sheet="TF", row=_row_of("K03"), column="Disclosure",
                 expected="public or wco or restricted")),
-    Case("empty_disclosure", xlsx("empty_disclosure", edit=set_cell("K03", 8, None)),
+    Case("empty_disclosure", xlsx("empty_disclosure", edit=set_cell("K03", COL["disclosure"], None)),
          Reject("the disclosure level is empty", sheet="TF", row=_row_of("K03"), column="Disclosure",
                 expected="never guessed")),
-    Case("disclosure_synonym", xlsx("wco_only", edit=set_cell("K03", 8, "WCO-only")),
+    Case("disclosure_synonym", xlsx("wco_only", edit=set_cell("K03", COL["disclosure"], "WCO-only")),
          Accept("read as 'wco'", disclosure={"K03": "wco"})),
     # CSV returns
     Case("csv_utf8_names", csv("utf8_names.csv"), Accept(None, values={"K01": _VAL["K01"]}, source=SOURCE_NAME)),
