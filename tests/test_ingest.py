@@ -530,7 +530,6 @@ def test_csv_at_the_row_limit_ingests(tmp_path: Path) -> None:
 
 def test_docstring_examples_run() -> None:
     import doctest
-
     import importlib
 
     attempted = 0

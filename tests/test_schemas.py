@@ -10,8 +10,8 @@ import pytest
 from pmm_lib.inputs.framework import load_framework
 from pmm_lib.inputs.schemas import (
     CHECK_MESSAGES,
-    OBSERVATION_COLUMNS,
     NON_RESPONSES_SCHEMA,
+    OBSERVATION_COLUMNS,
     OBSERVATIONS_SCHEMA,
     returns_schema,
 )

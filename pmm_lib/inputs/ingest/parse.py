@@ -64,7 +64,7 @@ _DOT_GROUPS_COMMA_DEC = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+,\d+", re.ASCII)
 _DOT_GROUPS = re.compile(r"[+-]?\d{1,3}(?:\.\d{3}){2,}", re.ASCII)
 _SPACE_GROUPS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:[.,]\d+)?", re.ASCII)
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+", re.ASCII)
-_CYCLE_TEXT = re.compile(r"\d{4}(?:\.0*)?", re.ASCII)
+_CYCLE_TEXT = re.compile(r"\d{1,4}(?:\.0*)?", re.ASCII)
 #: Typed in a Value cell, these could mean "not applicable" or "not available".
 _AMBIGUOUS_MISSING = {"n/a", "na", "n.a.", "n.a", "n/d", "nd", "n.d.", "-", "\u2013", "\u2014", "..", "...", "x",
                       "nan", "none", "null", "?", "s/o", "s.o."}

@@ -294,6 +294,13 @@ def _locate_sheets(book: _Book, fw: Framework) -> tuple[dict[str, str | None], d
                 if key != "respondent" and cands[0].title != key:
                     col.warn(f"sheet {cands[0].title!r} read as {key} (its identity stamp)", file=name,
                              sheet=cands[0].title)
+        known = {"instructions", "summary", *keys}
+        for ws in wb._sheets:  # noqa: SLF001
+            st = _stamp_of(ws)
+            if (st is None or st.get("sheet") not in known) and hasattr(ws, "iter_rows") and ws.max_row * ws.max_column > 1 \
+                    or (st is None and hasattr(ws, "iter_rows") and ws["A1"].value is not None):
+                col.warn(f"sheet {ws.title!r} is not part of the questionnaire; not read (put anything the "
+                         "methodology team should know in the Comment column)", file=name, sheet=ws.title)
         return found, info
     # no stamp at all: a questionnaire from an older template, found by sheet names
     info["mode"] = "names"
@@ -348,7 +355,9 @@ def _read_respondent(book: _Book, title: str, raw: RawFile) -> tuple[Any, Any]:
         return None, None
     rows = _respondent_rows(ws)
     for rng in ws.merged_cells.ranges:
-        if rng.min_col <= 2 and any(rng.min_row <= r <= rng.max_row for r in rows.values()):
+        # a label merged with its answer, or an answer merged across rows, hides where the answer is
+        hides = (rng.min_col == 1 and rng.max_col >= 2) or (rng.min_col <= 2 <= rng.max_col and rng.max_row > rng.min_row)
+        if hides and any(rng.min_row <= r <= rng.max_row for r in rows.values()):
             col.error(f"cells {rng.coord} are merged", file=name, sheet=title, row=rng.min_row,
                       column=f"{'A' if rng.min_col == 1 else 'B'}",
                       expected="each label alone in column A and its answer alone in column B (unmerge the cells)")
