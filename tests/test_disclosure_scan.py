@@ -401,7 +401,7 @@ def test_positive_control_html_pdf_notebook(public_run, public_needles, tmp_path
     fig.text(0.05, 0.5, f"Robust z of a restricted value: {z:.6g}")
     fig.savefig(run / "paper.pdf")
     plt.close(fig)
-    nb_path = sorted((run / "notebooks").glob("*.ipynb"))[0]
+    nb_path = sorted((run / "_internal" / "notebooks").glob("*.ipynb"))[0]  # sealed public run
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
     # a notebook printing one KPI's normalised values (pandas' six digits): found as a group
     scaled_col = _column(public_needles, "normalised", digits=6)
@@ -414,8 +414,8 @@ def test_positive_control_html_pdf_notebook(public_run, public_needles, tmp_path
     want_html = {_key(public_needles, i_raw)} | set(zip(column["member"], column["kpi"], strict=True))
     assert by_source.get("paper.html") == want_html
     assert by_source.get("paper.pdf") == {_key(public_needles, i_z)}
-    assert by_source.get(f"notebooks/{nb_path.name}") == set(zip(scaled_col["member"], scaled_col["kpi"], strict=True))
-    assert set(by_source) == {"paper.html", "paper.pdf", f"notebooks/{nb_path.name}"}
+    assert by_source.get(f"_internal/notebooks/{nb_path.name}") == set(zip(scaled_col["member"], scaled_col["kpi"], strict=True))
+    assert set(by_source) == {"paper.html", "paper.pdf", f"_internal/notebooks/{nb_path.name}"}
 
 
 @pytest.mark.slow
@@ -478,20 +478,22 @@ def test_cli_scan_exit_code_and_hits_file(tmp_path, images, capsys):
                and not np.isclose(images.loc[~images["hidden"], "value"], r.value, rtol=1e-8).any())
     run = _fake_run(tmp_path / "run")
     (run / "tables" / "tbl-x.csv").write_text(f"member,score\nM1,{row.value!r}\nM2,1\n", encoding="utf-8")
+    from pmm_lib.cli import scan as cli_scan
+
     parser = argparse.ArgumentParser()
-    scan.cli_add_scan(parser)
+    cli_scan.add_arguments(parser)
     out = tmp_path / "hits.csv"
-    assert scan.cli_scan(parser.parse_args([str(run), "--out", str(out)])) == 1
+    assert cli_scan.run(parser.parse_args([str(run), "--out", str(out)])) == 1
     hits = pd.read_csv(out, keep_default_na=False, na_values=[""])
     assert hits[["source", "location", "member", "kpi"]].values.tolist() == [
         ["tables/tbl-x.csv", "row 1, column score", row.member, row.kpi]]
     capsys.readouterr()
     (run / "tables" / "tbl-x.csv").write_text("member,score\nM1,1\n", encoding="utf-8")
-    assert scan.cli_scan(parser.parse_args([str(run)])) == 0
+    assert cli_scan.run(parser.parse_args([str(run)])) == 0
     assert "no hidden value found" in capsys.readouterr().out
     # the same value is no leak for an internal audience
     (run / "tables" / "tbl-x.csv").write_text(f"member,score\nM1,{row.value!r}\n", encoding="utf-8")
-    assert scan.cli_scan(parser.parse_args([str(run), "--audience", "internal"])) == 0
+    assert cli_scan.run(parser.parse_args([str(run), "--audience", "internal"])) == 0
 
 
 def test_run_needles_names_a_bad_manifest(tmp_path):

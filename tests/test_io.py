@@ -66,7 +66,7 @@ def test_roundtrip_any_bytes(tmp_path_factory, data):
 
 def test_cli_turns_os_errors_into_one_line(monkeypatch, capsys):
     fake = types.ModuleType("pmm_fake_owner")
-    fake.cli_add_fake = lambda parser: None
+    fake.add_arguments = lambda parser: None
 
     def full(_args):
         raise OSError(errno.ENOSPC, "could not write /x/y.parquet: No space left on device")
@@ -76,11 +76,11 @@ def test_cli_turns_os_errors_into_one_line(monkeypatch, capsys):
 
     monkeypatch.setitem(sys.modules, "pmm_fake_owner", fake)
     monkeypatch.setitem(cli.COMMANDS, "fake", ("pmm_fake_owner", "a test command"))
-    fake.cli_fake = full
+    fake.run = full
     assert cli.main(["fake"]) == 1
     assert capsys.readouterr().err.strip() == (
         "pmm fake: error: could not write /x/y.parquet: No space left on device")
-    fake.cli_fake = denied
+    fake.run = denied
     assert cli.main(["fake"]) == 1
     assert "pmm fake: error: permission denied: /x/outputs" in capsys.readouterr().err
 

@@ -476,11 +476,13 @@ def test_load_weight_sets_long_wide_and_errors(tmp_path):
 def test_cli_uncertainty_writes_tidy_csvs(tmp_path, capsys):
     import argparse
 
+    from pmm_lib.cli import uncertainty as cli_uncertainty
+
     parser = argparse.ArgumentParser()
-    sa.cli_add_uncertainty(parser)
+    cli_uncertainty.add_arguments(parser)
     args = parser.parse_args(["--region", "AMS", "--cycle", "2024", "--n-samples", "64", "--seed", "3",
                               "--sobol", "--out", str(tmp_path)])
-    assert sa.cli_uncertainty(args) == 0
+    assert cli_uncertainty.run(args) == 0
     ri = pd.read_csv(tmp_path / "rank_intervals.csv", keep_default_na=False, na_values=[""])
     assert {"code", "unit", "rank", "rank_low", "rank_high"} <= set(ri.columns)
     assert set(ri["code"]) == {"PMM", "TF", "RC", "ES", "OD"}

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pmm_lib.analysis import guards
 from pmm_lib.analysis.validity import CorrMethod, _choice, _corr_p, _numeric, _pair_corr, fisher_ci
 from pmm_lib.errors import InputError, SpecError
 
@@ -191,8 +192,11 @@ def ols_outcomes(scores: pd.DataFrame, outcomes: pd.DataFrame, covariates: pd.Da
     -------
     DataFrame
         ``outcome, predictor, term, estimate, std_error, ci_low, ci_high, p_value, n, r_squared,
-        cov_type``: every term of every fitted model (``term == predictor`` is the score's
-        coefficient). Models with fewer than ``min_n`` complete Members are skipped.
+        cov_type, dropped_controls``: every term of every fitted model (``term == predictor`` is
+        the score's coefficient). Models with fewer than ``min_n`` complete Members are skipped.
+        A control that rests on fewer than :data:`pmm_lib.analysis.guards.MIN_GROUP` Members of
+        the estimation sample (a dummy with one landlocked Member, a region of two) is left out
+        of that model and named, with the reason, in ``dropped_controls``.
     """
     import statsmodels.formula.api as smf
 
@@ -219,7 +223,11 @@ def ols_outcomes(scores: pd.DataFrame, outcomes: pd.DataFrame, covariates: pd.Da
                 continue
             if standardise:
                 d = d.assign(**{c: (d[c] - d[c].mean()) / d[c].std(ddof=1) for c in (y, x)})
-            rhs = " + ".join([f"Q('{x}')", *controls])
+            # a dummy resting on fewer than MIN_GROUP Members would be that Member's residual
+            sparse = guards.sparse_dummies(d, [c for c in sorted(used) if c not in (x, y)])
+            kept = [t for t in controls if not any(re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", t)
+                                                   for c in sparse)]
+            rhs = " + ".join([f"Q('{x}')", *kept])
             fit = smf.ols(f"Q('{y}') ~ {rhs}", data=d).fit(cov_type=cov_type)
             ci = fit.conf_int(alpha=1 - conf_level)
             for term in fit.params.index:
@@ -227,9 +235,10 @@ def ols_outcomes(scores: pd.DataFrame, outcomes: pd.DataFrame, covariates: pd.Da
                              "estimate": float(fit.params[term]), "std_error": float(fit.bse[term]),
                              "ci_low": float(ci.loc[term, 0]), "ci_high": float(ci.loc[term, 1]),
                              "p_value": float(fit.pvalues[term]), "n": int(fit.nobs),
-                             "r_squared": float(fit.rsquared), "cov_type": cov_type})
+                             "r_squared": float(fit.rsquared), "cov_type": cov_type,
+                             "dropped_controls": "; ".join(sparse.values())})
     return pd.DataFrame(rows, columns=["outcome", "predictor", "term", "estimate", "std_error", "ci_low",
-                                       "ci_high", "p_value", "n", "r_squared", "cov_type"])
+                                       "ci_high", "p_value", "n", "r_squared", "cov_type", "dropped_controls"])
 
 
 def _design(cov: pd.DataFrame) -> np.ndarray:
@@ -326,7 +335,10 @@ def known_groups(scores: pd.DataFrame, groups: pd.Series, *,
     Returns
     -------
     DataFrame
-        ``code, statistic, df, p_value, n, groups, epsilon_sq, eta_sq_h, trend_rho, trend_p_value``.
+        ``code, statistic, df, p_value, n, groups, epsilon_sq, eta_sq_h, trend_rho, trend_p_value,
+        dropped_groups``. Groups with fewer than :data:`pmm_lib.analysis.guards.MIN_GROUP`
+        Members are left out of the test (``dropped_groups`` names them; ``n`` and ``groups``
+        count what was tested).
     """
     s = _numeric(scores, "scores")
     g = groups.reindex(s.index)
@@ -336,10 +348,15 @@ def known_groups(scores: pd.DataFrame, groups: pd.Series, *,
         if order is not None:
             d = d[d["g"].isin(order)]
         labels = [lv for lv in (order if order is not None else sorted(d["g"].unique())) if lv in set(d["g"])]
+        sizes = d["g"].value_counts()
+        small = {lv: int(sizes[lv]) for lv in labels if sizes[lv] < guards.MIN_GROUP}
+        labels = [lv for lv in labels if lv not in small]  # a group of 1-2 Members is not a group
+        d = d[d["g"].isin(labels)]
         samples = [d.loc[d["g"] == lv, "v"].to_numpy() for lv in labels]
         n, k = len(d), len(samples)
         row = {"code": str(code), "statistic": np.nan, "df": k - 1, "p_value": np.nan, "n": n, "groups": k,
-               "epsilon_sq": np.nan, "eta_sq_h": np.nan, "trend_rho": np.nan, "trend_p_value": np.nan}
+               "epsilon_sq": np.nan, "eta_sq_h": np.nan, "trend_rho": np.nan, "trend_p_value": np.nan,
+               "dropped_groups": guards.group_reason(small, what="groups").replace("groups withheld: ", "")}
         if k >= 2 and n > k and len(np.unique(d["v"])) > 1:
             h, p = stats.kruskal(*samples)
             row.update(statistic=float(h), p_value=float(p), epsilon_sq=float(h / (n - 1)),

@@ -28,8 +28,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pmm_lib.analysis import guards
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.seed import SeedLike, rng
+from pmm_lib.vocab import check_choice
 
 __all__ = [
     "CorrMethod",
@@ -77,10 +79,7 @@ def _numeric(frame: pd.DataFrame, name: str = "frame") -> pd.DataFrame:
     return frame.astype(float)
 
 
-def _choice(value: str, allowed: tuple[str, ...], parameter: str) -> str:
-    if value not in allowed:
-        raise SpecError(f"{parameter}: unknown option {value!r}; allowed: {', '.join(allowed)}")
-    return value
+_choice = check_choice
 
 
 def _conf(conf_level: float) -> float:
@@ -382,6 +381,7 @@ def alpha_ci(frame: pd.DataFrame, n_boot: int = 2000, seed: SeedLike = None, *,
             lo = hi = float("nan")
         else:
             lo, hi = np.quantile(boots, [0.5 - conf_level / 2, 0.5 + conf_level / 2])
+    lo, hi = guards.bounded(float(lo), float(hi))  # alpha <= 1: Feldt's upper limit can pass it
     return pd.DataFrame([{"estimate": alpha, "ci_low": float(lo), "ci_high": float(hi), "n": int(n),
                           "k": int(k), "method": method, "n_boot": valid}])
 
@@ -444,9 +444,10 @@ def consistency_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_boot: i
     Returns
     -------
     DataFrame
-        ``code, name, level, alpha, ci_low, ci_high, n, k``: ``k`` KPIs of the node present in
-        ``normalised``, ``n`` complete units (pairwise: the smallest pairwise n). ``alpha`` is NaN
-        when ``k < 2`` or ``n < 3``.
+        ``code, name, level, alpha, ci_low, ci_high, n, k, withheld``: ``k`` KPIs of the node
+        present in ``normalised``, ``n`` complete units (pairwise: the smallest pairwise n).
+        ``alpha`` is NaN and ``withheld`` says why when ``k < 3`` or ``n < 3``
+        (:func:`pmm_lib.analysis.guards.alpha_reason`); otherwise ``withheld`` is empty.
     """
     x = _numeric(normalised, "normalised")
     names = dict(zip(meta["code"], meta["name"], strict=True)) if "name" in meta.columns else {}
@@ -461,9 +462,10 @@ def consistency_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_boot: i
         else:
             n_used = int(len(sub))
         lv = int(meta.loc[meta["code"] == node, "level"].iloc[0])
+        why = guards.alpha_reason(len(cols), n_used)
         row = {"code": node, "name": names.get(node, node), "level": lv, "alpha": float("nan"),
-               "ci_low": float("nan"), "ci_high": float("nan"), "n": n_used, "k": len(cols)}
-        if len(cols) >= 2 and n_used >= 3:
+               "ci_low": float("nan"), "ci_high": float("nan"), "n": n_used, "k": len(cols), "withheld": why}
+        if not why:
             res = alpha_ci(sub, n_boot=n_boot, seed=gen, conf_level=conf_level, missing=missing).iloc[0]
             row.update(alpha=float(res["estimate"]), ci_low=float(res["ci_low"]), ci_high=float(res["ci_high"]))
         rows.append(row)
@@ -721,13 +723,19 @@ def pca_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_iter: int = 500
     -------
     DataFrame
         ``code, component, eigenvalue, explained, cumulative, threshold, n_kaiser, n_parallel,
-        kmo, bartlett_p, n, k``; dimensions with fewer than 2 KPIs or too few units are skipped.
+        kmo, bartlett_p, n, k, withheld``; dimensions with fewer than 2 KPIs are skipped; a
+        dimension with ``n <= k`` or ``n < 10`` units gives one row with empty statistics and the
+        reason in ``withheld`` (:func:`pmm_lib.analysis.guards.multivariate_reason`).
     """
     _choice(missing, get_args(Missing), "missing")
     x = _numeric(normalised, "normalised")
     gen = rng(seed)
     parts = []
     for node, cols, corr, n, names in _group_correlations(x, meta, levels, missing):
+        why = guards.multivariate_reason(n, len(cols), what="PCA, KMO and Bartlett")
+        if why:  # a singular or noisy correlation matrix: say so instead of printing its eigenvalues
+            parts.append(pd.DataFrame([{"code": node, "component": "", "n": n, "k": len(cols), "withheld": why}]))
+            continue
         res = _pca_corr(corr, n, names, n_iter=n_iter, quantile=0.95, seed=gen)
         try:
             km = kmo(corr=corr).overall
@@ -737,13 +745,21 @@ def pca_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_iter: int = 500
         if not (np.isfinite(km) and 0 <= km <= 1):
             km = float("nan")
         e = res.eigen.assign(code=node, n_kaiser=res.n_kaiser, n_parallel=res.n_parallel, kmo=km,
-                             bartlett_p=bt, n=res.n, k=len(cols))
+                             bartlett_p=bt, n=res.n, k=len(cols), withheld="")
         parts.append(e)
+    done = {str(p["code"].iloc[0]) for p in parts}
+    for node, cols in groups_from_meta(meta, list(x.columns), levels).items():
+        if len(cols) >= 2 and node not in done:  # too few units for any correlation matrix at all
+            pres = x[cols].notna().astype(float).to_numpy()
+            n_used = int(x[cols].dropna().shape[0]) if missing == "listwise" else int((pres.T @ pres).min())
+            why = guards.multivariate_reason(n_used, len(cols), what="PCA, KMO and Bartlett") or \
+                "PCA, KMO and Bartlett withheld: the correlation matrix could not be estimated"
+            parts.append(pd.DataFrame([{"code": node, "component": "", "n": n_used, "k": len(cols), "withheld": why}]))
     cols_out = ["code", "component", "eigenvalue", "explained", "cumulative", "threshold", "n_kaiser",
-                "n_parallel", "kmo", "bartlett_p", "n", "k"]
+                "n_parallel", "kmo", "bartlett_p", "n", "k", "withheld"]
     if not parts:
         return pd.DataFrame(columns=cols_out)
-    return pd.concat(parts, ignore_index=True)[cols_out]
+    return pd.concat(parts, ignore_index=True).reindex(columns=cols_out)
 
 
 def efa(frame: pd.DataFrame, n_factors: int | None = None, *,
@@ -818,6 +834,8 @@ def pca_loadings(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_components: 
     gen = rng(seed)
     parts = []
     for node, cols, corr, n, names in _group_correlations(x, meta, levels, missing):
+        if guards.multivariate_reason(n, len(cols)):
+            continue  # withheld, see pca_table
         res = _pca_corr(corr, n, names, n_iter=n_iter, quantile=0.95, seed=gen)
         keep = n_components if n_components is not None else max(1, res.n_parallel)
         comps = [f"PC{j + 1}" for j in range(min(keep, len(cols)))]
@@ -850,7 +868,8 @@ def efa_table(normalised: pd.DataFrame, meta: pd.DataFrame, *, n_factors: int | 
         sub = x[cols].dropna() if missing == "listwise" else x[cols]
         pres = sub.notna().astype(float).to_numpy()
         n_used = int((pres.T @ pres).min()) if len(sub) else 0
-        if len(cols) < 3 or (missing == "listwise" and n_used <= 2 * len(cols)) or n_used < len(cols) + 2:
+        if (len(cols) < 3 or (missing == "listwise" and n_used <= 2 * len(cols)) or n_used < len(cols) + 2
+                or guards.multivariate_reason(n_used, len(cols))):
             continue
         try:
             res = efa(sub, n_factors, method=method, rotation=rotation, seed=gen, missing=missing)

@@ -1,8 +1,11 @@
 """The ``pmm`` command line: one entry point, one subcommand per job.
 
-Each subcommand lives in the module that owns the job, which provides two functions:
-``cli_add_<name>(parser)`` (declare arguments) and ``cli_<name>(args) -> int`` (run).
-Modules are imported only when their subcommand runs, so ``pmm --help`` is instant.
+Each subcommand ``<name>`` is a thin module ``pmm_lib.cli.<name>`` with two functions:
+``add_arguments(parser)`` (declare arguments) and ``run(args) -> int`` (parse, call the library,
+print). Handlers import the library lazily inside ``run``, and a handler module is imported only
+when its subcommand is on the command line, so ``pmm --help`` imports nothing heavy.
+
+This package sits beside the layers: it may import any of them, and none imports it.
 """
 
 from __future__ import annotations
@@ -16,30 +19,42 @@ from pmm_lib.errors import PmmError
 
 __all__ = ["COMMANDS", "main"]
 
-#: subcommand -> (owning module, one-line help)
+#: subcommand -> (handler module with ``add_arguments`` and ``run``, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "synth": ("pmm_lib.inputs.synthetic", "generate the bundled synthetic PMM dataset (deterministic per seed)"),
-    "template": ("pmm_lib.inputs.ingest", "write the Excel questionnaire generated from the framework"),
-    "ingest": ("pmm_lib.inputs.ingest", "validate questionnaires/CSVs and write data/processed/*.parquet"),
-    "index": ("pmm_lib.core.build", "build an index from a spec file and write unit/code/level/score/rank"),
-    "uncertainty": ("pmm_lib.uncertainty.sensitivity", "Monte Carlo rank intervals and Sobol sensitivity indices"),
-    "run": ("pmm_lib.reporting.runs", "run the methodology notebooks for a region and cycle and render the paper"),
-    "rerun": ("pmm_lib.reporting.runs", "repeat a past run from its manifest"),
-    "compare": ("pmm_lib.reporting.runs", "compare two runs: rank shifts, score differences, changed inputs"),
-    "scan": ("pmm_lib.reporting.scan", "scan a run folder for values its audience may not see (exit 1 on a hit)"),
-    "workshop": ("pmm_lib.workshop.exercise", "workshop group exercises (serve the participants' app)"),
+    "synth": ("pmm_lib.cli.synth", "generate the bundled synthetic PMM dataset (deterministic per seed)"),
+    "template": ("pmm_lib.cli.template", "write the Excel questionnaire generated from the framework"),
+    "ingest": ("pmm_lib.cli.ingest", "validate questionnaires/CSVs and write data/processed/*.parquet"),
+    "index": ("pmm_lib.cli.index", "build an index from a spec file and write unit/code/level/score/rank"),
+    "uncertainty": ("pmm_lib.cli.uncertainty", "Monte Carlo rank intervals and Sobol sensitivity indices"),
+    "run": ("pmm_lib.cli.run", "run the methodology notebooks for a region and cycle and render the paper"),
+    "rerun": ("pmm_lib.cli.rerun", "repeat a past run from its manifest"),
+    "compare": ("pmm_lib.cli.compare", "compare two runs: rank shifts, score differences, changed inputs"),
+    "design": ("pmm_lib.cli.design", "compare a candidate framework with its base: the design-review paper"),
+    "scan": ("pmm_lib.cli.scan", "scan a run folder for values its audience may not see (exit 1 on a hit)"),
+    "workshop": ("pmm_lib.cli.workshop", "workshop group exercises (serve the participants' app)"),
 }
+
+
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata``), or a note that it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pmm-workbench")
+    except PackageNotFoundError:  # running from a source tree that was never pip-installed
+        return "unknown (pmm-workbench is not installed: pip install -e .)"
 
 
 def _parser(selected: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmm", description="PMM Workbench: methodology tools for the WCO Performance Measurement Mechanism."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         if name == selected:
-            getattr(importlib.import_module(module), f"cli_add_{name}")(p)
+            importlib.import_module(module).add_arguments(p)
     return parser
 
 
@@ -54,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
-        return int(getattr(module, f"cli_{args.command}")(args) or 0)
+        return int(module.run(args) or 0)
     except PmmError as exc:
         print(f"pmm {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -27,7 +27,6 @@ Guide*. OECD Publishing, Paris. doi:10.1787/9789264043466-en.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -35,6 +34,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from pmm_lib.errors import InputError, SpecError
+from pmm_lib.vocab import AGGREGATE_METHODS, AggregateMethod
 
 __all__ = [
     "AggregationMethod",
@@ -57,11 +57,9 @@ __all__ = [
     "points_to_grade",
 ]
 
-AggregationMethod = Literal[
-    "arithmetic", "geometric", "harmonic", "generalised", "copeland", "bod", "m1", "m2"
-]
-#: Names accepted by :func:`aggregate_hierarchy` (``method=``).
-AGGREGATION_METHODS: tuple[str, ...] = get_args(AggregationMethod)
+#: Names accepted by :func:`aggregate_hierarchy` (``method=``); declared in :mod:`pmm_lib.vocab`.
+AggregationMethod = AggregateMethod
+AGGREGATION_METHODS: tuple[str, ...] = AGGREGATE_METHODS
 
 # ---------------------------------------------------------------------------------------------
 # helpers

@@ -14,7 +14,6 @@ doi:10.21105/joss.04567), whose ASEM build ``tests/test_coinr_asem.py`` reproduc
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,7 +26,6 @@ import pandas as pd
 from pmm_lib.core import transform
 from pmm_lib.core.spec import Spec, WeightSpec
 from pmm_lib.errors import InputError, SpecError
-from pmm_lib.io import write_with
 from pmm_lib.seed import SeedLike
 
 __all__ = [
@@ -35,8 +33,6 @@ __all__ = [
     "build",
     "build_from_spec_file",
     "build_pmm",
-    "cli_add_index",
-    "cli_index",
     "index_shares",
     "nominal_weights",
 ]
@@ -426,22 +422,3 @@ def build_from_spec_file(path: str | Path, *, seed: SeedLike = None) -> IndexRes
         return build(ds.data, ds.meta, spec, groups=ds.groups, denominators=ds.denominators,
                      panel=ds.panel or None, cycle=ds.time, seed=seed)
     return build_pmm(spec, seed=seed)
-
-
-# --------------------------------------------------------------------------- CLI
-def cli_add_index(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm index``."""
-    parser.add_argument("--spec", required=True, type=Path, help="spec YAML file (see docs/CONTRACTS.md)")
-    parser.add_argument("--out", required=True, type=Path,
-                        help="CSV to write: unit, code, level, score, rank (one row per unit and code)")
-    parser.add_argument("--seed", type=int, default=None, help="seed for stochastic stages (iterative imputation)")
-
-
-def cli_index(args: argparse.Namespace) -> int:
-    """Run ``pmm index``: build from ``--spec`` and write the tidy scores to ``--out`` atomically."""
-    result = build_from_spec_file(args.spec, seed=args.seed)
-    frame = result.to_long()
-    write_with(args.out, lambda p: frame.to_csv(p, index=False))
-    n_units = result.aggregated.shape[0]
-    print(f"pmm index: {n_units} units x {result.aggregated.shape[1]} codes -> {args.out}")
-    return 0

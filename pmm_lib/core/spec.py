@@ -29,12 +29,29 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import yaml
 
 from pmm_lib.errors import SpecError
 from pmm_lib.io import write_text_atomic
+from pmm_lib.vocab import (
+    AGGREGATE_METHODS,
+    DATA_FORMATS,
+    IMPUTE_METHODS,
+    NORMALISE_METHODS,
+    TREAT_FALLBACKS,
+    TREAT_METHODS,
+    WEIGHT_METHODS,
+    AggregateMethod,
+    DataFormat,
+    ImputeMethod,
+    NormaliseMethod,
+    TreatFallback,
+    TreatMethod,
+    WeightMethod,
+    check_choice,
+)
 
 __all__ = [
     "AGGREGATE_METHODS",
@@ -53,37 +70,6 @@ __all__ = [
     "WeightSpec",
     "check_choice",
 ]
-
-DataFormat = Literal["pmm", "coinr"]
-ImputeMethod = Literal["none", "mean", "median", "group_mean", "group_median", "iterative", "panel"]
-TreatMethod = Literal["none", "winsorise", "boxcox"]
-TreatFallback = Literal["log", "none"]
-NormaliseMethod = Literal["minmax", "zscore", "rank", "percentile", "borda", "goalposts",
-                          "distance_to_target", "distance_to_best", "fraction_of_max"]
-WeightMethod = Literal["framework", "equal", "explicit", "file", "budget", "ahp", "pca",
-                       "balanced", "bod"]
-AggregateMethod = Literal["arithmetic", "geometric", "harmonic", "generalised", "copeland",
-                          "m1", "m2", "bod"]
-
-DATA_FORMATS: tuple[str, ...] = get_args(DataFormat)
-IMPUTE_METHODS: tuple[str, ...] = get_args(ImputeMethod)
-TREAT_METHODS: tuple[str, ...] = get_args(TreatMethod)
-TREAT_FALLBACKS: tuple[str, ...] = get_args(TreatFallback)
-NORMALISE_METHODS: tuple[str, ...] = get_args(NormaliseMethod)
-WEIGHT_METHODS: tuple[str, ...] = get_args(WeightMethod)
-AGGREGATE_METHODS: tuple[str, ...] = get_args(AggregateMethod)
-
-
-def check_choice(value: Any, allowed: tuple[str, ...], key: str) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise :class:`SpecError` listing them.
-
-    >>> check_choice("minmax", NORMALISE_METHODS, "normalise.method")
-    'minmax'
-    """
-    if not isinstance(value, str) or value not in allowed:
-        raise SpecError(f"{key}: unknown value {value!r}; allowed: {', '.join(allowed)}")
-    return value
-
 
 # --------------------------------------------------------------------------- frozen mapping
 def _freeze(value: Any) -> Any:

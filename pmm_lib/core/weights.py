@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from scipy.optimize import minimize
 
 from pmm_lib.core import aggregate as agg
 from pmm_lib.errors import InputError, SpecError
+from pmm_lib.vocab import WEIGHT_METHODS, WeightMethod
 
 __all__ = [
     "AhpResult",
@@ -61,10 +62,7 @@ __all__ = [
     "scheme_table",
 ]
 
-WeightMethod = Literal["framework", "equal", "explicit", "file", "budget", "ahp", "pca",
-                       "balanced", "bod"]
-#: Names accepted by :func:`resolve_weights` (the ``weights.method`` of a spec).
-WEIGHT_METHODS: tuple[str, ...] = get_args(WeightMethod)
+#: Names accepted by :func:`resolve_weights` (the ``weights.method`` of a spec): see :mod:`pmm_lib.vocab`.
 
 # ---------------------------------------------------------------------------------------------
 # hierarchy helpers

@@ -57,7 +57,6 @@ on Constructing Composite Indicators*, doi:10.1787/9789264043466-en).
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +72,7 @@ from pmm_lib.inputs.data import REGIONS, load_members, load_outcomes, outcome_wi
 from pmm_lib.inputs.framework import DISCLOSURE_LEVELS, Framework, load_framework
 from pmm_lib.io import write_text_atomic, write_with
 from pmm_lib.seed import SeedLike, rng
+from pmm_lib.vocab import DEFAULT_SEED
 
 __all__ = [
     "ANCHORS",
@@ -84,14 +84,11 @@ __all__ = [
     "QUOTAS",
     "SyntheticDataset",
     "UNRELATED_KPIS",
-    "cli_add_synth",
-    "cli_synth",
     "generate",
     "latent_performance",
     "write_dataset",
 ]
 
-DEFAULT_SEED = 20240601
 CYCLES: tuple[int, ...] = (2022, 2024)
 #: Participants per cycle and region (62 in 2022, 110 in 2024).
 QUOTAS: dict[int, dict[str, int]] = {
@@ -275,13 +272,17 @@ def _check_planted(fw: Framework) -> None:
             raise InputError(f"{code} must be optional to be skipped by a group", file=fw.path)
 
 
-def generate(seed: SeedLike = DEFAULT_SEED) -> SyntheticDataset:
+def generate(seed: SeedLike = DEFAULT_SEED, *, defects: bool = True) -> SyntheticDataset:
     """Generate the synthetic PMM dataset (deterministic for an integer seed).
 
     Parameters
     ----------
     seed : int, Generator or None
         Random seed (default 20240601, the bundled dataset).
+    defects : bool
+        ``False`` generates the same design without the planted defects (every KPI sound, no
+        misdirection, no collinear pair, no group that skips O16): the null case against which
+        the findings must advise no drop. ``truth.json`` then lists no planted KPI.
 
     Returns
     -------
@@ -313,9 +314,9 @@ def generate(seed: SeedLike = DEFAULT_SEED) -> SyntheticDataset:
     signs = np.array([k.direction for k in kpis], dtype=float)
     drawn = gen.uniform(*LOADING_RANGE, size=n_k)
     for j, k in enumerate(kpis):
-        if k.code not in UNRELATED_KPIS:
+        if k.code not in UNRELATED_KPIS or not defects:
             loadings[j] = drawn[j]
-        if k.code == MISDIRECTED_KPI:
+        if k.code == MISDIRECTED_KPI and defects:
             signs[j] = -k.direction
     persistent = gen.normal(size=(n_m, n_k))
     eta = latent.reindex(ids).to_numpy()
@@ -339,7 +340,9 @@ def generate(seed: SeedLike = DEFAULT_SEED) -> SyntheticDataset:
         noise = PERSISTENCE * persistent[rows] + np.sqrt(1 - PERSISTENCE**2) * e
         perf = (eta[rows] + CYCLE_SHIFT[cycle])[:, None]
         z = loadings * signs * perf + np.sqrt(1 - loadings**2) * noise
-        z[:, ib] = z[:, ia] + gen.normal(0.0, COLLINEAR_NOISE_SD, n)
+        twin = z[:, ia] + gen.normal(0.0, COLLINEAR_NOISE_SD, n)
+        if defects:
+            z[:, ib] = twin
         # gross outliers on sound KPIs (not the planted ones)
         sound_cols = np.array([k.code not in _planted() for k in kpis])
         hit = (gen.random((n, n_k)) < OUTLIER_RATE) & sound_cols
@@ -354,7 +357,8 @@ def generate(seed: SeedLike = DEFAULT_SEED) -> SyntheticDataset:
             values[:, j] = _transform(kind, centre, slope, k.lower, k.upper, z[:, j], count)
             regular_values[:, j] = _transform(kind, centre, slope, k.lower, k.upper, regular[:, j], count)
         skip = optional & (gen.random((n, n_k)) < skip_p[rows][:, None])
-        skip |= sids[rows][:, None] & missing_cols
+        if defects:
+            skip |= sids[rows][:, None] & missing_cols
         raise_p = np.where(restrictive_mask[rows], RESTRICTIVE_RAISE, RANDOM_RAISE)[:, None]
         level = np.minimum(default_level + (gen.random((n, n_k)) < raise_p), len(DISCLOSURE_LEVELS) - 1)
         r_idx, c_idx = np.nonzero(~skip)
@@ -380,6 +384,9 @@ def generate(seed: SeedLike = DEFAULT_SEED) -> SyntheticDataset:
 
     truth = _truth(seed_value, fw, members, latent, loadings, chosen, slips, outlier_rows,
                    [ids[i] for i in restrictive])
+    if not defects:
+        truth.update(sound_kpis=list(fw.kpi_codes), unrelated_kpis=[], misdirected_kpi=None,
+                     collinear_pair=[], missing_group=None, defects=False)
     return SyntheticDataset(observations=obs, truth=truth, latent=latent, anchors=anchors)
 
 
@@ -493,20 +500,3 @@ def write_dataset(seed: SeedLike = DEFAULT_SEED, out_dir: str | Path | None = No
     write_with(out / "pmm_returns.csv", lambda p: ds.observations.to_csv(p, index=False, float_format="%.6g"))
     write_text_atomic(out / "truth.json", json.dumps(ds.truth, indent=1, ensure_ascii=False) + "\n")
     return ds
-
-
-def cli_add_synth(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm synth``."""
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default data/raw/questionnaires)")
-
-
-def cli_synth(args: argparse.Namespace) -> int:
-    """Run ``pmm synth``: write the synthetic returns and their truth."""
-    ds = write_dataset(args.seed, args.out)
-    out = args.out or paths.root() / "data" / "raw" / "questionnaires"
-    counts = ds.observations.groupby("cycle")["member"].nunique().to_dict()
-    print(f"wrote {len(ds.observations)} values ({', '.join(f'{c}: {n} Members' for c, n in counts.items())}) "
-          f"and truth.json to {out}")
-    return 0

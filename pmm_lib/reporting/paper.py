@@ -33,6 +33,7 @@ from pmm_lib.inputs.framework import Framework, load_framework
 from pmm_lib.io import atomic_path, write_text_atomic
 from pmm_lib.paths import METHODOLOGY_DIR
 from pmm_lib.reporting.report import SECTIONS, Artefact, load_artefacts, table_markdown
+from pmm_lib.reporting.safety import PANDOC_FROM, check_html, check_paper_source, markdown_text
 
 __all__ = [
     "REGION_NAMES",
@@ -248,12 +249,12 @@ def paper_context(run_dir: str | Path, manifest: Mapping[str, Any] | None = None
 
     scenario = manifest.get("scenario")
     if scenario:
-        lines = [f"The run used the scenario file `{manifest.get('scenario_file', 'scenario.yaml')}`, "
+        lines = [f"The run used the scenario file `{Path(str(manifest.get('scenario_file') or 'scenario.yaml')).name}`, "
                  "which overrides the framework defaults as follows:", ""]
         for key, value in scenario.items():
             if isinstance(value, Mapping):
                 value = ", ".join(f"{k} = {v}" for k, v in value.items())
-            lines.append(f"- **{key}**: {value}")
+            lines.append(f"- **{markdown_text(key)}**: {markdown_text(value)}")
         method_choices = "\n".join(lines)
     else:
         method_choices = ("The run used the framework defaults: framework weights, no imputation, no "
@@ -409,19 +410,22 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) ->
     src = write_text_atomic(run_dir / "paper.md", md)
     # --columns: pipe tables wider than pandoc's 72-column default would otherwise get relative
     # column widths that squeeze numeric columns; with a wide limit the columns size to content.
-    common = [pandoc, src.name, "--from", "markdown", "--standalone", "--toc", "--number-sections",
-              "--columns=10000", "--resource-path", str(run_dir)]
+    check_paper_source(md, run_dir, pandoc=pandoc)  # images inside the run folder, no raw/active content
+    common = [pandoc, src.name, "--from", PANDOC_FROM, "--standalone", "--toc", "--number-sections",
+              "--columns=10000", "--resource-path", "."]
     outputs: dict[str, Path] = {}
     if "html" in formats:
-        css = template_dir / "paper.css"
+        css = run_dir / "paper.css" if (run_dir / "paper.css").is_file() else template_dir / "paper.css"
         target = run_dir / "paper.html"
         with atomic_path(target) as tmp:
             _run([*common, "--to", "html5", "--embed-resources",
                   *(["--css", str(css)] if css.is_file() else []), "--output", str(tmp)],
                  run_dir, "pandoc (HTML)")
+            check_html(tmp)  # no script, event handler or embedded file reached the page
         outputs["html"] = target
     if "pdf" in formats:
-        header = template_dir / "paper-header.typ"
+        header = (run_dir / "paper-header.typ" if (run_dir / "paper-header.typ").is_file()
+                  else template_dir / "paper-header.typ")
         typ = run_dir / "paper.typ"
         with atomic_path(typ) as tmp:
             _run([*common, "--to", "typst", *(["--include-in-header", str(header)] if header.is_file() else []),

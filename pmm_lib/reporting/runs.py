@@ -23,21 +23,18 @@ and :func:`compare_runs` explains how two runs differ. The CLI subcommands ``run
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
 import os
 import platform
 import subprocess
-import sys
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -54,6 +51,10 @@ from pmm_lib.paths import (
     RAW_DIR,
     ROOT,
 )
+from pmm_lib.provenance import package_versions, relative_path, sha256_file
+from pmm_lib.reporting.nbpair import read_notebook
+from pmm_lib.reporting.params import RUN_PARAMETERS, RunParams
+from pmm_lib.vocab import DEFAULT_SEED, REGIONS, Audience
 
 __all__ = [
     "DEFAULT_SEED",
@@ -61,12 +62,6 @@ __all__ = [
     "RunComparison",
     "RunRequest",
     "RunResult",
-    "cli_add_compare",
-    "cli_add_rerun",
-    "cli_add_run",
-    "cli_compare",
-    "cli_rerun",
-    "cli_run",
     "compare_runs",
     "discover_notebooks",
     "execute_run",
@@ -79,9 +74,6 @@ __all__ = [
     "write_comparison",
 ]
 
-Audience = Literal["public", "wco", "internal"]
-DEFAULT_SEED = 20240601
-REGIONS: tuple[str, ...] = ("AMS", "AP", "ESA", "EUR", "MENA", "WCA")
 _PACKAGES = ("pmm-workbench", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "matplotlib",
              "seaborn", "SALib", "papermill", "nbclient", "ipykernel", "pypandoc-binary", "typst",
              "jinja2", "pyyaml", "pyarrow")
@@ -158,7 +150,7 @@ class RunRequest:
             object.__setattr__(self, name, Path(getattr(self, name)))
         if self.scenario is not None:
             object.__setattr__(self, "scenario", Path(self.scenario))
-        reserved = {"region", "cycle", "seed", "spec_path", "audience", "out_dir"} & set(self.parameters)
+        reserved = set(RUN_PARAMETERS) & set(self.parameters)
         if reserved:
             raise SpecError(f"parameters {', '.join(sorted(reserved))} are set by the runner; "
                             "use the RunRequest fields (or CLI options) instead")
@@ -225,21 +217,6 @@ def discover_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
     return [available[s] for s in sorted(set(wanted))]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _rel(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
-
-
 def hash_inputs(extra: Sequence[Path] = (), *,
                 roots: Sequence[Path] = (RAW_DIR, PROCESSED_DIR, METHODOLOGY_DIR)) -> dict[str, str]:
     """SHA-256 of every input file of a run, keyed by path relative to the project root.
@@ -255,21 +232,11 @@ def hash_inputs(extra: Sequence[Path] = (), *,
             continue
         for path in sorted(base.rglob("*")):
             if path.is_file() and not any(part.startswith(".") for part in path.relative_to(base).parts):
-                out[_rel(path)] = _sha256(path)
+                out[relative_path(path)] = sha256_file(path)
     for path in extra:
         if Path(path).is_file():
-            out[_rel(Path(path))] = _sha256(Path(path))
+            out[relative_path(Path(path))] = sha256_file(Path(path))
     return dict(sorted(out.items()))
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def _git_commit() -> str | None:
@@ -283,7 +250,8 @@ def _git_commit() -> str | None:
 
 def load_manifest(run_dir: str | Path) -> dict[str, Any]:
     """Read ``<run_dir>/manifest.json`` (RunError naming the file if absent or unreadable)."""
-    path = Path(run_dir) / "manifest.json"
+    path = Path(run_dir) / "_internal" / "manifest.json"  # the full one of a sealed run
+    path = path if path.is_file() else Path(run_dir) / "manifest.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -332,6 +300,9 @@ def _read_scenario(path: Path) -> tuple[str, dict[str, Any]]:
         raise SpecError(f"--scenario {path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise SpecError(f"--scenario {path}: expected a mapping of spec keys, got {type(data).__name__}")
+    from pmm_lib.reporting.safety import check_free_text
+
+    check_free_text(data, where=f"--scenario {path}")  # no markup can reach the paper
     try:
         from pmm_lib.core.spec import Spec
     except ImportError:  # pragma: no cover - spec module is part of the core
@@ -380,9 +351,7 @@ def notebook_parameters(src: Path) -> set[str]:
     """Names assigned at top level in the notebook's cell tagged ``parameters`` (empty if none)."""
     import ast
 
-    import nbformat
-
-    nb = nbformat.read(str(src), as_version=4)
+    nb = read_notebook(src)
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             try:
@@ -405,14 +374,13 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
     from papermill.exceptions import PapermillExecutionError
 
     declared = notebook_parameters(src)
-    passed = {k: v for k, v in params.items() if k in declared or k in
-              ("region", "cycle", "seed", "spec_path", "audience", "out_dir")}
+    passed = {k: v for k, v in params.items() if k in declared or k in RUN_PARAMETERS}
     error: str | None = None
     tmp = dst.with_name(f".{dst.stem}.{uuid.uuid4().hex[:8]}.ipynb")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pm.execute_notebook(str(src), str(tmp), parameters=passed, kernel_name="python3", language="python",
+            pm.execute_notebook(read_notebook(src), str(tmp), parameters=passed, kernel_name="python3", language="python",
                                 cwd=str(run_dir), progress_bar=False, log_output=False,
                                 request_save_on_cell_execute=False, execution_timeout=timeout,
                                 # the kernel's own log (TCP warning, shutdown notices) is noise on
@@ -448,7 +416,7 @@ def _hash_outputs(run_dir: Path) -> dict[str, str]:
         if folder.is_dir():
             for path in sorted(folder.iterdir()):
                 if path.is_file() and not path.name.startswith("."):
-                    out[f"{sub}/{path.name}"] = _sha256(path)
+                    out[f"{sub}/{path.name}"] = sha256_file(path)
     return out
 
 
@@ -456,13 +424,13 @@ def _writers(notebooks: Sequence[Path]) -> dict[str, str]:
     """Label -> the notebook whose source names it (``"fig-..."``/``"tbl-..."`` string literals)."""
     import re
 
-    import nbformat
-
     found: dict[str, str] = {}
     for nb in notebooks:
-        source = "\n".join(c.source for c in nbformat.read(str(nb), as_version=4).cells if c.cell_type == "code")
-        for label in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']", source):
-            found.setdefault(label, nb.name)
+        source = "\n".join(c.source for c in read_notebook(nb).cells if c.cell_type == "code")
+        # string literals ("tbl-x") and figure cells' options ("#| label: fig-x")
+        for quoted, option in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']|^#\|\s*label:\s*((?:fig|tbl)-[A-Za-z0-9_-]+)",
+                                         source, flags=re.M):
+            found.setdefault(quoted or option, nb.name)
     return found
 
 
@@ -542,8 +510,16 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     t0 = time.perf_counter()
     say = on_event or (lambda msg: None)
     notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
+    for nb in notebooks:  # a .py/.ipynb pair that disagrees stops the run before any folder exists
+        read_notebook(nb)
     scenario_text, scenario = (_read_scenario(request.scenario) if request.scenario is not None
                                else (None, None))
+    from pmm_lib.reporting.bundle import require_key, seal_run
+
+    require_key(request.audience, outputs_dir=request.outputs_dir)  # public/wco: the pseudonym key exists
+    from pmm_lib.reporting.safety import check_free_text
+
+    check_free_text(dict(request.parameters), where="parameter")
     from pmm_lib.inputs.ingest import ensure_processed
 
     processed = ensure_processed()  # raw → ingest → processed, before anything reads the data
@@ -554,9 +530,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     if scenario_text is not None:
         spec_path = str(write_text_atomic(run_dir / "scenario.yaml", scenario_text))
     (run_dir / "notebooks").mkdir()
-    params: dict[str, Any] = {
-        "region": request.region, "cycle": request.cycle, "seed": request.seed,
-        "spec_path": spec_path, "audience": request.audience, "out_dir": str(run_dir),
+    params: dict[str, Any] = {  # the notebooks' RunParams, checked here once more
+        **RunParams(region=request.region, cycle=request.cycle, seed=request.seed, spec_path=spec_path,
+                    audience=request.audience, out_dir=str(run_dir)).as_dict(),
         **request.parameters,
     }
     from pmm_lib.paths import FRAMEWORK_PATH
@@ -575,7 +551,7 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         "framework_path": str(FRAMEWORK_PATH),
         "processed": processed,
         "inputs": hash_inputs([*notebooks, *([request.scenario] if request.scenario else [])]),
-        "packages": _versions(),
+        "packages": package_versions(_PACKAGES),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "git_commit": _git_commit(),
@@ -633,6 +609,7 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     manifest.pop("status_at_render", None)
     manifest.update(status="success", finished=_now(), seconds=round(time.perf_counter() - t0, 3))
     _write_manifest(run_dir, manifest)
+    seal_run(run_dir, request.audience)  # workings to _internal/, manifest.json relative (reporting.bundle)
     if request.render:  # latest always points at a complete run with its paper
         point_latest(run_dir)
     return RunResult(run_dir, "success", "", manifest["renderer"] or "", time.perf_counter() - t0)
@@ -756,7 +733,9 @@ def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, n
     run_dir = _resolve_run(run_dir)
     old = load_manifest(run_dir)
     p = old.get("parameters", {})
-    scenario = run_dir / "scenario.yaml"
+    from pmm_lib.reporting.bundle import internal_path
+
+    scenario = internal_path(run_dir, "scenario.yaml")
     nb_dir = Path(old.get("notebooks_dir") or NOTEBOOKS_DIR)
     if not nb_dir.is_dir():
         nb_dir = NOTEBOOKS_DIR
@@ -771,10 +750,10 @@ def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, n
         raise RunError(f"{run_dir / 'manifest.json'}: parameters lack {exc}") from None
     notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
     current = hash_inputs([*notebooks, *([request.scenario] if request.scenario else [])])
-    old_inputs = {k: v for k, v in old.get("inputs", {}).items() if k != _rel(scenario)}
-    current.pop(_rel(scenario), None)
+    old_inputs = {k: v for k, v in old.get("inputs", {}).items() if k != relative_path(scenario)}
+    current.pop(relative_path(scenario), None)
     if old.get("scenario_file"):
-        old_inputs.pop(_rel(Path(old["scenario_file"])), None)
+        old_inputs.pop(relative_path(Path(old["scenario_file"])), None)
     input_changes = _diff_hashes(old_inputs, current)
     result = execute_run(request, progress=progress, on_event=on_event)
     new = load_manifest(result.run_dir)
@@ -893,133 +872,3 @@ def write_comparison(comparison: RunComparison, out_dir: str | Path) -> dict[str
             files[name] = write_text_atomic(out_dir / f"{name}.csv",
                                             frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
     return files
-
-
-# ----------------------------------------------------------------------------------------------
-# CLI
-# ----------------------------------------------------------------------------------------------
-
-def _knob(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"--param expects KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    return key.strip(), yaml.safe_load(value)
-
-
-def cli_add_run(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm run``."""
-    parser.add_argument("--region", default=None,
-                        help=f"region code, a comma list, or ALL for the global paper ({', '.join(REGIONS)})")
-    parser.add_argument("--all-regions", action="store_true", help="run the six regions in parallel")
-    parser.add_argument("--cycle", type=int, required=True, help="PMM cycle (year)")
-    parser.add_argument("--scenario", action="append", type=Path, default=None, metavar="FILE.yaml",
-                        help="scenario/spec YAML; repeat for several scenarios (run in parallel)")
-    parser.add_argument("--audience", choices=get_args(Audience), default="wco",
-                        help="who the report is for (default: wco)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--notebooks", default=None, help="comma list of notebook numbers, e.g. 01,02")
-    parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR, help=argparse.SUPPRESS)
-    parser.add_argument("--outputs-dir", type=Path, default=OUTPUTS_DIR, help=argparse.SUPPRESS)
-    parser.add_argument("--param", action="append", type=_knob, default=[], metavar="KEY=VALUE",
-                        help="extra notebook parameter (small-size knobs, e.g. n_samples=256)")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel runs (default: CPU count)")
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="Dask scheduler address (needs the 'dask' extra)")
-    parser.add_argument("--notebook-jobs", type=int, default=None,
-                        help="notebooks of one run executed at the same time "
-                             "(default: CPU count for a single run, 1 when several runs share the machine)")
-    parser.add_argument("--renderer", choices=("auto", "quarto", "pandoc"), default="auto",
-                        help="paper renderer (default: Quarto if on PATH, else pandoc + typst)")
-    parser.add_argument("--no-paper", action="store_true", help="skip rendering the paper")
-
-
-def _report(res: RunResult) -> None:
-    if res.ok:
-        latest = res.run_dir.parent / "latest"
-        print(f"run {res.run_dir.name}: success in {res.seconds:.1f} s (renderer: {res.renderer or 'none'})")
-        print(f"  {res.run_dir}")
-        print(f"  latest -> {latest}" if res.renderer else "  (no paper rendered: latest unchanged)")
-    else:
-        print(f"run {res.run_dir}: FAILED: {res.error}", file=sys.stderr)
-
-
-def cli_run(args: argparse.Namespace) -> int:
-    """``pmm run``: one run (progress over notebooks) or several in parallel; exit 1 if any fails."""
-    if args.all_regions:
-        regions = list(REGIONS)
-    elif args.region:
-        regions = [r.strip().upper() for r in args.region.split(",") if r.strip()]
-    else:
-        raise SpecError("give --region R (or a comma list, or ALL) or --all-regions")
-    scenarios: list[Path | None] = list(args.scenario) if args.scenario else [None]
-    select = tuple(s.strip() for s in args.notebooks.split(",")) if args.notebooks else None
-    knobs = dict(args.param)
-    single = len(regions) * len(scenarios) == 1 and args.scheduler is None
-    nb_jobs = args.notebook_jobs or (os.cpu_count() or 1 if single else 1)
-    requests = [RunRequest(region=r, cycle=args.cycle, scenario=s, audience=args.audience, seed=args.seed,
-                           notebooks=select, notebooks_dir=args.notebooks_dir, outputs_dir=args.outputs_dir,
-                           parameters=knobs, render=not args.no_paper, renderer=args.renderer,
-                           notebook_jobs=nb_jobs)
-                for r in regions for s in scenarios]
-    if len(requests) == 1 and args.scheduler is None:
-        req = requests[0]
-        print(f"pmm run: {req.region} {req.cycle} (audience {req.audience}, seed {req.seed})")
-        res = execute_run(req, progress=True, on_event=lambda m: None)
-        _report(res)
-        if not res.ok:
-            raise RunError(f"{res.error}; {res.run_dir.parent / 'latest'} was left unchanged")
-        return 0
-    print(f"pmm run: {len(requests)} runs "
-          + (f"on the Dask cluster {args.scheduler}" if args.scheduler else f"with {args.jobs or 'auto'} jobs"))
-    results = run_many(requests, jobs=args.jobs, scheduler=args.scheduler, progress=True)
-    for res in results:
-        _report(res)
-    failed = [r for r in results if not r.ok]
-    if failed:
-        print(f"pmm run: {len(failed)} of {len(results)} runs failed; their latest links are unchanged",
-              file=sys.stderr)
-        return 1
-    return 0
-
-
-def cli_add_rerun(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm rerun``."""
-    parser.add_argument("run_dir", type=Path, help="a past run folder (or its latest link)")
-    parser.add_argument("--no-paper", action="store_true", help="skip rendering the paper")
-
-
-def cli_rerun(args: argparse.Namespace) -> int:
-    """``pmm rerun RUN_DIR``: repeat a run and say whether inputs and outputs changed."""
-    res, inputs, outputs = rerun(args.run_dir, progress=True, render=not args.no_paper,
-                                 notebook_jobs=os.cpu_count() or 1)
-    if len(inputs):
-        print(f"inputs changed since the original run ({len(inputs)} file(s)):")
-        for row in inputs.itertuples():
-            print(f"  {row.change:8s} {row.file}")
-    else:
-        print("inputs unchanged since the original run")
-    _report(res)
-    if not res.ok:
-        raise RunError(res.error)
-    print("outputs identical to the original run (byte for byte)" if not len(outputs)
-          else f"{len(outputs)} figure/table file(s) differ from the original run")
-    return 0
-
-
-def cli_add_compare(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm compare``."""
-    parser.add_argument("run_a", type=Path, help="first run folder")
-    parser.add_argument("run_b", type=Path, help="second run folder")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for comparison.md and the CSVs (default outputs/comparisons/A__B)")
-
-
-def cli_compare(args: argparse.Namespace) -> int:
-    """``pmm compare RUN_A RUN_B``: print the comparison and write it as markdown + CSV."""
-    cmp = compare_runs(args.run_a, args.run_b)
-    out = args.out or OUTPUTS_DIR / "comparisons" / f"{cmp.run_a.name}__{cmp.run_b.name}"
-    files = write_comparison(cmp, out)
-    print(cmp.to_markdown())
-    print(f"written: {files['markdown']}")
-    return 0
-

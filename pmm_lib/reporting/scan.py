@@ -33,7 +33,7 @@ How it works
    coincide with single two-decimal raw values and four-digit forms of robust z-scores, while a
    leaked KPI column or distribution shows many values of one KPI together.
 5. :func:`scan_run` runs all of them over a run folder; ``pmm scan RUN_DIR [--audience A]``
-   (:func:`cli_scan`) prints the hits and exits with 1 when there are any.
+   (:mod:`pmm_lib.cli.scan`) prints the hits and exits with 1 when there are any.
 
 What a scan cannot see: a single hidden value with fewer than ``strong_sig`` digits shown on
 its own (a lone "13.12"), and any value rounded to fewer than ``min_sig_rounded`` digits
@@ -46,11 +46,9 @@ doi:10.1002/9781118348239 (ch. 4, checking published tables for disclosure).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -69,8 +67,6 @@ __all__ = [
     "Image",
     "Needles",
     "canonical",
-    "cli_add_scan",
-    "cli_scan",
     "html_text",
     "information_digits",
     "notebook_text",
@@ -432,7 +428,9 @@ def run_needles(run_dir: str | Path, *, observations: pd.DataFrame | None = None
         raise InputError(f"not a readable run manifest ({exc})", file=manifest_path,
                          expected="manifest.json with parameters.region/cycle/seed") from None
     spec = None
-    scenario = run_dir / "scenario.yaml"
+    from pmm_lib.reporting.bundle import internal_path
+
+    scenario = internal_path(run_dir, "scenario.yaml")  # _internal/ of a sealed run
     if scenario.is_file():
         from pmm_lib.core.spec import Spec
 
@@ -520,6 +518,8 @@ def notebook_text(path: str | Path) -> str:
 def number_tokens(text: str) -> list[tuple[int, str]]:
     """``(offset, token)`` of every number in ``text`` (not digits inside words, codes or hashes).
 
+    Examples
+    --------
     >>> [t for _, t in number_tokens("K01: 33.06 and −1,234.5 (n = 12, 10-20), not K01, fig-2 or ab12cd")]
     ['33.06', '−1,234.5', '12', '10', '20']
     """
@@ -741,41 +741,14 @@ def scan_run(run_dir: str | Path, needles: Needles | None = None, *,
             p = run_dir / name
             if p.is_file():
                 texts.append((name, lambda p=p: p.read_text(encoding="utf-8", errors="replace"), rule))
-    if "notebooks" in parts and (run_dir / "notebooks").is_dir():
-        for p in sorted((run_dir / "notebooks").glob("*.ipynb")):
+    from pmm_lib.reporting.bundle import internal_path
+
+    nb_dir = internal_path(run_dir, "notebooks")  # _internal/notebooks of a sealed run
+    if "notebooks" in parts and nb_dir.is_dir():
+        for p in sorted(nb_dir.glob("*.ipynb")):
             texts.append((p.relative_to(run_dir).as_posix(), lambda p=p: notebook_text(p),
                           rule | {"strong_sig": notebook_strong_sig}))
     for rel, read, text_rule in texts:
         found.append(scan_text(read(), needles, source=rel, **text_rule))
     found = [f for f in found if not f.empty]
     return pd.concat(found, ignore_index=True) if found else _frame([])
-
-
-# ----------------------------------------------------------------------------------------------
-# CLI (``pmm scan``; needs the entry ``"scan": ("pmm_lib.reporting.scan", ...)`` in pmm_lib.cli.COMMANDS)
-# ----------------------------------------------------------------------------------------------
-
-def cli_add_scan(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``pmm scan``."""
-    parser.add_argument("run_dir", type=Path, help="a run folder (or its latest link)")
-    parser.add_argument("--audience", choices=("public", "wco", "internal"), default=None,
-                        help="scan for what this audience may not see (default: the run's own audience)")
-    parser.add_argument("--out", type=Path, default=None, help="also write the hits to this CSV")
-
-
-def cli_scan(args: argparse.Namespace) -> int:
-    """``pmm scan RUN_DIR``: list hidden values found in a run's artefacts; exit 1 if any."""
-    from pmm_lib.io import write_text_atomic
-
-    run_dir = Path(args.run_dir)
-    needles = run_needles(run_dir, audience=args.audience)
-    hits = scan_run(run_dir, needles)
-    if args.out is not None:
-        write_text_atomic(args.out, hits.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
-    if hits.empty:
-        print(f"pmm scan: {run_dir}: no hidden value found ({len(needles)} hidden values, "
-              f"{len(needles.exact)} searched at full precision, {len(needles.forms)} rounded forms)")
-        return 0
-    print(f"pmm scan: {run_dir}: {len(hits)} hidden value(s) found", file=sys.stderr)
-    print(hits.to_string(index=False, max_rows=50))
-    return 1

@@ -70,8 +70,6 @@ __all__ = [
     "UncertaintyProblem",
     "UncertaintyResult",
     "build_replication",
-    "cli_add_uncertainty",
-    "cli_uncertainty",
     "convergence_check",
     "evaluate",
     "load_weight_sets",
@@ -248,6 +246,8 @@ class UncertaintyProblem:
 def winmax_alternatives(treat: Any, winmax: Iterable[int]) -> tuple[Any, ...]:
     """Treatment alternatives that differ only in the winsorisation limit ``winmax``.
 
+    Examples
+    --------
     >>> from pmm_lib.core.spec import TreatSpec
     >>> [t.winmax for t in winmax_alternatives(TreatSpec(method="winsorise"), range(1, 4))]
     [1, 2, 3]
@@ -1623,53 +1623,3 @@ def sensitivity_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
                         conf_level, boot_seed)
     conv = convergence_check(full, half, tol=tol)
     return SensitivityResult(full, conv, reps, int(n_base - len(blocks)))
-
-
-# --------------------------------------------------------------------------------------------
-# CLI: ``pmm uncertainty`` (registered in pmm_lib.cli.COMMANDS)
-# --------------------------------------------------------------------------------------------
-
-
-def cli_add_uncertainty(parser: Any) -> None:
-    """Arguments of ``pmm uncertainty``."""
-    parser.add_argument("--region", default="AMS", help="WCO region code or ALL (default AMS)")
-    parser.add_argument("--cycle", type=int, default=None, help="PMM cycle (default: the latest)")
-    parser.add_argument("--spec", type=Path, default=None, help="spec YAML (default: the recommended build)")
-    parser.add_argument("--n-samples", type=int, default=1000,
-                        help="Monte Carlo replications; also the Sobol' base sample size N")
-    parser.add_argument("--seed", type=int, default=20240601, help="random seed (default 20240601)")
-    parser.add_argument("--sobol", action="store_true", help="also estimate Sobol' indices (N (k+2) replications)")
-    parser.add_argument("--exclude-kpis", action="store_true", help="add the exclusion of single KPIs as a factor")
-    parser.add_argument("--weight-sets", type=Path, default=None,
-                        help="CSV of alternative weight sets (submission, code, weight)")
-    parser.add_argument("--out", type=Path, required=True,
-                        help="folder for rank_intervals.csv, summary.csv (and sobol.csv, convergence.csv)")
-
-
-def cli_uncertainty(args: Any) -> int:
-    """Run ``pmm uncertainty``: the standard problem on the PMM data; tidy CSVs written atomically."""
-    from pmm_lib.core.spec import Spec
-    from pmm_lib.io import write_text_atomic
-
-    spec = Spec.from_yaml(args.spec) if args.spec else Spec.default()
-    data, meta, options = pmm_inputs(spec, region=args.region, cycle=args.cycle)
-    sets = load_weight_sets(args.weight_sets) if args.weight_sets else ()
-    problem = standard_problem(spec, weight_sets=sets, exclude_kpis=bool(args.exclude_kpis))
-    ua = uncertainty_analysis(data, meta, problem, n_samples=args.n_samples, seed=args.seed,
-                              progress=True, build_options=options)
-
-    def write(frame: pd.DataFrame, name: str) -> None:
-        write_text_atomic(Path(args.out) / name, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
-
-    write(ua.rank_intervals, "rank_intervals.csv")
-    write(ua.summary, "summary.csv")
-    line = (f"pmm uncertainty: {len(data)} Members, {ua.replications.n} replications "
-            f"({ua.n_failed} failed) in {ua.replications.seconds:.2f} s")
-    if args.sobol:
-        sens = sensitivity_analysis(data, meta, problem, n_base=args.n_samples, seed=args.seed,
-                                    progress=True, build_options=options)
-        write(sens.indices, "sobol.csv")
-        write(sens.convergence, "convergence.csv")
-        line += f"; Sobol' on {sens.replications.n} replications, converged: {sens.converged}"
-    print(line + f" -> {args.out}")
-    return 0

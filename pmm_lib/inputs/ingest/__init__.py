@@ -10,8 +10,9 @@ atomic writing of ``data/processed/`` with its ``manifest.json``. Its modules, i
 * :mod:`~pmm_lib.inputs.ingest.parse` - what one cell means (digits, separators, percentages);
 * :mod:`~pmm_lib.inputs.ingest.validate` - the checks against the framework, one concern each;
 * :mod:`~pmm_lib.inputs.ingest.returns` - :func:`read_returns`, :func:`validate_returns`;
-* :mod:`~pmm_lib.inputs.ingest.publish` - :func:`ingest`, :func:`ensure_processed`, the atomic switch;
-* :mod:`~pmm_lib.inputs.ingest.cli` - ``pmm template`` and ``pmm ingest``.
+* :mod:`~pmm_lib.inputs.ingest.publish` - :func:`ingest`, :func:`ensure_processed`, the atomic switch.
+
+The commands ``pmm template`` and ``pmm ingest`` are thin handlers in :mod:`pmm_lib.cli`.
 
 Tidy CSV returns
 ----------------
@@ -65,7 +66,6 @@ Examples
 from __future__ import annotations
 
 from pmm_lib.inputs.ingest.catalogue import COLUMNS, LANGUAGES
-from pmm_lib.inputs.ingest.cli import cli_add_ingest, cli_add_template, cli_ingest, cli_template
 from pmm_lib.inputs.ingest.model import IngestOptions, IngestResult, Issue
 from pmm_lib.inputs.ingest.publish import AUDIENCES, ensure_processed, ingest
 from pmm_lib.inputs.ingest.questionnaire import HEADER_ROW, RESPONDENT_ROWS, write_template
@@ -93,10 +93,6 @@ __all__ = [
     "IngestOptions",
     "IngestResult",
     "Issue",
-    "cli_add_ingest",
-    "cli_add_template",
-    "cli_ingest",
-    "cli_template",
     "ensure_processed",
     "file_sha256",
     "ingest",

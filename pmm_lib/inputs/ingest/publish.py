@@ -15,7 +15,6 @@ import datetime as _dt
 import importlib
 import json
 import os
-import platform
 import secrets
 import shutil
 import tempfile
@@ -33,6 +32,7 @@ from pmm_lib.inputs.ingest.model import IngestOptions, IngestResult
 from pmm_lib.inputs.ingest.readers import discover_dir
 from pmm_lib.inputs.ingest.returns import file_sha256, read_returns, rel_path
 from pmm_lib.io import write_text_atomic, write_with
+from pmm_lib.provenance import package_versions
 
 __all__ = ["AUDIENCES", "ensure_processed", "ingest"]
 
@@ -48,15 +48,8 @@ _rel = rel_path
 
 
 def _versions() -> dict[str, str]:
-    import importlib.metadata as md  # noqa: PLC0415
-
-    out = {"python": platform.python_version()}
-    for pkg in ("pmm-workbench", "pandas", "numpy", "pandera", "openpyxl", "pyarrow"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return package_versions(("pmm-workbench", "pandas", "numpy", "pandera", "openpyxl", "pyarrow"),
+                            python=True, missing="not installed")
 
 
 def ingest(paths_in: Sequence[str | Path] | None = None, *, processed_dir: str | Path | None = None,

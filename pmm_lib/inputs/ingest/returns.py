@@ -7,7 +7,6 @@ row, column, expected) are those of the first and ``.issues`` holds them all.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +27,7 @@ from pmm_lib.inputs.ingest.model import (
 )
 from pmm_lib.inputs.ingest.readers import CSV_OPTIONAL, CSV_REQUIRED, discover, read_file
 from pmm_lib.inputs.ingest.validate import NON_RESPONSE_COLUMNS, finish, validate_raw
+from pmm_lib.provenance import relative_path, sha256_file
 
 __all__ = ["RESPONDENT_COLUMNS", "file_sha256", "known_members", "read_returns", "rel_path", "validate_returns"]
 
@@ -35,26 +35,13 @@ RESPONDENT_COLUMNS: tuple[str, ...] = ("member", "cycle", "contact", "email", "f
                                        "framework_version")
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    import hashlib  # noqa: PLC0415
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+#: SHA-256 hex digest of a file's bytes (the one implementation is :func:`pmm_lib.provenance.sha256_file`).
+file_sha256 = sha256_file
 
 
 def rel_path(p: Path) -> str:
-    """A stable name for an input: relative to the project root, symlinks not resolved."""
-    absolute = Path(os.path.abspath(p))
-    for root in (Path(os.path.abspath(paths.ROOT)), paths.ROOT.resolve()):
-        try:
-            return absolute.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return absolute.as_posix()
+    """An input's name in manifests: relative to the project root (:func:`pmm_lib.provenance.relative_path`)."""
+    return relative_path(p, paths.ROOT)
 
 
 def known_members(path: str | Path | None = None) -> frozenset[str] | None:

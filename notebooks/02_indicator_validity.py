@@ -1,57 +1,74 @@
-"""Write notebooks/02_indicator_validity.ipynb (outputs cleared). Run: .venv/bin/python notebooks/_src/make_02_indicator_validity.py"""
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (pmm)
+#     language: python
+#     name: python3
+# ---
 
-from nbgen import code, md, write
-
-
-cells = [
-    code('''
-region = "AMS"
-cycle = 2024
-seed = 20240601
-spec_path = ""
-audience = "wco"
-out_dir = ""
+# %% tags=["parameters"]
+# Run parameters: `pmm run` sets them; None keeps the default defined once in
+# pmm_lib.reporting.params.RunParams. To explore by hand, set one here (e.g. region = "EUR").
+region = None
+cycle = None
+seed = None
+spec_path = None
+audience = None
+out_dir = None
 n_boot = 1000
 n_iter = 500
 scorecard_thresholds = {}
 thresholds_path = ""
-''', tags=["parameters"]),
-    md('''
-# Indicator validity
 
-**Question:** do the KPIs behave as a measurement instrument? Within each dimension and expected
-outcome, do they hang together (Cronbach's alpha)? Are any two KPIs near-duplicates, does any KPI
-run against its dimension once directions are applied, and how many components does each
-dimension carry (PCA with Kaiser's rule and Horn's parallel analysis, factor analysis, KMO and
-Bartlett)? The scorecard gathers every line of evidence per KPI into a *keep / review / drop*
-verdict from documented thresholds that the team can override (`scorecard_thresholds`, a dict,
-or `thresholds_path`, a YAML file).
+# %% [markdown]
+# # Indicator validity
+#
+# **Question:** do the KPIs behave as a measurement instrument? Within each dimension and expected
+# outcome, do they hang together (Cronbach's alpha)? Are any two KPIs near-duplicates, does any KPI
+# run against its dimension once directions are applied, and how many components does each
+# dimension carry (PCA with Kaiser's rule and Horn's parallel analysis, factor analysis, KMO and
+# Bartlett)? The scorecard gathers every line of evidence per KPI into a *keep / review / drop*
+# verdict from documented thresholds that the team can override (`scorecard_thresholds`, a dict,
+# or `thresholds_path`, a YAML file).
+#
+# All results are aggregates over Members (correlations, reliabilities, loadings); no Member-level
+# KPI value is shown. Missing values (skipped KPIs) are handled pairwise, so small regions keep
+# every Member.
 
-All results are aggregates over Members (correlations, reliabilities, loadings); no Member-level
-KPI value is shown. Missing values (skipped KPIs) are handled pairwise, so small regions keep
-every Member.
-'''),
-    code('''
+# %%
 import matplotlib.pyplot as plt
 
 from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes, validity
+from pmm_lib.reporting.params import RunParams
 from pmm_lib.reporting import report
 from pmm_lib.plots import validity as pv
 from pmm_lib.core.spec import Spec
 
+run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
+region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
 res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
-place = "all regions" if region == "ALL" else region
+place = run.place
 thresholds = (validity.ScorecardThresholds.from_yaml(thresholds_path) if thresholds_path
               else validity.ScorecardThresholds.from_dict(scorecard_thresholds))
 print(f"{res.normalised.shape[0]} Members of {place}, cycle {cycle}, {res.normalised.shape[1]} KPIs; "
       f"{int(res.raw.notna().sum().sum())} reported values")
-'''),
-    md("## Internal consistency"),
-    code('''
+
+# %% [markdown]
+# ## Internal consistency
+
+# %%
 alpha = validity.consistency_table(res.normalised, res.meta, n_boot=n_boot, seed=seed, missing="pairwise")
 report.save_table(alpha, "tbl-alpha",
                   f"Cronbach's alpha of each dimension and expected outcome ({place}, {cycle}) on the "
@@ -59,18 +76,17 @@ report.save_table(alpha, "tbl-alpha",
                   "bootstrap 95% intervals; k = KPIs, n = smallest number of Members reporting a pair "
                   "(Cronbach 1951, doi:10.1007/BF02310555).", out_dir, audience=audience)
 alpha
-'''),
-    code('''
+
+# %%
 #| label: fig-alpha
-#| fig-cap: Cronbach's alpha per dimension and expected outcome with bootstrap 95% intervals
+#| fig-cap: "Cronbach's alpha per dimension and expected outcome ({place}, {cycle}) with bootstrap 95% intervals; the dashed line marks 0.7. Expected outcomes with one KPI have no alpha."
 ax = pv.plot_alpha(alpha)
-report.save_figure(ax.figure, "fig-alpha",
-                   f"Cronbach's alpha per dimension and expected outcome ({place}, {cycle}) with "
-                   "bootstrap 95% intervals; the dashed line marks 0.7. Expected outcomes with one KPI "
-                   "have no alpha.", out_dir, audience=audience)
-'''),
-    md("## Correlation structure"),
-    code('''
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
+
+# %% [markdown]
+# ## Correlation structure
+
+# %%
 corr = validity.correlation_table(res.normalised, method=("spearman", "pearson"))
 flags = validity.correlation_flags(res.normalised, res.meta, aggregated=res.aggregated, method="spearman")
 report.save_table(flags, "tbl-correlation-flags",
@@ -78,17 +94,17 @@ report.save_table(flags, "tbl-correlation-flags",
                   "negative correlations (p < 0.05) between KPIs of one dimension after orientation, and KPIs "
                   "correlating below 0.3 with their dimension score.", out_dir, audience=audience)
 flags.groupby("flag").size()
-'''),
-    code('''
+
+# %%
 #| label: fig-correlation-heatmap
-#| fig-cap: Spearman correlations between the normalised KPIs
+#| fig-cap: "Spearman correlations between the {res.normalised.shape[1]} normalised (oriented) KPIs, {place} {cycle}, pairwise complete; KPIs in framework order (TF, RC, ES, OD)."
 ax = pv.plot_correlation_heatmap(validity.correlation_matrix(corr, "spearman"), label="Spearman's rho")
-report.save_figure(ax.figure, "fig-correlation-heatmap",
-                   f"Spearman correlations between the 51 normalised (oriented) KPIs, {place} {cycle}, "
-                   "pairwise complete; KPIs in framework order (TF, RC, ES, OD).", out_dir, audience=audience)
-'''),
-    md("## Dimensionality: PCA, KMO, Bartlett, factor analysis"),
-    code('''
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
+
+# %% [markdown]
+# ## Dimensionality: PCA, KMO, Bartlett, factor analysis
+
+# %%
 pca = validity.pca_table(res.normalised, res.meta, n_iter=n_iter, seed=seed, missing="pairwise")
 report.save_table(pca, "tbl-pca",
                   f"Principal components of each dimension's KPI correlations ({place}, {cycle}, "
@@ -97,24 +113,21 @@ report.save_table(pca, "tbl-pca",
                   "parallel analysis, Kaiser's KMO and Bartlett's sphericity p-value.", out_dir,
                   audience=audience)
 pca.groupby("code").first()[["eigenvalue", "explained", "n_kaiser", "n_parallel", "kmo", "bartlett_p", "n", "k"]]
-'''),
-    code('''
+
+# %%
 #| label: fig-pca-scree
-#| fig-cap: Scree plot per dimension with Kaiser's and Horn's retention lines
+#| fig-cap: "Eigenvalues of each dimension's KPI correlation matrix ({place}, {cycle}); dashed: Kaiser's eigenvalue-one rule; dotted: parallel-analysis thresholds."
 ax = pv.plot_scree(pca)
-report.save_figure(ax.figure, "fig-pca-scree",
-                   f"Eigenvalues of each dimension's KPI correlation matrix ({place}, {cycle}); dashed: "
-                   "Kaiser's eigenvalue-one rule; dotted: parallel-analysis thresholds.", out_dir,
-                   audience=audience)
-'''),
-    code('''
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
+
+# %%
 loadings = validity.pca_loadings(res.normalised, res.meta, n_iter=n_iter, seed=seed, missing="pairwise")
 report.save_table(loadings, "tbl-pca-loadings",
                   f"PCA loadings (item-component correlations) of the components retained by parallel analysis "
                   f"in each dimension ({place}, {cycle}, pairwise correlations).", out_dir, audience=audience)
 loadings.pivot_table(index="item", columns=["code", "component"], values="estimate")
-'''),
-    code('''
+
+# %%
 efa = validity.efa_table(res.normalised, res.meta, seed=seed, missing="pairwise")
 report.save_table(efa, "tbl-efa",
                   f"Exploratory factor analysis per dimension ({place}, {cycle}; maximum likelihood on pairwise "
@@ -122,9 +135,11 @@ report.save_table(efa, "tbl-efa",
                   "than k + 2 Members, or whose correlation matrix is not positive definite, are skipped).",
                   out_dir, audience=audience)
 efa.pivot_table(index="item", columns=["code", "factor"], values="estimate") if len(efa) else "too few complete Members for factor analysis"
-'''),
-    md("## Validity scorecard"),
-    code('''
+
+# %% [markdown]
+# ## Validity scorecard
+
+# %%
 lpi = outcomes.outcome_table(data.load_outcomes(), ["lpi_customs"], as_of=cycle)["lpi_customs"]
 card = validity.scorecard(res.raw, res.meta, oriented=False, thresholds=thresholds, outcome=lpi)
 report.save_table(card, "tbl-scorecard",
@@ -135,7 +150,3 @@ report.save_table(card, "tbl-scorecard",
                   f"that fired; thresholds: {thresholds.to_dict()}.", out_dir, audience=audience)
 print(card["verdict"].value_counts().to_string())
 card[card["verdict"] != "keep"][["code", "dimension", "verdict", "reasons"]]
-'''),
-]
-
-write(cells, "02_indicator_validity.ipynb")

@@ -1,0 +1,765 @@
+r"""Findings: typed statements computed from a run's results by documented, overridable rules.
+
+The paper's prose that depends on numbers is written from these findings, never typed by hand.
+:func:`compute_findings` takes the tables a run writes (``tbl-scorecard``, ``tbl-pca``, ... as
+DataFrames keyed by label, i.e. what the notebooks save with
+:func:`pmm_lib.reporting.report.save_table`) and returns a list of :class:`Finding`; every
+threshold lives in the frozen :class:`FindingRules` (override with :func:`dataclasses.replace` or
+:meth:`FindingRules.from_dict`). A table that is absent simply produces no finding of its family.
+
+Rule families (``Finding.rule`` names the rule that fired, with its threshold):
+
+``data.*``
+    participation and coverage (KPIs reported by fewer than ``coverage_low`` of the Members),
+    structural gaps (a group of at least ``gap_min_group`` Members missing at least ``gap_in`` of an
+    expected outcome's values while the others miss at most ``gap_out``: not missing at random).
+``kpi.*``
+    KPI fitness from the validity scorecard. *misdirected*: item-rest r below ``misdirected_r``
+    (the KPI runs against its dimension after orientation: its direction is probably wrong);
+    *unrelated*: ``|item-rest r| < unrelated_r`` and ``|index r| < unrelated_index_r`` (it measures
+    something else); *collinear*: ``|r| > collinear_r`` with another KPI (one signal counted twice,
+    keep one); other non-keep verdicts are reported for review without a drop.
+``structure.*``
+    per dimension: one dominant component when parallel analysis keeps one and it explains at least
+    ``dominant_share`` of the variance (Horn 1965, doi:10.1007/BF02289447).
+``weighting.*``
+    each scheme against the framework's by median and largest absolute rank shift; effective
+    weights (squared correlation with the parent, scaled) against nominal: a component is
+    imbalanced when effective / nominal lies outside ``[1 / balance_ratio, balance_ratio]``
+    (Paruolo, Saisana & Saltelli 2013, doi:10.1111/j.1467-985X.2012.01059.x). Advice: keep the
+    framework weights unless they are imbalanced *and* a scheme that balances them moves ranks by a
+    median of at most ``shift_small``.
+``outcomes.*``
+    the index against each external outcome (r with its interval and n); the expected sign from
+    :mod:`pmm_lib.labels` (``wrong_sign`` when the interval excludes 0 on the wrong side, ``weak``
+    when it includes 0); ``tracks_governance`` / ``tracks_income`` when the strongest governance
+    correlation (or income gradient) exceeds the strongest trade correlation; partial r given GDP
+    per capita (and governance, when the run computed it).
+``robustness.*``
+    the JRC form (Saisana, Saltelli & Tarantola 2005, doi:10.1111/j.1467-985X.2005.00350.x): the
+    share of Members whose 5-95 % rank interval lies within ``rank_window`` of the nominal rank;
+    robust when at least ``robust_share``; the others named as fragile.
+``convergence.*`` / ``sample.*``
+    Sobol' estimates on fewer than ``min_sobol_n`` base samples or with intervals wider than
+    ``sobol_ci_width``; factors whose total effect is below ``zero_effect`` (their alternatives
+    give identical results); statistics withheld by :mod:`pmm_lib.analysis.guards`; a region with
+    fewer than ``min_members`` Members.
+
+Examples
+--------
+>>> import pandas as pd
+>>> card = pd.DataFrame({"code": ["K01", "K40"], "dimension": ["OD", "OD"], "coverage": [1.0, 1.0],
+...                      "n": [110, 110], "item_rest_r": [0.8, -0.86], "index_r": [0.8, -0.88],
+...                      "r_max": [0.8, 0.81], "r_max_with": ["K40", "K01"], "verdict": ["keep", "drop"],
+...                      "reasons": ["", "item-rest r -0.86 < 0.0"]})
+>>> [f.rule for f in compute_findings({"tbl-scorecard": card})]
+['kpi.misdirected (item-rest r < -0.3)', 'kpi.summary']
+>>> advised_drops(compute_findings({"tbl-scorecard": card}))
+('K40',)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from pmm_lib.analysis import guards
+from pmm_lib.errors import SpecError
+from pmm_lib.labels import variable_label, variable_meta
+
+__all__ = [
+    "Finding",
+    "FindingRules",
+    "SECTIONS",
+    "Severity",
+    "advised_drops",
+    "compute_findings",
+    "findings_frame",
+    "group_gaps",
+    "kpi_fitness",
+]
+
+Severity = Literal["info", "warning", "critical"]
+#: Sections a finding belongs to, in the paper's order.
+SECTIONS: tuple[str, ...] = ("data", "validity", "structure", "weighting", "outcomes", "uncertainty")
+_SEV_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One statement the results support.
+
+    Attributes
+    ----------
+    statement : str
+        What the results show, in words, with the numbers and their n.
+    evidence : dict
+        The numbers behind the statement (name → value).
+    n : int or None
+        Members (or samples) the evidence rests on.
+    severity : {"info", "warning", "critical"}
+    recommendation : str
+        What to do ("" when nothing needs doing).
+    rule : str
+        ``family.rule`` that fired (see the module docstring for thresholds).
+    section : str
+        One of :data:`SECTIONS`.
+    subjects : tuple of str
+        KPI, dimension, outcome or Member codes the finding is about.
+    drop : tuple of str
+        KPIs the finding advises to leave out of the index.
+    """
+
+    statement: str
+    evidence: dict[str, Any]
+    n: int | None
+    severity: Severity
+    recommendation: str
+    rule: str
+    section: str
+    subjects: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.section not in SECTIONS:
+            raise SpecError(f"finding section {self.section!r} is not one of {', '.join(SECTIONS)}")
+        if self.severity not in _SEV_ORDER:
+            raise SpecError(f"finding severity {self.severity!r} is not one of info, warning, critical")
+
+
+@dataclass(frozen=True)
+class FindingRules:
+    """Thresholds of the finding rules (module docstring); override with ``dataclasses.replace``."""
+
+    coverage_low: float = 0.6
+    gap_in: float = 0.9
+    gap_out: float = 0.3
+    gap_min_group: int = 3
+    misdirected_r: float = -0.3
+    unrelated_r: float = 0.3
+    unrelated_index_r: float = 0.2
+    collinear_r: float = 0.9
+    dominant_share: float = 0.4
+    shift_small: float = 2.0
+    shift_large: float = 10.0
+    balance_ratio: float = 1.5
+    rank_window: int = 3
+    robust_share: float = 0.8
+    min_sobol_n: int = 1000
+    sobol_ci_width: float = 0.3
+    zero_effect: float = 1e-9
+    min_members: int = 10
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> FindingRules:
+        """Build from a mapping (e.g. a scenario's ``findings:`` section); unknown names raise SpecError."""
+        if not values:
+            return cls()
+        allowed = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(allowed))
+        if unknown:
+            raise SpecError(f"finding rules: unknown name(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        out: dict[str, Any] = {}
+        for key, val in values.items():
+            try:
+                out[key] = int(val) if allowed[key] == "int" else float(val)
+            except (TypeError, ValueError):
+                raise SpecError(f"finding rules: {key} must be a number, got {val!r}") from None
+        return cls(**out)
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+def _f(x: Any, d: int = 2) -> str:
+    """Fixed decimals with a true minus sign."""
+    v = float(x)
+    if not math.isfinite(v):
+        return "–"
+    return f"{v:.{d}f}".replace("-", "−")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * float(x):.0f} %"
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+def _named(code: str, names: Mapping[str, str]) -> str:
+    name = names.get(code, "")
+    return f"{code} ({name})" if name and name != code else code
+
+
+def _num(frame: pd.DataFrame, col: str) -> pd.Series:
+    return pd.to_numeric(frame[col], errors="coerce") if col in frame.columns else pd.Series(np.nan, frame.index)
+
+
+# ------------------------------------------------------------------------------------ data
+
+def group_gaps(matrix: pd.DataFrame, groups: pd.DataFrame, outcome_of: Mapping[str, str]) -> pd.DataFrame:
+    """Share of an expected outcome's values missing inside and outside each group of Members.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        Members × KPIs (missing = skipped).
+    groups : DataFrame
+        Members (index) × boolean grouping variables (``sids``, ``landlocked``, ...); other
+        dtypes are one-hot encoded by level.
+    outcome_of : mapping
+        KPI → expected outcome.
+
+    Returns
+    -------
+    DataFrame
+        ``variable, group, outcome, kpis, n_group, n_other, missing_in, missing_out``: one row per
+        grouping level and expected outcome with at least one missing value.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"K1": [1, None, None, None, 2, 3], "K2": [1, 2, 3, 4, 5, 6]},
+    ...                  index=list("abcdef"))
+    >>> g = pd.DataFrame({"island": [False, True, True, True, False, False]}, index=list("abcdef"))
+    >>> row = group_gaps(m, g, {"K1": "O1", "K2": "O1"}).iloc[0]
+    >>> row["group"], float(row["missing_in"]), float(row["missing_out"])
+    ('island', 0.5, 0.0)
+    """
+    rows = []
+    g = groups.reindex(matrix.index)
+    flags: dict[tuple[str, str], pd.Series] = {}
+    for col in g.columns:
+        v = g[col]
+        if pd.api.types.is_bool_dtype(v) or set(v.dropna().unique()) <= {True, False}:
+            flags[(str(col), str(col))] = v.fillna(False).astype(bool)
+        else:
+            for level in sorted(v.dropna().astype(str).unique()):
+                flags[(str(col), f"{col} = {level}")] = v.astype(str).eq(level)
+    by_outcome: dict[str, list[str]] = {}
+    for k in matrix.columns:
+        if k in outcome_of:
+            by_outcome.setdefault(outcome_of[k], []).append(k)
+    for (var, label), inside in flags.items():
+        if inside.sum() == 0 or (~inside).sum() == 0:
+            continue
+        for out, kpis in by_outcome.items():
+            miss = matrix[kpis].isna().to_numpy()
+            if not miss.any():
+                continue
+            rows.append({"variable": var, "group": label, "outcome": out, "kpis": ", ".join(kpis),
+                         "n_group": int(inside.sum()), "n_other": int((~inside).sum()),
+                         "missing_in": float(miss[inside.to_numpy()].mean()),
+                         "missing_out": float(miss[~inside.to_numpy()].mean())})
+    return pd.DataFrame(rows, columns=["variable", "group", "outcome", "kpis", "n_group", "n_other",
+                                       "missing_in", "missing_out"])
+
+
+def _data_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
+    out: list[Finding] = []
+    cov = t.get("tbl-coverage")
+    if cov is not None and len(cov) and {"n", "n_members", "coverage"} <= set(cov.columns):
+        n_members = int(_num(cov, "n_members").max())
+        med = float(_num(cov, "coverage").median())
+        key = "kpi" if "kpi" in cov.columns else "code"
+        low = cov[_num(cov, "coverage") < r.coverage_low]
+        out.append(Finding(
+            f"{n_members} Members took part; the median KPI was reported by {_pct(med)} of them"
+            + (f"; {len(low)} KPI{'s' if len(low) != 1 else ''} by fewer than {_pct(r.coverage_low)} "
+               f"({_join([f'{c} ({_pct(v)})' for c, v in zip(low[key], _num(low, 'coverage'), strict=True)])})"
+               if len(low) else f"; every KPI by at least {_pct(r.coverage_low)}") + ".",
+            {"n_members": n_members, "median_coverage": med, "n_low": len(low)}, n_members,
+            "warning" if len(low) else "info",
+            (f"Impute or drop the thinly reported KPIs knowingly: {_join(list(low[key]))}." if len(low) else ""),
+            f"data.coverage (coverage < {r.coverage_low})", "data", tuple(low[key].astype(str))))
+        if n_members < r.min_members:
+            out.append(Finding(
+                f"Only {n_members} Members took part: correlations, PCA and regressions rest on very few "
+                "Members and are withheld or wide.", {"n_members": n_members}, n_members, "critical",
+                "Read the statistics of this region as descriptive; pool with other regions for validation.",
+                f"sample.members (n < {r.min_members})", "data", ()))
+    gaps = t.get("tbl-missing-by-group")
+    if gaps is not None and len(gaps):
+        hit = gaps[(_num(gaps, "missing_in") >= r.gap_in) & (_num(gaps, "missing_out") <= r.gap_out)
+                   & (_num(gaps, "n_group") >= r.gap_min_group)]
+        for _, row in hit.iterrows():
+            grp = variable_label(str(row["group"]), unit=False) if row["group"] == row["variable"] else str(row["group"])
+            out.append(Finding(
+                f"{grp} Members (n = {int(row['n_group'])}) do not report expected outcome {row['outcome']} "
+                f"({row['kpis']}): {_pct(row['missing_in'])} of their values are missing against "
+                f"{_pct(row['missing_out'])} for the other {int(row['n_other'])} Members. The gap is structural, "
+                "not random.",
+                {"missing_in": float(row["missing_in"]), "missing_out": float(row["missing_out"]),
+                 "n_group": int(row["n_group"])}, int(row["n_group"]) + int(row["n_other"]), "warning",
+                f"Do not impute {row['outcome']} for these Members from the others' values; aggregate their "
+                f"scores without {row['outcome']} (re-weighting its siblings) and say so.",
+                f"data.structural_gap (missing ≥ {_pct(r.gap_in)} in group, ≤ {_pct(r.gap_out)} outside)", "data",
+                (str(row["outcome"]), str(row["variable"]), *[k.strip() for k in str(row["kpis"]).split(",")])))
+    return out
+
+
+# ------------------------------------------------------------------------------------ KPI fitness
+
+def kpi_fitness(card: pd.DataFrame, rules: FindingRules | None = None) -> pd.DataFrame:
+    """Classify every non-keep KPI of a validity scorecard and advise what to do with it.
+
+    Parameters
+    ----------
+    card : DataFrame
+        :func:`pmm_lib.analysis.validity.scorecard` output (``code, dimension, n, coverage,
+        item_rest_r, index_r, r_max, r_max_with, verdict``; ``reasons`` when present).
+    rules : FindingRules, optional
+
+    Returns
+    -------
+    DataFrame
+        ``code, dimension, verdict, problem, reason, action, drop, n`` — ``problem`` one of
+        ``misdirected, unrelated, collinear, coverage, review``; ``reason`` in words with the
+        numbers; ``drop`` True for the KPIs the index should leave out (one of each collinear
+        pair: the later code).
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"code": ["K46", "K47"], "dimension": ["OD", "OD"], "coverage": [1.0, 1.0],
+    ...                      "n": [110, 110], "item_rest_r": [0.8, 0.81], "index_r": [0.78, 0.78],
+    ...                      "r_max": [0.99, 0.99], "r_max_with": ["K47", "K46"], "verdict": ["review", "review"]})
+    >>> kpi_fitness(card)[["code", "problem", "drop"]].values.tolist()
+    [['K46', 'collinear', False], ['K47', 'collinear', True]]
+    """
+    r = rules or FindingRules()
+    rows = []
+    ir, ix, rm = _num(card, "item_rest_r"), _num(card, "index_r"), _num(card, "r_max")
+    cov = _num(card, "coverage")
+    for i, row in card.iterrows():
+        code, dim, n = str(row["code"]), str(row.get("dimension", "")), int(row.get("n", 0) or 0)
+        verdict = str(row.get("verdict", "keep"))
+        if ir[i] < r.misdirected_r:
+            problem = "misdirected"
+            reason = (f"runs against its dimension {dim}: item-rest r = {_f(ir[i])}, r with the index = "
+                      f"{_f(ix[i])} (n = {n}); its direction is probably wrong")
+            action, drop = "dropped from the advised index (or reverse its direction after checking)", True
+        elif abs(ir[i]) < r.unrelated_r and abs(ix[i]) < r.unrelated_index_r:
+            problem = "unrelated"
+            reason = (f"unrelated to its dimension {dim}: item-rest r = {_f(ir[i])}, r with the index = "
+                      f"{_f(ix[i])} (n = {n}); it measures something else")
+            action, drop = "dropped from the advised index", True
+        elif rm[i] > r.collinear_r:
+            other = str(row.get("r_max_with", ""))
+            problem = "collinear"
+            reason = f"near-duplicate of {other}: |r| = {_f(rm[i])} (n = {n}); the pair counts one signal twice"
+            first = min(code, other)
+            drop = code != first
+            action = f"dropped, {first} kept" if drop else f"kept, {max(code, other)} dropped"
+        elif verdict == "keep":
+            continue
+        elif cov[i] < r.coverage_low:
+            problem = "coverage"
+            reason = f"reported by {_pct(cov[i])} of the Members (n = {n})"
+            action, drop = "kept; imputed values weigh heavily", False
+        else:
+            problem = "review"
+            reason = str(row.get("reasons", "")) or "flagged by the scorecard"
+            reason = reason.replace(" < ", " below ").replace(" > ", " above ")
+            action, drop = "kept; to be reviewed", False
+        rows.append({"code": code, "dimension": dim, "verdict": verdict, "problem": problem,
+                     "reason": reason, "action": action, "drop": drop, "n": n})
+    return pd.DataFrame(rows, columns=["code", "dimension", "verdict", "problem", "reason", "action", "drop", "n"])
+
+
+def _kpi_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
+    card = t.get("tbl-scorecard")
+    if card is None or not len(card):
+        return []
+    fit = kpi_fitness(card, r)
+    out: list[Finding] = []
+    rules = {"misdirected": f"kpi.misdirected (item-rest r < {r.misdirected_r})",
+             "unrelated": f"kpi.unrelated (|item-rest r| < {r.unrelated_r} and |index r| < {r.unrelated_index_r})",
+             "collinear": f"kpi.collinear (|r| > {r.collinear_r})",
+             "coverage": f"kpi.coverage (coverage < {r.coverage_low})", "review": "kpi.review (scorecard)"}
+    done: set[str] = set()
+    for _, row in fit.iterrows():
+        code = row["code"]
+        if code in done:
+            continue
+        if row["problem"] == "collinear":
+            pair = fit[(fit["problem"] == "collinear") & fit["reason"].str.contains(code)]
+            codes = sorted({code, *pair["code"]})
+            done.update(codes)
+            dropped = tuple(pair.loc[pair["drop"], "code"]) + (() if not row["drop"] else (code,))
+            dropped = tuple(sorted(set(dropped)))
+            out.append(Finding(
+                f"{_join([_named(c, names) for c in codes])} are near-duplicates: " + row["reason"].split(": ", 1)[1]
+                + ".", {"r_max": float(_num(card[card["code"] == code], "r_max").iloc[0])}, int(row["n"]),
+                "warning", f"Keep one of the pair: the advised index keeps {codes[0]} and drops "
+                f"{_join(list(dropped)) or codes[-1]}.", rules["collinear"], "validity", tuple(codes), dropped))
+            continue
+        done.add(code)
+        sev: Severity = "critical" if row["problem"] == "misdirected" else (
+            "warning" if row["drop"] or row["problem"] == "coverage" else "info")
+        rec = {"misdirected": f"Drop {code} or reverse its direction once its definition is checked.",
+               "unrelated": f"Drop {code} from the index (keep reporting it) until its link to its "
+                            "dimension is shown.",
+               "coverage": f"Keep {code} but report how much of it is imputed.",
+               "review": f"Review {code}; the index keeps it."}[row["problem"]]
+        row_card = card[card["code"] == code].iloc[0]
+        out.append(Finding(
+            f"{_named(code, names)} {row['reason']}.",
+            {k: float(row_card[k]) for k in ("item_rest_r", "index_r", "r_max", "coverage") if k in row_card},
+            int(row["n"]), sev, rec, rules[row["problem"]], "validity", (code,),
+            (code,) if row["drop"] else ()))
+    counts = card["verdict"].value_counts() if "verdict" in card.columns else pd.Series(dtype=int)
+    drops = tuple(sorted(fit.loc[fit["drop"], "code"]))
+    n = int(_num(card, "n").max()) if len(card) else None
+    out.append(Finding(
+        f"The scorecard keeps {int(counts.get('keep', 0))} of {len(card)} KPIs, flags "
+        f"{int(counts.get('review', 0))} for review and {int(counts.get('drop', 0))} for dropping; "
+        + (f"the findings advise leaving out {_join(list(drops))}; the framework index computed in this run "
+           "still includes them." if drops else "no KPI needs to leave the index."),
+        {"keep": int(counts.get("keep", 0)), "review": int(counts.get("review", 0)),
+         "drop": int(counts.get("drop", 0)), "advised_drops": len(drops)}, n,
+        "warning" if drops else "info",
+        (f"Publish the index without {_join(list(drops))} (compared with the framework index in the weighting "
+         "section), or justify keeping them." if drops else ""),
+        "kpi.summary", "validity", drops, drops))
+    return out
+
+
+# ------------------------------------------------------------------------------------ structure
+
+def _structure_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
+    pca = t.get("tbl-pca")
+    if pca is None or not len(pca):
+        return []
+    out: list[Finding] = []
+    for code, g in pca.groupby("code", sort=False):
+        withheld = str(g["withheld"].iloc[0]) if "withheld" in g.columns and pd.notna(g["withheld"].iloc[0]) else ""
+        n, k = int(_num(g, "n").iloc[0]), int(_num(g, "k").iloc[0])
+        if withheld:
+            out.append(Finding(f"Dimension {code}: {withheld}.", {"n": n, "k": k}, n, "warning",
+                               "Judge the structure of this dimension on a larger (pooled) sample.",
+                               f"sample.pca (n ≤ k or n < {guards.MIN_N_MULTIVARIATE})", "structure", (str(code),)))
+            continue
+        pc1 = g[g["component"].astype(str) == "PC1"]
+        if not len(pc1):
+            continue
+        share = float(_num(pc1, "explained").iloc[0])
+        kept = int(_num(pc1, "n_parallel").iloc[0])
+        kmo = float(_num(pc1, "kmo").iloc[0])
+        one = kept <= 1 and share >= r.dominant_share
+        out.append(Finding(
+            f"Dimension {code}: " + (f"one dominant component explains {_pct(share)} of the variance of its "
+                                     f"{k} KPIs" if one else
+                                     f"parallel analysis keeps {kept} components; the first explains "
+                                     f"{_pct(share)} of the variance of its {k} KPIs")
+            + (f" (KMO {_f(kmo)}, n = {n})." if math.isfinite(kmo) else f" (n = {n})."),
+            {"pc1_share": share, "components": kept, "kmo": kmo, "k": k}, n, "info" if one else "warning",
+            "" if one else f"Check whether {code} mixes sub-dimensions; its aggregate averages them.",
+            f"structure.{'one' if one else 'several'}_components (parallel analysis; share ≥ {r.dominant_share})",
+            "structure", (str(code),)))
+    return out
+
+
+# ------------------------------------------------------------------------------------ weighting
+
+def _weighting_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
+    out: list[Finding] = []
+    ranks = t.get("tbl-weighting-ranks")
+    eff = t.get("tbl-effective-weights")
+    imbalanced: list[str] = []
+    if eff is not None and len(eff) and {"nominal", "effective"} <= set(eff.columns):
+        ratio = _num(eff, "effective") / _num(eff, "nominal")
+        bad = eff[(ratio > r.balance_ratio) | (ratio < 1 / r.balance_ratio)]
+        imbalanced = bad["code"].astype(str).tolist()
+        lv = _num(eff, "level")
+        top = eff[lv == lv.max()]
+        n = int(_num(eff, "n").max()) if "n" in eff.columns else None
+        spread = (f"the dimensions' effective weights range from {_pct(_num(top, 'effective').min())} to "
+                  f"{_pct(_num(top, 'effective').max())} (nominal {_pct(_num(top, 'nominal').min())}"
+                  + (f"–{_pct(_num(top, 'nominal').max())}" if _num(top, 'nominal').nunique() > 1 else "") + ")")
+        out.append(Finding(
+            (f"Effective weights depart from the nominal ones by more than a factor {r.balance_ratio:g} for "
+             f"{len(bad)} component{'s' if len(bad) != 1 else ''} ("
+             + _join([f"{c} {_f(x)}×" for c, x in zip(bad["code"], ratio[bad.index], strict=True)][:8])
+             + (", …" if len(bad) > 8 else "") + f"); {spread}." if len(bad) else
+             f"Effective weights match the nominal ones within a factor {r.balance_ratio:g} at every level; {spread}."),
+            {"n_imbalanced": len(bad), "max_ratio": float(ratio.max()), "min_ratio": float(ratio.min())}, n,
+            "warning" if len(bad) else "info",
+            (f"Components weigh less than intended: {_join(imbalanced[:8])}." if len(bad) else ""),
+            f"weighting.balance (effective/nominal outside 1/{r.balance_ratio:g}–{r.balance_ratio:g})", "weighting",
+            tuple(imbalanced)))
+    if ranks is None or not len(ranks) or "framework" not in ranks.columns:
+        return out
+    key = "member" if "member" in ranks.columns else ranks.columns[0]
+    base = _num(ranks, "framework")
+    schemes = [c for c in ranks.columns if c not in (key, "framework")]
+    summary: dict[str, tuple[float, float, str]] = {}
+    for s in schemes:
+        shift = (_num(ranks, s) - base).abs()
+        if shift.notna().sum() == 0:
+            continue
+        j = int(shift.to_numpy().argmax())
+        summary[s] = (float(shift.median()), float(shift.max()), str(ranks[key].iloc[j]))
+    n = int(base.notna().sum())
+    identical = [s for s, (_, mx, _) in summary.items() if mx == 0]
+    for s in identical:
+        out.append(Finding(f"The '{s}' weights give exactly the framework's ranks (n = {n}): the framework "
+                           f"weights are already {s} at every level, so this scheme is not an alternative.",
+                           {"max_shift": 0.0}, n, "info", "", "weighting.identical (largest |rank shift| = 0)",
+                           "weighting", (s,)))
+    far = {s: v for s, v in summary.items() if v[1] > r.shift_large and s not in identical}
+    if summary:
+        parts = [f"{s}: median {_f(v[0], 1)}, largest {v[1]:.0f} ({v[2]}, rank {int(base.iloc[int((_num(ranks, s) - base).abs().to_numpy().argmax())])} → "
+                 f"{int(_num(ranks, s).iloc[int((_num(ranks, s) - base).abs().to_numpy().argmax())])})"
+                 for s, v in summary.items() if s not in identical]
+        if parts:
+            out.append(Finding("Rank shifts against the framework weights (n = " + str(n) + "): " + "; ".join(parts) + ".",
+                               {f"{s}_median": v[0] for s, v in summary.items()} | {f"{s}_max": v[1] for s, v in summary.items()},
+                               n, "warning" if far else "info",
+                               (f"Schemes that reorder Members by more than {r.shift_large:g} places ("
+                                f"{_join(list(far))}) are different indices, not variants." if far else ""),
+                               f"weighting.rank_shift (largest |shift| > {r.shift_large:g})", "weighting",
+                               tuple(summary)))
+    close = [s for s, v in summary.items() if v[0] <= r.shift_small and s not in identical and s != "bod"]
+    if imbalanced and "balanced" in summary and summary["balanced"][0] <= r.shift_small:
+        advice = ("the 'balanced' weights: the framework's effective weights are imbalanced and balancing them moves "
+                  f"ranks by a median of only {_f(summary['balanced'][0], 1)}")
+        adv = "balanced"
+    else:
+        adv = "framework"
+        advice = ("the framework weights: " + (
+            "their effective weights are balanced" if not imbalanced else
+            "no alternative balances them without reordering Members") +
+            (f", and the close alternatives ({_join(close)}) move ranks by a median of at most {r.shift_small:g}"
+             if close else ""))
+    out.append(Finding(f"Weighting advice: {advice}.", {"advised": adv}, n, "info",
+                       f"Publish the index with the {adv} weights; report the others as sensitivity checks.",
+                       f"weighting.advice (imbalance and median |shift| ≤ {r.shift_small:g})", "weighting", (adv,)))
+    adv_tab = t.get("tbl-advised-index")
+    if adv_tab is not None and len(adv_tab) and {"rank_framework", "rank_advised"} <= set(adv_tab.columns):
+        shift = (_num(adv_tab, "rank_advised") - _num(adv_tab, "rank_framework")).abs()
+        j = int(shift.to_numpy().argmax())
+        dropped = str(adv_tab["dropped"].iloc[0]) if "dropped" in adv_tab.columns else ""
+        out.append(Finding(
+            (f"Without {dropped} the index " if dropped else "The advised index ")
+            + f"moves Members by a median of {_f(shift.median(), 1)} ranks and at most {shift.max():.0f} "
+              f"({adv_tab['member'].iloc[j]}: {int(_num(adv_tab, 'rank_framework').iloc[j])} → "
+              f"{int(_num(adv_tab, 'rank_advised').iloc[j])}; n = {len(adv_tab)}).",
+            {"median_shift": float(shift.median()), "max_shift": float(shift.max())}, len(adv_tab),
+            "warning" if shift.max() > r.rank_window else "info",
+            "Publish the advised index beside the framework's until the flagged KPIs are revised.",
+            "weighting.advised_index", "weighting", (str(adv_tab["member"].iloc[j]),)))
+    return out
+
+
+# ------------------------------------------------------------------------------------ outcomes
+
+def _outcome_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
+    oc = t.get("tbl-outcome-correlations")
+    if oc is None or not len(oc):
+        return []
+    code = "PMM" if "PMM" in set(oc["code"]) else str(oc["code"].iloc[0])
+    sub = oc[(oc["code"] == code) & (oc["method"] == "pearson")] if "method" in oc.columns else oc[oc["code"] == code]
+    out: list[Finding] = []
+    best: dict[str, tuple[float, str]] = {}
+    lines = []
+    wrong, weak = [], []
+    for _, row in sub.iterrows():
+        meta = variable_meta(str(row["variable"]))
+        est, lo, hi, n = float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"]), int(row["n"])
+        if not math.isfinite(est):
+            continue
+        label = variable_label(str(row["variable"]))
+        lines.append(f"{label} r = {_f(est)} [{_f(lo)}, {_f(hi)}], n = {n}")
+        if meta is None:
+            continue
+        signed = est * meta.direction
+        if meta.kind in ("trade", "governance", "income") and signed > best.get(meta.kind, (-2.0, ""))[0]:
+            best[meta.kind] = (signed, label)
+        if meta.kind == "trade":
+            if (hi < 0 if meta.direction > 0 else lo > 0):
+                wrong.append((label, est, lo, hi, n))
+            elif lo <= 0 <= hi:
+                weak.append((label, est, n))
+    n_all = int(_num(sub, "n").max()) if len(sub) else None
+    if lines:
+        out.append(Finding("The index against the external outcomes (Pearson, 95 % interval): " + "; ".join(lines) + ".",
+                           {"n_outcomes": len(lines)}, n_all, "info", "", "outcomes.correlations", "outcomes", (code,)))
+    for label, est, lo, hi, n in wrong:
+        out.append(Finding(f"The index runs the wrong way with {label}: r = {_f(est)} [{_f(lo)}, {_f(hi)}] (n = {n}); "
+                           "better-scored Members have worse outcomes.", {"estimate": est}, n, "critical",
+                           "Check the KPIs behind this outcome and the outcome's coverage before publishing.",
+                           "outcomes.wrong_sign (interval excludes 0 on the wrong side)", "outcomes", (label,)))
+    if weak:
+        out.append(Finding("No clear relation with " + _join([f"{lb} (r = {_f(e)}, n = {n})" for lb, e, n in weak])
+                           + ": the 95 % interval includes 0.", {"n_weak": len(weak)}, n_all, "warning",
+                           "Do not claim the index predicts these outcomes.",
+                           "outcomes.weak (interval includes 0)", "outcomes", tuple(lb for lb, _, _ in weak)))
+    if "trade" in best and "governance" in best and best["governance"][0] > best["trade"][0]:
+        g, tr = best["governance"], best["trade"]
+        out.append(Finding(f"The index correlates more with {g[1]} (|r| = {_f(g[0])}) than with its closest trade "
+                           f"outcome, {tr[1]} (|r| = {_f(tr[0])}): it may partly track governance or income "
+                           "rather than Customs performance.", {"governance_r": g[0], "trade_r": tr[0]}, n_all,
+                           "warning", "Read the partial correlations (given GDP per capita and governance) before "
+                                      "interpreting the index as a trade-facilitation measure.",
+                           "outcomes.tracks_governance (|r| governance > |r| trade)", "outcomes", (g[1], tr[1])))
+    pc = t.get("tbl-partial-correlations")
+    if pc is not None and len(pc):
+        psub = pc[(pc["code"] == code) & (pc["method"] == "pearson")] if "method" in pc.columns else pc[pc["code"] == code]
+        for covar, g in psub.groupby("covar", sort=False):
+            trade = [(variable_label(str(v)), float(e), float(lo), float(hi), int(n))
+                     for v, e, lo, hi, n in zip(g["variable"], g["estimate"], g["ci_low"], g["ci_high"], g["n"], strict=True)
+                     if (m := variable_meta(str(v))) is not None and m.kind == "trade" and math.isfinite(float(e))]
+            if not trade:
+                continue
+            kept = [x for x in trade if not (x[2] <= 0 <= x[3])]
+            cv = _join([variable_label(c.strip(), unit=False) for c in str(covar).split(",")])
+            out.append(Finding(
+                f"Given {cv}, the index still relates to {len(kept)} of {len(trade)} trade outcomes "
+                f"(e.g. {trade[0][0]}: partial r = {_f(trade[0][1])} [{_f(trade[0][2])}, {_f(trade[0][3])}], "
+                f"n = {trade[0][4]}).", {"n_kept": len(kept), "n_trade": len(trade)}, trade[0][4],
+                "info" if len(kept) * 2 >= len(trade) else "warning",
+                "" if len(kept) * 2 >= len(trade) else f"Most of the index's link to trade outcomes runs through {cv}.",
+                f"outcomes.partial ({covar})", "outcomes", (str(covar),)))
+    return out
+
+
+# ------------------------------------------------------------------------------------ robustness
+
+def _uncertainty_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
+    out: list[Finding] = []
+    ri = t.get("tbl-rank-intervals")
+    if ri is not None and len(ri):
+        code = "PMM" if "PMM" in set(ri["code"]) else str(ri["code"].iloc[0])
+        g = ri[ri["code"] == code]
+        rank, lo, hi = _num(g, "rank"), _num(g, "rank_low"), _num(g, "rank_high")
+        within = (lo >= rank - r.rank_window) & (hi <= rank + r.rank_window)
+        share = float(within.mean())
+        fragile = g[~within]
+        n_rep = int(_num(g, "n").max()) if "n" in g.columns else None
+        unit = "unit" if "unit" in g.columns else "member"
+        frag = [f"{u} (rank {int(a)}, interval {b:.0f}–{c:.0f})"
+                for u, a, b, c in zip(fragile[unit], rank[fragile.index], lo[fragile.index], hi[fragile.index], strict=True)]
+        out.append(Finding(
+            f"{int(within.sum())} of {len(g)} Members ({_pct(share)}) have a 90 % rank interval within ±{r.rank_window} "
+            f"of their nominal rank ({n_rep} replications)"
+            + (f"; fragile: {_join(frag[:10])}{', …' if len(frag) > 10 else ''}." if frag else "."),
+            {"share_within": share, "n_fragile": len(frag)}, len(g),
+            "info" if share >= r.robust_share else "warning",
+            "" if share >= r.robust_share else "Publish ranks with their intervals (or as bands), not as single places.",
+            f"robustness.rank_window (share within ±{r.rank_window} ≥ {_pct(r.robust_share)})", "uncertainty",
+            tuple(str(u) for u in fragile[unit])))
+    sob = t.get("tbl-sobol")
+    if sob is not None and len(sob):
+        n_base = int(_num(sob, "n").max())
+        width = (_num(sob, "ci_high") - _num(sob, "ci_low"))
+        if n_base < r.min_sobol_n or width.max() > r.sobol_ci_width:
+            out.append(Finding(
+                f"The Sobol' indices rest on N = {n_base} base samples; their 95 % intervals are up to "
+                f"{_f(width.max())} wide: the estimates have not converged.", {"n_base": n_base, "max_width": float(width.max())},
+                n_base, "warning", f"Rerun the sensitivity analysis with n_samples ≥ {r.min_sobol_n} before ranking "
+                                   "the assumptions by importance.",
+                f"convergence.sobol (N < {r.min_sobol_n} or interval width > {r.sobol_ci_width})", "uncertainty", ()))
+        tot = sob[(sob["order"] == "total")] if "order" in sob.columns else sob.iloc[0:0]
+        if len(tot):
+            idx = tot[tot["code"] == ("PMM" if "PMM" in set(tot["code"]) else tot["code"].iloc[0])]
+            zero = sorted({str(f) for f, e in zip(idx["factor"], _num(idx, "estimate"), strict=True)
+                           if abs(e) <= r.zero_effect})
+            if zero:
+                out.append(Finding(
+                    f"The assumption{'s' if len(zero) > 1 else ''} {_join(zero)} ha{'ve' if len(zero) > 1 else 's'} a "
+                    "total Sobol' index of 0: all its alternatives give identical results on these data (e.g. no "
+                    "value is treated as an outlier), so it is not a source of uncertainty here.",
+                    {"factors": len(zero)}, n_base, "info", "", "convergence.zero_effect", "uncertainty", tuple(zero)))
+            top = idx.sort_values("estimate", ascending=False)
+            if "output" in top.columns:
+                top = top[top["output"] == top["output"].iloc[0]]
+            if len(top):
+                f0 = top.iloc[0]
+                out.append(Finding(
+                    f"The assumption that matters most is {f0['factor']} (total Sobol' index {_f(f0['estimate'])} "
+                    f"[{_f(f0['ci_low'])}, {_f(f0['ci_high'])}] of {str(f0.get('output', 'the output')).replace('_', ' ')}).",
+                    {"total": float(f0["estimate"])}, n_base, "info", "", "uncertainty.top_factor", "uncertainty",
+                    (str(f0["factor"]),)))
+    return out
+
+
+def _sample_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
+    out: list[Finding] = []
+    alpha = t.get("tbl-alpha")
+    if alpha is not None and "withheld" in alpha.columns:
+        w = alpha[alpha["withheld"].fillna("").astype(str) != ""]
+        if len(w):
+            out.append(Finding(f"Cronbach's alpha is withheld for {len(w)} of {len(alpha)} groups of KPIs "
+                               f"({_join(list(w['code'].astype(str))[:10])}{', …' if len(w) > 10 else ''}): "
+                               f"{w['withheld'].iloc[0].split(': ', 1)[-1]}.", {"n_withheld": len(w)}, None, "info",
+                               "", f"sample.alpha (k < {guards.MIN_K_ALPHA})", "structure", tuple(w["code"].astype(str))))
+    ols = t.get("tbl-ols")
+    if ols is not None and "dropped_controls" in ols.columns:
+        d = sorted({x for x in ols["dropped_controls"].fillna("").astype(str) if x})
+        if d:
+            out.append(Finding("Regression controls dropped: " + "; ".join(d) + ".", {"n": len(d)}, None, "info",
+                               "", f"sample.controls (< {guards.MIN_GROUP} Members)", "outcomes", ()))
+    kg = t.get("tbl-known-groups")
+    if kg is not None and "dropped_groups" in kg.columns:
+        d = sorted({x for x in kg["dropped_groups"].fillna("").astype(str) if x})
+        if d:
+            out.append(Finding("Income groups left out of the known-groups test: " + "; ".join(d) + ".", {}, None,
+                               "info", "", f"sample.groups (< {guards.MIN_GROUP} Members)", "outcomes", ()))
+    return out
+
+
+_FAMILIES: tuple[Callable[[Mapping[str, pd.DataFrame], FindingRules, Mapping[str, str]], list[Finding]], ...] = (
+    _data_findings, _kpi_findings, _structure_findings, _sample_findings, _weighting_findings,
+    _outcome_findings, _uncertainty_findings)
+
+
+def compute_findings(tables: Mapping[str, pd.DataFrame], *, rules: FindingRules | Mapping[str, Any] | None = None,
+                     names: Mapping[str, str] | None = None) -> list[Finding]:
+    """Every finding the tables of a run support, in the paper's section order.
+
+    Parameters
+    ----------
+    tables : mapping
+        Table label (``tbl-scorecard``, ``tbl-pca``, ``tbl-coverage``, ``tbl-missing-by-group``,
+        ``tbl-effective-weights``, ``tbl-weighting-ranks``, ``tbl-advised-index``,
+        ``tbl-outcome-correlations``, ``tbl-partial-correlations``, ``tbl-rank-intervals``,
+        ``tbl-sobol``, ``tbl-alpha``, ``tbl-ols``, ``tbl-known-groups``) → DataFrame as saved.
+    rules : FindingRules or mapping, optional
+    names : mapping, optional
+        KPI code → name (defaults to the ``name`` column of ``tbl-coverage``).
+
+    Returns
+    -------
+    list of Finding
+        Sorted by section (:data:`SECTIONS`), then severity (critical first), stable otherwise.
+    """
+    r = rules if isinstance(rules, FindingRules) else FindingRules.from_dict(rules)
+    if names is None:
+        cov = tables.get("tbl-coverage")
+        key = "kpi" if cov is not None and "kpi" in cov.columns else "code"
+        names = dict(zip(cov[key].astype(str), cov["name"].astype(str), strict=True)) \
+            if cov is not None and "name" in cov.columns else {}
+    found = [f for fam in _FAMILIES for f in fam(tables, r, names)]
+    order = {s: i for i, s in enumerate(SECTIONS)}
+    return sorted(found, key=lambda f: (order[f.section], _SEV_ORDER[f.severity]))
+
+
+def advised_drops(findings: Sequence[Finding]) -> tuple[str, ...]:
+    """KPIs the findings advise leaving out of the index (sorted, unique)."""
+    return tuple(sorted({k for f in findings for k in f.drop}))
+
+
+def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
+    """Findings as a table: ``section, severity, statement, recommendation, rule, n, subjects``."""
+    return pd.DataFrame([{"section": f.section, "severity": f.severity, "statement": f.statement,
+                          "recommendation": f.recommendation, "rule": f.rule, "n": f.n,
+                          "subjects": ", ".join(f.subjects)} for f in findings],
+                        columns=["section", "severity", "statement", "recommendation", "rule", "n", "subjects"])
+
+

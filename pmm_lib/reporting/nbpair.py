@@ -1,0 +1,120 @@
+"""Notebook pairs: ``NN_*.py`` (jupytext percent source) beside ``NN_*.ipynb`` (what JupyterLab opens).
+
+The methodology notebooks are kept as pairs (``notebooks/jupytext.toml``: ``formats =
+"ipynb,py:percent"``). The ``.py`` file is the reviewed, diffed source; the ``.ipynb`` carries the
+stable cell ids and the kernelspec. JupyterLab's jupytext extension saves both files on every save;
+after editing one of them elsewhere, ``jupytext --sync notebooks/NN_x.py`` (or the pre-commit hook)
+brings the other in step.
+
+The runner reads a notebook through :func:`read_notebook`: a pair whose cells disagree is an
+error naming both files and the first differing cell, never a silent choice of one side, so an
+edit is either run or reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from pmm_lib.errors import RunError
+
+__all__ = ["NotebookPairError", "pair_differences", "paired_source", "read_notebook"]
+
+
+class NotebookPairError(RunError):
+    """The ``.py`` and ``.ipynb`` of a notebook pair have different cells."""
+
+
+def paired_source(path: str | Path) -> Path | None:
+    """The jupytext ``.py`` paired with the notebook ``path`` (a ``.ipynb``), or None if there is none."""
+    path = Path(path)
+    py = path.with_suffix(".py")
+    return py if path.suffix == ".ipynb" and py.is_file() else None
+
+
+def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(c.cell_type, c.source.strip("\n"), tuple(c.get("metadata", {}).get("tags", [])))
+            for c in nb.cells]
+
+
+def _read_py(py: Path) -> nbformat.NotebookNode:
+    import jupytext
+
+    try:
+        return jupytext.read(py, fmt="py:percent")
+    except Exception as exc:  # jupytext raises several types on malformed sources
+        raise NotebookPairError(f"{py}: not a jupytext percent-format notebook ({exc})") from exc
+
+
+def pair_differences(ipynb: str | Path, py: str | Path | None = None) -> list[str]:
+    """Where the cells of a notebook and its paired ``.py`` source differ (empty: they agree).
+
+    Cells are compared by type, source (leading/trailing blank lines ignored) and tags, in order.
+
+    Parameters
+    ----------
+    ipynb : path
+        The ``.ipynb`` file.
+    py : path, optional
+        The paired source; default ``ipynb`` with the suffix ``.py``.
+
+    Returns
+    -------
+    list of str
+        One line per difference (at most the first three, plus the cell counts if they differ).
+    """
+    ipynb = Path(ipynb)
+    py = Path(py) if py is not None else ipynb.with_suffix(".py")
+    a, b = _cells(nbformat.read(str(ipynb), as_version=4)), _cells(_read_py(py))
+    out: list[str] = []
+    if len(a) != len(b):
+        out.append(f"{ipynb.name} has {len(a)} cells, {py.name} has {len(b)}")
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y and len(out) < 3:
+            what = "type" if x[0] != y[0] else ("tags" if x[1] == y[1] else "source")
+            first = (y[1].splitlines() or [""])[0][:60]
+            out.append(f"cell {i} ({what}) differs; in {py.name} it starts {first!r}")
+    return out
+
+
+def read_notebook(path: str | Path) -> nbformat.NotebookNode:
+    """Read a notebook to execute: an ``.ipynb`` (checked against its paired ``.py``) or a ``.py``.
+
+    Parameters
+    ----------
+    path : path
+        ``NN_x.ipynb`` (if ``NN_x.py`` lies beside it, both must have the same cells) or a jupytext
+        percent-format ``NN_x.py`` alone (cells get ids ``cell-00``, ``cell-01``, ... in order).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+
+    Raises
+    ------
+    NotebookPairError
+        The pair disagrees (the message names both files, the first differing cell and the
+        command that brings them in step) or the ``.py`` is not a percent-format notebook.
+
+    Examples
+    --------
+    >>> from pmm_lib.paths import NOTEBOOKS_DIR
+    >>> nb = read_notebook(NOTEBOOKS_DIR / "01_data_quality.ipynb")
+    >>> nb.cells[0].metadata["tags"]
+    ['parameters']
+    """
+    path = Path(path)
+    if path.suffix == ".py":
+        nb = _read_py(path)
+        for i, cell in enumerate(nb.cells):
+            cell["id"] = f"cell-{i:02d}"
+        return nb
+    py = paired_source(path)
+    if py is not None:
+        diff = pair_differences(path, py)
+        if diff:
+            raise NotebookPairError(
+                f"{path} and its source {py.name} disagree: {'; '.join(diff)}. Save the notebook in "
+                f"JupyterLab (jupytext pairing) or run `jupytext --sync {py}` to bring them in step")
+    return nbformat.read(str(path), as_version=4)
