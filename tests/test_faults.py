@@ -271,7 +271,7 @@ def processed(tmp_path) -> Path:
 _INGEST_WRAPPER = textwrap.dedent('''
     import os, sys, time
     import pandas as pd
-    import pmm_lib.inputs.ingest as ing
+    import pmm_lib.inputs.ingest.publish as ing
     from pmm_lib import cli
 
     point, ready, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -368,7 +368,7 @@ def test_failing_ingest_leaves_processed_byte_identical(processed, tmp_path, mon
 
 
 def test_ingest_failing_at_the_switch_leaves_processed_byte_identical(processed, monkeypatch):
-    import pmm_lib.inputs.ingest as ing
+    import pmm_lib.inputs.ingest.publish as ing
 
     before = _tree(processed)
     real = os.replace
