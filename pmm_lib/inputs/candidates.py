@@ -469,7 +469,9 @@ def _is_candidate_cached(path: str, stamp: int) -> bool:
 def load_design(path: str | Path | None = None) -> Framework:
     """A framework file or a candidate file, as a :class:`Framework` (the one loader for user-given paths).
 
-    ``None`` is the project's framework. A candidate (a YAML file with a top-level ``base``) is
+    ``None`` is the project's framework; a relative path that does not exist from the working
+    directory is taken relative to the project root (as run manifests record it). A candidate
+    (a YAML file with a top-level ``base``) is
     applied to its base (:func:`apply_candidate`); anything else goes to
     :func:`pmm_lib.inputs.framework.load_framework`.
 
@@ -479,6 +481,12 @@ def load_design(path: str | Path | None = None) -> Framework:
     >>> len(load_design().kpis), len(load_design(METHODOLOGY_DIR / "candidates" / "drop_flagged.yaml").kpis)
     (51, 47)
     """
+    if path is not None:
+        from pmm_lib.paths import ROOT
+
+        p = Path(path)
+        if not p.is_absolute() and not p.exists() and (ROOT / p).exists():
+            path = ROOT / p  # a manifest records paths relative to the project root
     if path is not None and is_candidate_file(path):
         return apply_candidate(Path(path))
     return load_framework(path)
