@@ -15,12 +15,15 @@
 # ---
 
 # %% tags=["parameters"]
-region = "AMS"
-cycle = 2024
-seed = 20240601
-spec_path = ""
-audience = "wco"
-out_dir = ""
+# Run parameters: `pmm run` sets them; None keeps the default defined once in
+# pmm_lib.reporting.params.RunParams. To explore by hand, set one here (e.g. region = "EUR").
+region = None
+cycle = None
+seed = None
+spec_path = None
+audience = None
+out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 
 # %% [markdown]
 # # Data quality of the PMM returns
@@ -37,17 +40,21 @@ out_dir = ""
 import matplotlib.pyplot as plt
 
 from pmm_lib.inputs import data
+from pmm_lib.reporting.params import RunParams
 from pmm_lib.reporting import disclosure, report
 from pmm_lib.analysis import quality
 from pmm_lib.plots import quality as pq
 
+run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
+region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
-view = disclosure.audience_view(data.load_observations(), cycle, region, audience)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience,
+                                framework_path=framework_path or None)
 matrix = view.reported_matrix  # 1 where a value was reported, NaN where skipped: no values
 visible = view.matrix  # the values this audience may see (hidden = missing)
 members = data.load_members().set_index("member")
-ids = view.labels()
-place = "all regions" if region == "ALL" else region
+ids = run.member_labels(matrix.index)  # pseudonyms for a public audience
+place = run.place
 print(f"{len(matrix)} Members of {place} reported in {cycle}; {int(matrix.notna().sum().sum())} values, "
       f"{int(visible.notna().sum().sum())} visible to audience '{audience}'")
 
@@ -56,12 +63,10 @@ print(f"{len(matrix)} Members of {place} reported in {cycle}; {int(matrix.notna(
 
 # %%
 #| label: fig-coverage-kpi
-#| fig-cap: Share of Members reporting each KPI, coloured by dimension
+#| fig-cap: "Share of the {matrix.shape[0]} Members of {place} reporting each KPI in {cycle}, coloured by dimension; the dashed line marks 50%."
 cov_kpi = quality.coverage_by_kpi(matrix)
 ax = pq.plot_coverage_kpi(cov_kpi)
-report.save_figure(ax.figure, "fig-coverage-kpi",
-                   f"Share of the {len(matrix)} Members of {place} reporting each KPI in {cycle}, "
-                   "coloured by dimension; the dashed line marks 50%.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 report.save_table(cov_kpi, "tbl-coverage",
@@ -74,23 +79,19 @@ cov_kpi.sort_values("coverage").head(10)
 
 # %%
 #| label: fig-coverage-member
-#| fig-cap: Share of KPIs each Member reported
+#| fig-cap: "Share of the {matrix.shape[1]} KPIs each Member of {place} reported in {cycle}{run.pseudonym_note}."
 cov_member = quality.coverage_by_member(matrix).assign(member=lambda f: f["member"].map(ids))
 ax = pq.plot_coverage_member(cov_member)
-report.save_figure(ax.figure, "fig-coverage-member",
-                   f"Share of the {matrix.shape[1]} KPIs each Member of {place} reported in {cycle}"
-                   + (" (pseudonymised)." if audience == "public" else "."), out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## Missingness patterns
 
 # %%
 #| label: fig-missingness
-#| fig-cap: Which Member skipped which KPI
+#| fig-cap: "Reported (blue) and skipped (orange) KPIs by Member, {place} {cycle}; Members sorted by the number of KPIs skipped."
 ax = pq.plot_missingness(matrix.rename(index=ids))
-report.save_figure(ax.figure, "fig-missingness",
-                   f"Reported (blue) and skipped (orange) KPIs by Member, {place} {cycle}; Members "
-                   "sorted by the number of KPIs skipped.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 miss_groups = disclosure.suppress_small_groups(
@@ -107,12 +108,9 @@ miss_groups.sort_values("p_value").head(10)
 
 # %%
 #| label: fig-distributions
-#| fig-cap: Distributions of the reported values, scaled to each KPI's plausible range
+#| fig-cap: "Distribution of each KPI's reported values in {place} {cycle}, scaled to the KPI's plausible range (values visible to audience '{audience}' only)."
 ax = pq.plot_distributions(quality.scaled_long(visible))
-report.save_figure(ax.figure, "fig-distributions",
-                   f"Distribution of each KPI's reported values in {place} {cycle}, scaled to the KPI's "
-                   f"plausible range (values visible to audience '{audience}' only).", out_dir,
-                   audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## Flagged values

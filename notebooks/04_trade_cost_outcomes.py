@@ -15,12 +15,15 @@
 # ---
 
 # %% tags=["parameters"]
-region = "AMS"
-cycle = 2024
-seed = 20240601
-spec_path = ""
-audience = "wco"
-out_dir = ""
+# Run parameters: `pmm run` sets them; None keeps the default defined once in
+# pmm_lib.reporting.params.RunParams. To explore by hand, set one here (e.g. region = "EUR").
+region = None
+cycle = None
+seed = None
+spec_path = None
+audience = None
+out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 
 # %% [markdown]
 # # PMM scores and trade-cost outcomes
@@ -45,14 +48,17 @@ out_dir = ""
 from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes
+from pmm_lib.reporting.params import RunParams
 from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import validity as pv
 from pmm_lib.core.spec import Spec
 
+run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
+region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 outs = data.load_outcomes()
 members = data.load_members().set_index("member")
-place = "all regions" if region == "ALL" else region
+place = run.place
 
 # %% [markdown]
 # ## Benchmark on public data: LPI Customs 2018 and DB2020 border-compliance time to import
@@ -68,24 +74,21 @@ lpi_db
 
 # %%
 #| label: fig-lpi-db-scatter
-#| fig-cap: LPI Customs score 2018 against DB2020 border-compliance time to import (log scale)
+#| fig-cap: "LPI Customs score (2018) against DB2020 border-compliance time to import, ln(1 + hours), {r[n]:.0f} WCO Members; r = {r[estimate]:.2f} (95% CI {r[ci_low]:.2f} to {r[ci_high]:.2f}); line: OLS fit; labels: the six largest residuals."
 pairs = outcomes.lpi_vs_db_data(outs, lpi_year=2018, db_year=2020).join(members["name"])
 ax = pv.plot_outcome_scatter(pairs, x="lpi_customs", y="log_db_time_import_border_h", label="name", n_labels=6,
                              xlabel="LPI Customs score, 2018 (1-5)",
                              ylabel="Border compliance time to import, DB2020, ln(1 + hours)")
 r = lpi_db.set_index("method").loc["pearson"]
-report.save_figure(ax.figure, "fig-lpi-db-scatter",
-                   f"LPI Customs score (2018) against DB2020 border-compliance time to import, ln(1 + hours), "
-                   f"{int(r['n'])} WCO Members; r = {r['estimate']:.2f} (95% CI {r['ci_low']:.2f} to "
-                   f"{r['ci_high']:.2f}); line: OLS fit; labels: the six largest residuals.", out_dir,
-                   audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## PMM scores against outcomes
 
 # %%
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-view = disclosure.audience_view(data.load_observations(), cycle, region, audience)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience,
+                                framework_path=framework_path or None)
 res = view.build(spec, seed=seed)  # on the values this audience may see (hidden = missing)
 scores = res.aggregated[[res.top, *res.scores(3).columns]]
 wide = outcomes.outcome_table(outs, outcomes.DEFAULT_OUTCOMES, as_of=cycle, members=scores.index)
@@ -103,16 +106,14 @@ cors[cors["method"] == "pearson"].pivot(index="variable", columns="code", values
 
 # %%
 #| label: fig-outcome-correlations
-#| fig-cap: Correlations of PMM index and dimension scores with trade-cost and governance outcomes
+#| fig-cap: "Pearson correlations (Fisher-z 95% intervals) of the PMM index and its four dimension scores with each outcome, {place} {cycle}. Lower Doing Business times and costs are better, so negative correlations there support validity."
 ax = pv.plot_coefficients(cors[cors["method"] == "pearson"], y="variable", hue="code",
                           xlabel="Pearson correlation (95% CI)", ylabel="Outcome")
-report.save_figure(ax.figure, "fig-outcome-correlations",
-                   f"Pearson correlations (Fisher-z 95% intervals) of the PMM index and its four dimension "
-                   f"scores with each outcome, {place} {cycle}. Lower Doing Business times and costs are "
-                   "better, so negative correlations there support validity.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 controls = ("log_gdp_pc_ppp", "landlocked") + (("C(region)",) if region == "ALL" else ())
+controls_text = ", ".join(controls)
 ols = outcomes.ols_outcomes(scores, wide, covars, controls=controls, standardise=True)
 report.save_table(ols, "tbl-ols",
                   f"OLS of each outcome on each PMM score ({place}, {cycle}), outcome and score standardised, "
@@ -122,13 +123,10 @@ ols[ols["term"] == ols["predictor"]].pivot(index="outcome", columns="predictor",
 
 # %%
 #| label: fig-ols-coefficients
-#| fig-cap: Standardised OLS coefficients of PMM scores on each outcome, with controls and HC3 intervals
+#| fig-cap: "Standardised OLS coefficient of each PMM score on each outcome, {place} {cycle}, controlling for {controls_text}; HC3 robust 95% intervals."
 ax = pv.plot_coefficients(ols[ols["term"] == ols["predictor"]], y="outcome", hue="predictor",
                           xlabel="Standardised coefficient (HC3 95% CI)", ylabel="Outcome")
-report.save_figure(ax.figure, "fig-ols-coefficients",
-                   f"Standardised OLS coefficient of each PMM score on each outcome, {place} {cycle}, "
-                   f"controlling for {', '.join(controls)}; HC3 robust 95% intervals.", out_dir,
-                   audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 kpi_cors = outcomes.outcome_correlations(res.normalised, wide[["lpi_customs", "log_db_time_import_border_h", "wgi_ge"]],
@@ -156,7 +154,8 @@ groups
 
 # %%
 obs = view.observations  # every cycle, as this audience may see them
-by_cycle = {int(c): build.build_pmm(spec, region=region, cycle=int(c), observations=obs, seed=seed).aggregated[[res.top]]
+by_cycle = {int(c): build.build_pmm(spec, region=region, cycle=int(c), observations=obs, seed=seed,
+                                      framework_path=framework_path or None).aggregated[[res.top]]
             for c in sorted(obs["cycle"].unique())}
 lagged = outcomes.lagged_correlations(by_cycle, outs, ["lpi_customs", "lpi_overall", "wgi_ge", "wgi_cc"], lags=(0, 1, 2))
 report.save_table(lagged, "tbl-lagged",

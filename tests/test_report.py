@@ -113,7 +113,7 @@ def test_sections_cover_contract_labels():
     assert len(labels) == len(set(labels))
     for lb in ("fig-coverage-kpi", "tbl-scorecard", "tbl-index-scores", "tbl-ols", "fig-sobol"):
         assert lb in labels
-    assert [s.notebook for s in SECTIONS] == ["01", "02", "03", "04", "05"]
+    assert [s.notebook for s in SECTIONS] == ["01", "02", "03", "04", "05", "06"]  # 06: cycles (design engineer)
 
 
 # ---------------------------------------------------------------------------- cross-references

@@ -324,6 +324,9 @@ class AudienceView:
         Members × KPIs, True where a value was reported but is hidden from the audience.
     min_n : int
         The threshold of the group rule.
+    framework_path : str or None
+        A framework or candidate file (:func:`pmm_lib.inputs.candidates.load_design`); None: the
+        project's framework.
     """
 
     audience: Audience
@@ -334,6 +337,7 @@ class AudienceView:
     reported: pd.DataFrame
     hidden: pd.DataFrame
     min_n: int = DEFAULT_MIN_N
+    framework_path: str | None = None
 
     @property
     def reported_matrix(self) -> pd.DataFrame:
@@ -355,9 +359,9 @@ class AudienceView:
 
     def meta(self) -> pd.DataFrame:
         """The framework hierarchy pruned to :attr:`kpis` (aggregates left without KPIs dropped)."""
-        from pmm_lib.inputs.framework import load_framework
+        from pmm_lib.inputs.candidates import load_design
 
-        return prune_meta(load_framework().table(), self.kpis)
+        return prune_meta(load_design(self.framework_path).table(), self.kpis)
 
     def build(self, spec: Spec | None = None, *, seed: Any = None) -> IndexResult:
         """The index built on the visible values only, over :attr:`kpis`.
@@ -383,7 +387,8 @@ class AudienceView:
             groups = members.reindex(matrix.index)
         panel = None
         if spec.impute.method == "panel":
-            panel = {int(c): data_mod.to_matrix(self.observations, int(c), region).reindex(columns=kpis)
+            panel = {int(c): data_mod.to_matrix(self.observations, int(c), region,
+                                                framework_path=self.framework_path).reindex(columns=kpis)
                      for c in sorted(pd.unique(self.observations["cycle"])) if int(c) != self.cycle}
         return build(matrix, self.meta(), spec, groups=groups, panel=panel, cycle=self.cycle, seed=seed)
 
@@ -395,7 +400,8 @@ class AudienceView:
         from pmm_lib.uncertainty.sensitivity import pmm_inputs
 
         spec = SpecClass.default() if spec is None else spec
-        data, _, options = pmm_inputs(spec, region=self.region, cycle=self.cycle, observations=self.observations)
+        data, _, options = pmm_inputs(spec, region=self.region, cycle=self.cycle, observations=self.observations,
+                                      framework_path=self.framework_path)
         kpis = self.kpis
         if isinstance(options.get("panel"), Mapping):
             options["panel"] = {c: m.reindex(columns=kpis) for c, m in options["panel"].items()}
@@ -428,7 +434,7 @@ def prune_meta(meta: pd.DataFrame, kpis: Iterable[str]) -> pd.DataFrame:
 
 
 def audience_view(observations: pd.DataFrame, cycle: int, region: str | None, audience: str, *,
-                  min_n: int = DEFAULT_MIN_N) -> AudienceView:
+                  min_n: int = DEFAULT_MIN_N, framework_path: str | Path | None = None) -> AudienceView:
     """The :class:`AudienceView` of a region and cycle.
 
     Parameters
@@ -441,6 +447,9 @@ def audience_view(observations: pd.DataFrame, cycle: int, region: str | None, au
     audience : {"public", "wco", "internal"}
     min_n : int
         Threshold of the group rule (at least 1).
+    framework_path : str or Path, optional
+        A framework or candidate file; the observations are mapped onto its KPIs
+        (:func:`pmm_lib.inputs.data.to_matrix`).
 
     Examples
     --------
@@ -454,13 +463,20 @@ def audience_view(observations: pd.DataFrame, cycle: int, region: str | None, au
     aud = check_audience(audience)
     if min_n < 1:
         raise SpecError(f"min_n must be at least 1, got {min_n}")
-    full = data_mod.to_matrix(observations, int(cycle), region)
-    levels = disclosure_matrix(observations, int(cycle), members=full.index, kpis=full.columns)
-    hidden = _hidden_mask(full, levels, aud)
+    fw_path = None if not framework_path else str(framework_path)
+    full = data_mod.to_matrix(observations, int(cycle), region, framework_path=fw_path)
     visible_obs = audience_observations(observations, aud)
+    # the view is the matrix of the visible observations (whatever the framework maps them to)
+    cycle_obs = visible_obs[visible_obs["cycle"] == int(cycle)]
+    if cycle_obs.empty:
+        matrix = full.where(pd.DataFrame(False, index=full.index, columns=full.columns))
+    else:
+        matrix = data_mod.to_matrix(visible_obs, int(cycle), region, framework_path=fw_path).reindex(
+            index=full.index, columns=full.columns)
+    reported = full.notna()
     return AudienceView(audience=aud, region="ALL" if region is None else str(region), cycle=int(cycle),
-                        observations=visible_obs, matrix=full.mask(hidden), reported=full.notna(),
-                        hidden=hidden, min_n=int(min_n))
+                        observations=visible_obs, matrix=matrix, reported=reported,
+                        hidden=reported & matrix.isna(), min_n=int(min_n), framework_path=fw_path)
 
 
 def suppress_small_groups(frame: pd.DataFrame, groups: pd.Series, *, min_n: int = DEFAULT_MIN_N,
@@ -682,6 +698,8 @@ def pseudonymise(members: Iterable[str], *, key: bytes | str | None = None, cont
     salt : str, optional
         Deprecated alias of ``key`` (no length check); kept for one release.
 
+    Examples
+    --------
     >>> k = b"0123456789abcdef0123"
     >>> p = pseudonymise(["FRA", "BRA"], key=k, context=2024)
     >>> p == pseudonymise(["BRA", "FRA"], key=k, context=2024), p["FRA"] != p["BRA"]

@@ -80,6 +80,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("uncertainty", "Uncertainty and sensitivity", "05",
             ("fig-rank-intervals", "fig-sobol", "fig-score-distributions", "tbl-rank-intervals",
              "tbl-sobol")),
+    Section("cycles", "Cycles", "06",  # pmm_lib.analysis.cycles; shown only when an earlier cycle exists
+            ("tbl-cycles-rank-stability", "fig-cycles-ranks", "fig-cycles-score-changes", "tbl-cycles-score-changes",
+             "tbl-cycles-kpi-stability", "tbl-cycles-alpha", "tbl-cycles-variation")),
 )
 
 
@@ -147,14 +150,20 @@ def use_reproducible_style() -> None:
     })
 
 
-def save_figure(fig: Any, label: str, caption: str, out_dir: str | Path | None, *,
-                audience: str = "internal", dpi: int = 150) -> Path | None:
+def save_figure(fig: Any, label: str | None = None, caption: str | None = None,
+                out_dir: str | Path | None = None, *, audience: str = "internal", dpi: int = 150) -> Path | None:
     """Save a matplotlib figure as ``figures/<label>.png`` (deterministic metadata) with its caption.
 
-    Does nothing and returns None when ``out_dir`` is empty (interactive use).
+    Does nothing and returns None when ``out_dir`` is empty (interactive use). Without ``label``
+    or ``caption`` they come from the running cell's ``#| label`` and ``#| fig-cap`` options
+    (:func:`pmm_lib.reporting.cellopts.figure_options`), so a notebook states them once.
     """
     if not out_dir:
         return None
+    if label is None or caption is None:
+        from pmm_lib.reporting.cellopts import figure_options
+
+        label, caption = figure_options(label, caption)
     if not label.startswith("fig-"):
         raise ValueError(f"figure label must start with 'fig-', got {label!r}")
     _check_audience(audience)

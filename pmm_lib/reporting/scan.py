@@ -601,6 +601,8 @@ def notebook_text(path: str | Path) -> str:
 def number_tokens(text: str) -> list[tuple[int, str]]:
     """``(offset, token)`` of every number in ``text`` (not digits inside words, codes or hashes).
 
+    Examples
+    --------
     >>> [t for _, t in number_tokens("K01: 33.06 and −1,234.5 (n = 12, 10-20), not K01, fig-2 or ab12cd")]
     ['33.06', '−1,234.5', '12', '10', '20']
     """
