@@ -225,7 +225,8 @@ def _single_hidden_in_a_dimension(obs: pd.DataFrame, audience: str, region: str)
     return [(m, d) for m in counts.index for d in counts.columns if counts.at[m, d] == 1]
 
 
-CASES = [("public", "AMS"), ("wco", "AMS"), ("public", "MENA"), ("wco", "MENA")]
+#: two small regions keep CI affordable (benchmarks/attack.py runs every region with 9 candidates)
+CASES = [("public", "MENA"), ("wco", "MENA"), ("public", "WCA"), ("wco", "WCA")]
 RESULTS: dict[tuple[str, str], Attack] = {}
 
 
@@ -242,14 +243,14 @@ def test_no_hidden_value_is_pinned_by_the_published_numbers(observations, bounds
 
 
 def test_the_cases_include_a_member_with_one_hidden_kpi_in_a_dimension(observations):
-    assert _single_hidden_in_a_dimension(observations, "wco", "MENA") or \
-        _single_hidden_in_a_dimension(observations, "wco", "AMS")
-    assert _single_hidden_in_a_dimension(observations, "public", "AMS")
+    """The hardest case for differencing: a dimension score pooling one hidden value."""
+    found = {case: _single_hidden_in_a_dimension(observations, *case) for case in CASES}
+    assert any(found.values()), found
 
 
 def test_negative_control_the_old_pipeline_gives_hidden_values_away(observations, bounds):
     """The harness has teeth: statistics computed from all values (the leak of issue 11) pin the
     hidden values down to a candidate set far narrower than 25 % of the range."""
-    res = attack(observations, "wco", "AMS", bounds, publish_fn=publish_leaky, limit=6, grid=GRID)
+    res = attack(observations, "wco", "MENA", bounds, publish_fn=publish_leaky, limit=6, grid=GRID)
     assert (res.width < MIN_WIDTH).sum() >= 4, res.hidden.assign(width=res.width)
     assert res.evaluations > GRID  # the bisection attributed the mismatches value by value
