@@ -134,9 +134,7 @@ def publish_leaky(obs: pd.DataFrame, audience: str, region: str) -> Tables:
     res = build_pmm(Spec.default(), region=region, cycle=CYCLE, observations=obs, seed=SEED)
     schemes = {"framework": W.resolve_weights("framework", res.normalised, res.meta)}
     return {"tbl-effective-weights": dc.present(W.effective_weights(res.aggregated, res.meta, schemes["framework"]),
-                                                audience),
-            "tbl-alpha": dc.present(validity.consistency_table(res.normalised, res.meta, n_boot=10, seed=SEED,
-                                                               missing="pairwise"), audience)}
+                                                audience)}
 
 
 def same(a: Tables, b: Tables) -> bool:
