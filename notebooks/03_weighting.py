@@ -46,6 +46,7 @@ from pmm_lib.plots import weighting as pw
 from pmm_lib.core import weights as W
 from pmm_lib.paths import METHODOLOGY_DIR
 from pmm_lib.core.spec import Spec
+from pmm_lib.analysis import findings, validity
 
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
@@ -153,3 +154,23 @@ report.save_figure(ax.figure, "fig-effective-weights",
                    f"Nominal weight and effective weight (share of the parent's variance explained) "
                    f"of each expected outcome and dimension, {place} {cycle}.", out_dir,
                    audience=audience)
+
+# %% [markdown]
+# ## The index the findings advise
+#
+# The validity scorecard's findings (`pmm_lib.analysis.findings.kpi_fitness`) name KPIs that run
+# against their dimension, measure something else, or duplicate another KPI. The index rebuilt
+# without them is set beside the framework's, so the paper's recommendation is reconciled with a
+# computed index.
+
+# %%
+card = validity.scorecard(res.raw, res.meta, oriented=False)
+fitness = findings.kpi_fitness(card)
+advised = findings.advised_index(res, list(fitness.loc[fitness["drop"], "code"]))
+advised["member"] = advised["member"].map(ids)
+report.save_table(advised, "tbl-advised-index",
+                  f"Index score and rank of each Member of {place} ({cycle}) with the framework's KPIs and "
+                  "with the KPIs the findings advise dropping left out (shift = framework rank - advised rank).",
+                  out_dir, audience=audience)
+advised.head(10)
+

@@ -42,10 +42,14 @@ out_dir = ""
 # no Member-level KPI value appears.
 
 # %%
+import os
+
+import pandas as pd
+
 from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes
-from pmm_lib.reporting import report
+from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import validity as pv
 from pmm_lib.core.spec import Spec
 
@@ -110,6 +114,27 @@ report.save_figure(ax.figure, "fig-outcome-correlations",
                    f"scores with each outcome, {place} {cycle}. Lower Doing Business times and costs are "
                    "better, so negative correlations there support validity.", out_dir, audience=audience)
 
+# %% [markdown]
+# ## The region's index against LPI Customs
+#
+# The key figure: each Member's PMM index score against its LPI Customs score (latest edition at or
+# before the cycle), labelled by ISO3 code (pseudonyms for a public audience).
+
+# %%
+#| label: fig-pmm-lpi
+#| fig-cap: PMM index score against the LPI Customs score, Members labelled
+salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
+ids = disclosure.pseudonymise(scores.index, salt=salt) if audience == "public" else {m: m for m in scores.index}
+pmm_lpi = pd.DataFrame({"lpi_customs": wide["lpi_customs"], "PMM": scores[res.top]}).assign(
+    member=lambda f: f.index.map(ids))
+ax = pv.plot_outcome_scatter(pmm_lpi, x="lpi_customs", y="PMM", label="member", n_labels=min(len(pmm_lpi), 40),
+                             ylabel="PMM index score (0-100)")
+r_pl = cors[(cors["code"] == res.top) & (cors["variable"] == "lpi_customs") & (cors["method"] == "pearson")].iloc[0]
+report.save_figure(ax.figure, "fig-pmm-lpi",
+                   f"PMM index score of each Member of {place} ({cycle}) against its LPI Customs score (1-5); "
+                   f"r = {r_pl['estimate']:.2f} (95% CI {r_pl['ci_low']:.2f} to {r_pl['ci_high']:.2f}), "
+                   f"n = {int(r_pl['n'])}; the line is the least-squares fit.", out_dir, audience=audience)
+
 # %%
 controls = ("log_gdp_pc_ppp", "landlocked") + (("C(region)",) if region == "ALL" else ())
 ols = outcomes.ols_outcomes(scores, wide, covars, controls=controls, standardise=True)
@@ -142,10 +167,13 @@ kpi_cors.pivot(index="code", columns="variable", values="estimate")
 # ## Partial correlations, income groups and lagged designs
 
 # %%
-partial = outcomes.partial_correlations(scores, wide, covars, ["log_gdp_pc_ppp"])
+gov = covars.join(wide[["wgi_ge"]])
+partial = pd.concat([outcomes.partial_correlations(scores, wide, covars, ["log_gdp_pc_ppp"]),
+                     outcomes.partial_correlations(scores, wide.drop(columns=["wgi_ge"]), gov,
+                                                   ["log_gdp_pc_ppp", "wgi_ge"])], ignore_index=True)
 report.save_table(partial, "tbl-partial-correlations",
-                  f"Partial correlations of PMM scores with outcomes given log GDP per capita ({place}, {cycle}), "
-                  "Fisher-z 95% intervals.", out_dir, audience=audience)
+                  f"Partial correlations of PMM scores with outcomes given log GDP per capita, and given log GDP "
+                  f"per capita and WGI government effectiveness ({place}, {cycle}), Fisher-z 95% intervals.", out_dir, audience=audience)
 groups = outcomes.known_groups(scores, members["income_group"])
 report.save_table(groups, "tbl-known-groups",
                   f"Known groups: PMM scores across World Bank income groups ({place}, {cycle}): Kruskal-Wallis "

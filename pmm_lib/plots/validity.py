@@ -10,12 +10,15 @@ palettes, labels its axes, and never calls ``show()``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
 from pmm_lib.errors import InputError
+from pmm_lib.labels import DIMENSION_COLOURS, column_label, variable_label
 from pmm_lib.plots.base import axes as _ax
 from pmm_lib.plots.base import require_columns as _need
 
@@ -33,6 +36,13 @@ DIVERGING = "vlag"  # blue-white-red, readable with red-green colour blindness
 
 
 
+def _hue_colours(groups: list[Any]) -> list[Any]:
+    """Dimension codes (and the index) keep their catalogue colour; other groups the palette."""
+    if groups and all(g is not None and str(g) in DIMENSION_COLOURS for g in groups):
+        return [DIMENSION_COLOURS[str(g)] for g in groups]
+    return list(sns.color_palette(PALETTE, max(1, len(groups))))
+
+
 def plot_coefficients(data: pd.DataFrame, *, y: str = "predictor", hue: str | None = "outcome",
                       estimate: str = "estimate", ci_low: str = "ci_low", ci_high: str = "ci_high",
                       xlabel: str = "Estimate (95% CI)", ylabel: str | None = None, title: str | None = None,
@@ -46,7 +56,7 @@ def plot_coefficients(data: pd.DataFrame, *, y: str = "predictor", hue: str | No
     cats = list(dict.fromkeys(data[y].astype(str)))
     groups = list(dict.fromkeys(data[hue].astype(str))) if hue else [None]
     ax = _ax(ax, (6.5, min(11.0, max(3.0, 1.5 + len(cats) * (0.25 + 0.1 * len(groups))))))
-    colours = sns.color_palette(PALETTE, max(1, len(groups)))
+    colours = _hue_colours(groups)
     width = 0.7
     step = width / max(1, len(groups))
     for gi, grp in enumerate(groups):
@@ -59,14 +69,14 @@ def plot_coefficients(data: pd.DataFrame, *, y: str = "predictor", hue: str | No
                     label=None if grp is None else grp)
     if reference is not None:
         ax.axvline(reference, color="0.4", lw=0.8, ls="--")
-    ax.set_yticks(range(len(cats)), cats)
+    ax.set_yticks(range(len(cats)), [variable_label(c) for c in cats])
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel if ylabel is not None else y.replace("_", " ").capitalize())
     if title:
         ax.set_title(title)
     if hue and len(groups) > 1:
-        ax.legend(title=hue.replace("_", " "), fontsize="small", loc="best")
+        ax.legend(title=column_label(hue), fontsize="small", loc="best")
     return ax
 
 
@@ -97,8 +107,8 @@ def plot_outcome_scatter(data: pd.DataFrame, *, x: str, y: str, label: str | Non
             ax.annotate(str(names.loc[i]), (d.loc[i, x], d.loc[i, y]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
         ax.legend(fontsize="small", loc="best")
-    ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(ylabel or y)
+    ax.set_xlabel(xlabel or variable_label(x))
+    ax.set_ylabel(ylabel or variable_label(y))
     ax.set_title(title or f"n = {len(d)}")
     return ax
 
@@ -171,7 +181,7 @@ def plot_scree(data: pd.DataFrame, *, hue: str | None = "code", title: str | Non
     _need(data, ["component", "eigenvalue", "threshold"], "plot_scree")
     ax = _ax(ax)
     groups = list(dict.fromkeys(data[hue])) if hue and hue in data.columns else [None]
-    colours = sns.color_palette(PALETTE, max(1, len(groups)))
+    colours = _hue_colours(groups)
     for gi, grp in enumerate(groups):
         sub = data if grp is None else data[data[hue] == grp]
         pos = np.arange(1, len(sub) + 1)
