@@ -307,6 +307,29 @@ def _data_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mappin
 
 # ------------------------------------------------------------------------------------ KPI fitness
 
+def _review_reason(row: pd.Series) -> str:
+    """The scorecard's review rules that fired, in words, at three decimals (never "0.30 below 0.3")."""
+    from pmm_lib.analysis.validity import ScorecardThresholds
+
+    th = ScorecardThresholds()
+    v = {k: pd.to_numeric(row.get(k), errors="coerce") for k in
+         ("item_rest_r", "index_r", "alpha_change", "parent_r", "n", "r_max")}
+    parts = []
+    if v["item_rest_r"] < th.item_rest_review:
+        parts.append(f"item-rest r = {_f(v['item_rest_r'], 3)} (review below {th.item_rest_review:.2f})")
+    if v["index_r"] < th.index_review:
+        parts.append(f"r with the index = {_f(v['index_r'], 3)} (review below {th.index_review:.2f})")
+    if v["alpha_change"] > th.alpha_gain_review:
+        parts.append(f"its dimension's alpha rises by {_f(v['alpha_change'], 3)} without it")
+    if th.parent_review is not None and v["parent_r"] < th.parent_review:
+        parts.append(f"r with its expected outcome = {_f(v['parent_r'], 3)} (review below {th.parent_review:.2f})")
+    if v["n"] < th.min_n:
+        parts.append(f"only {int(v['n'])} Members report it (review below {th.min_n})")
+    n = int(v["n"]) if math.isfinite(v["n"]) else 0
+    return ("flagged for review: " + "; ".join(parts) + f" (n = {n})") if parts else \
+        f"flagged for review by the scorecard (n = {n})"
+
+
 def kpi_fitness(card: pd.DataFrame, rules: FindingRules | None = None) -> pd.DataFrame:
     """Classify every non-keep KPI of a validity scorecard and advise what to do with it.
 
@@ -365,8 +388,7 @@ def kpi_fitness(card: pd.DataFrame, rules: FindingRules | None = None) -> pd.Dat
             action, drop = "kept; imputed values weigh heavily", False
         else:
             problem = "review"
-            reason = str(row.get("reasons", "")) or "flagged by the scorecard"
-            reason = reason.replace(" < ", " below ").replace(" > ", " above ")
+            reason = _review_reason(row)
             action, drop = "kept; to be reviewed", False
         rows.append({"code": code, "dimension": dim, "verdict": verdict, "problem": problem,
                      "reason": reason, "action": action, "drop": drop, "n": n})
@@ -491,7 +513,7 @@ def _weighting_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
              f"Effective weights match the nominal ones within a factor {r.balance_ratio:g} at every level; {spread}."),
             {"n_imbalanced": len(bad), "max_ratio": float(ratio.max()), "min_ratio": float(ratio.min())}, n,
             "warning" if len(bad) else "info",
-            (f"Components weigh less than intended: {_join(imbalanced[:8])}." if len(bad) else ""),
+            (f"Check why these components drive their parent more or less than intended: {_join(imbalanced[:8])}." if len(bad) else ""),
             f"weighting.balance (effective/nominal outside 1/{r.balance_ratio:g}–{r.balance_ratio:g})", "weighting",
             tuple(imbalanced)))
     if ranks is None or not len(ranks) or "framework" not in ranks.columns:

@@ -95,16 +95,16 @@ def plot_outcome_scatter(data: pd.DataFrame, *, x: str, y: str, label: str | Non
     _need(data, [x, y] + ([label] if label else []), "plot_outcome_scatter")
     d = data.dropna(subset=[x, y])
     ax = _ax(ax)
-    colour = sns.color_palette(PALETTE)[0]
+    colour = DIMENSION_COLOURS["PMM"] if y == "PMM" else "0.35"
     ax.scatter(d[x], d[y], s=18, alpha=0.75, color=colour, edgecolor="white", linewidth=0.4)
     if len(d) >= 3:
         slope, intercept = np.polyfit(d[x].to_numpy(dtype=float), d[y].to_numpy(dtype=float), 1)
         xs = np.linspace(d[x].min(), d[x].max(), 50)
-        ax.plot(xs, intercept + slope * xs, color=sns.color_palette(PALETTE)[1], lw=1.5, label="OLS fit")
+        ax.plot(xs, intercept + slope * xs, color="0.15", lw=1.2, ls="--", label="OLS fit")
         resid = d[y] - (intercept + slope * d[x])
         names = d[label] if label else pd.Series(d.index.astype(str), index=d.index)
         for i in resid.abs().sort_values(ascending=False).index[:n_labels]:
-            ax.annotate(str(names.loc[i]), (d.loc[i, x], d.loc[i, y]), fontsize=7, xytext=(3, 3),
+            ax.annotate(str(names.loc[i]), (d.loc[i, x], d.loc[i, y]), fontsize=7.5, xytext=(3, 3),
                         textcoords="offset points")
         ax.legend(fontsize="small", loc="best")
     ax.set_xlabel(xlabel or variable_label(x))
@@ -147,8 +147,8 @@ def plot_alpha(data: pd.DataFrame, *, threshold: float | None = 0.7, y: str = "c
     ax = _ax(ax, (6.5, max(3.0, 0.3 * len(d) + 1.5)))
     hue = "level" if "level" in d.columns else None
     lvl_name = {2: "expected outcome", 3: "dimension", 4: "index"}
-    colours = sns.color_palette(PALETTE, 3)
-    col = [colours[0] if (hue and lv == 3) else colours[1] for lv in (d[hue] if hue else [2] * len(d))]
+    # a dimension keeps its catalogue colour; expected outcomes are grey (no colour means "a dimension")
+    col = [DIMENSION_COLOURS.get(str(c), "0.65") for c in d[y]]
     pos = np.arange(len(d))
     ax.barh(pos, d["alpha"], color=col, alpha=0.85)
     err = np.vstack([d["alpha"] - d["ci_low"], d["ci_high"] - d["alpha"]])
@@ -164,9 +164,10 @@ def plot_alpha(data: pd.DataFrame, *, threshold: float | None = 0.7, y: str = "c
     if hue:
         from matplotlib.patches import Patch
 
-        handles = [Patch(color=colours[0], label=lvl_name[3]), Patch(color=colours[1], label=lvl_name[2])]
+        handles = [Patch(color=DIMENSION_COLOURS[c], label=c) for c in DIMENSION_COLOURS
+                   if c in set(d[y].astype(str))] + [Patch(color="0.65", label=lvl_name[2])]
         ax.legend(handles=handles, fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                  ncol=2, frameon=False)
+                  ncol=min(6, len(handles)), frameon=False)
     if title:
         ax.set_title(title)
     return ax

@@ -285,12 +285,15 @@ def _header_typ(run: _Run) -> str:
 
 
 def _notice(run: _Run) -> str:
-    """A banner on the HTML page (the PDF carries the notice in its subtitle and on every page header)."""
-    if not is_simulated(run.manifest):
-        return ""
-    return ("```{=html}\n<div class=\"simulated\">" + SIMULATED_NOTICE + ": the Member returns of this run are "
-            "the workbench's synthetic data with a planted truth; the Members' names are real, their KPI values "
-            "are not.</div>\n```")
+    """The HTML page's banner and download links (the PDF carries the notice in its subtitle and headers)."""
+    links = ('<p class="downloads">Download: <a href="paper.pdf">PDF</a> · '
+             '<a href="#annex-d-files-of-this-run">tables as CSV</a>'
+             + (' · <a href="#annex-d-files-of-this-run">executed notebooks</a>' if run.audience in ("wco", "internal")
+                else "") + "</p>")
+    banner = ('<div class="simulated">' + SIMULATED_NOTICE + ": the Member returns of this run are the workbench's "
+              "synthetic data with a planted truth; the Members' names are real, their KPI values are not.</div>"
+              if is_simulated(run.manifest) else "")
+    return "```{=html}\n" + banner + "\n" + links + "\n```"
 
 
 def _key_findings(run: _Run) -> str:
@@ -309,7 +312,7 @@ def _key_findings(run: _Run) -> str:
               "`pmm_lib.analysis.findings`; each section ends with the findings it supports.")
     body = ["# Key findings and recommendations {.unnumbered}", "", lead, "",
             "::: {.keyfindings}", *bullets, ":::", "", "**Recommendations**", ""]
-    body += [f"{i}. {escape_md(r)}" for i, r in enumerate(recs, 1)] or ["1. None: the results support the index as computed."]
+    body += [f"{i}. {escape_md(r)}" for i, r in enumerate(recs, 1)] or ["1. No change: the results support the index as computed."]
     body += ["", "```{=typst}", "#pagebreak()", "#outline(title: [Contents], depth: 2)", "#pagebreak()", "```"]
     return "\n".join(body)
 
@@ -369,7 +372,7 @@ def _data(run: _Run) -> str:
     if len(low):
         tbl.append(_table(run, low[["kpi", "name", "dimension", "n", "n_members", "coverage"]].head(15),
                           "tbl-coverage-low", f"The {min(15, len(low))} least reported KPIs: Members reporting (n) of "
-                          "those taking part, and the share (coverage); the full table is tbl-coverage.csv."))
+                          "those taking part, and the share (coverage); the full table is linked in Annex D."))
     if gaps is not None and len(gaps):
         g = gaps.sort_values("missing_in", ascending=False).head(8)
         tbl.append(_table(run, g[["group", "outcome", "kpis", "n_group", "missing_in", "missing_out"]],
@@ -436,7 +439,7 @@ def _structure(run: _Run) -> str:
                      "components": int(pc1["n_parallel"].iloc[0]) if len(pc1) else float("nan"),
                      "kmo": float(pc1["kmo"].iloc[0]) if len(pc1) else float("nan"),
                      "bartlett_p": float(pc1["bartlett_p"].iloc[0]) if len(pc1) else float("nan"),
-                     "withheld": withheld})
+                     "withheld": withheld.split(": ", 1)[-1]})
     frame = pd.DataFrame(rows)
     if not (frame["withheld"] != "").any():
         frame = frame.drop(columns=["withheld"])
@@ -645,20 +648,18 @@ def _annex(run: _Run) -> str:
     out += ["", "- [paper.pdf](paper.pdf) and [paper.html](paper.html)"]
     for art in run.artefacts.values():
         if art.kind == "table" and _allowed(art, run.audience):
-            out.append(f"- [{escape_md(art.path.name)}]({art.path.relative_to(run.run_dir).as_posix()}): "
-                       f"{escape_md(art.caption)}")
+            out.append(f"- [{escape_md(art.caption)}]({art.path.relative_to(run.run_dir).as_posix()}) (CSV)")
     figs = [a for a in run.artefacts.values() if a.kind == "figure" and _allowed(a, run.audience)
             and a.label not in run.used]
     if figs:
         out += ["", "Figures of the run not placed in the paper (too detailed to print legibly on a page, or "
                     "outside its sections):"]
-        out += [f"- [{escape_md(a.path.name)}]({a.path.relative_to(run.run_dir).as_posix()}): {escape_md(a.caption)}"
-                for a in figs]
+        out += [f"- [{escape_md(a.caption)}]({a.path.relative_to(run.run_dir).as_posix()}) (PNG)" for a in figs]
     if run.audience in ("wco", "internal"):
         nbs = sorted((run.run_dir / "notebooks").glob("*.ipynb")) if (run.run_dir / "notebooks").is_dir() else []
         if nbs:
             out += ["", "Executed notebooks: " + ", ".join(
-                f"[{escape_md(p.name)}](notebooks/{p.name})" for p in nbs) + "."]
+                f"[{escape_md(p.stem.replace('_', ' '))}](notebooks/{p.name})" for p in nbs) + "."]
     return "\n".join(out)
 
 
