@@ -6,21 +6,28 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 REGION ?= AMS
 CYCLE  ?= 2024
+PORT   ?= 8888
+KEY_FILE ?= $(HOME)/.config/pmm/pseudonym.key
 
-.PHONY: setup run test lab system-deps lint bench clean
+.PHONY: setup run key test lab docs typecheck system-deps lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,dask]"
+	$(PY) -m pip install --quiet -e ".[dev,docs,dask]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (pmm)" >/dev/null
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 ## The main job: the Americas and Caribbean methodology run, 2024 cycle, on the bundled data.
-run: setup
-	$(BIN)/pmm run --region $(REGION) --cycle $(CYCLE)
+run: setup key
+	PMM_PSEUDONYM_KEY_FILE=$${PMM_PSEUDONYM_KEY_FILE:-$(KEY_FILE)} $(BIN)/pmm run --region $(REGION) --cycle $(CYCLE)
+
+## The secret key of the pseudonyms that public and wco runs need: created once (random, mode 0600)
+## outside the repository; set PMM_PSEUDONYM_KEY or PMM_PSEUDONYM_KEY_FILE to use another.
+key: setup
+	@$(PY) -c "from pmm_lib.reporting.disclosure import create_key_file; create_key_file('$(KEY_FILE)')"
 
 ## The whole test suite (also what CI runs).
 test: setup system-deps
@@ -35,8 +42,18 @@ system-deps:
 	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
 	  else echo "apt-get not found: install chromium by hand for the browser tests"; fi; }
 
+## JupyterLab in the project environment: `make lab PORT=8890`. Notebooks open as .ipynb; the
+## jupytext extension saves each one together with its notebooks/NN_*.py source.
 lab: setup
-	$(BIN)/jupyter lab
+	$(BIN)/jupyter lab --port=$(PORT) --ServerApp.port_retries=0
+
+## The API reference site (MkDocs Material + mkdocstrings) into site/; strict: a warning fails.
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir site
+
+## Static type check of the library (configuration in pyproject.toml [tool.mypy]).
+typecheck: setup
+	$(BIN)/mypy
 
 lint: setup
 	$(BIN)/ruff check .

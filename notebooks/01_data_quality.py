@@ -15,12 +15,14 @@
 # ---
 
 # %% tags=["parameters"]
-region = "AMS"
-cycle = 2024
-seed = 20240601
-spec_path = ""
-audience = "wco"
-out_dir = ""
+# Run parameters: `pmm run` sets them; None keeps the default defined once in
+# pmm_lib.reporting.params.RunParams. To explore by hand, set one here (e.g. region = "EUR").
+region = None
+cycle = None
+seed = None
+spec_path = None
+audience = None
+out_dir = None
 
 # %% [markdown]
 # # Data quality of the PMM returns
@@ -34,25 +36,25 @@ out_dir = ""
 # notebook's `audience` first; coverage only says *whether* a value was reported.
 
 # %%
-import os
-
 import matplotlib.pyplot as plt
 
 from pmm_lib.inputs import data
+from pmm_lib.reporting.params import RunParams
 from pmm_lib.reporting import disclosure, report
 from pmm_lib.analysis import findings, quality
 from pmm_lib.inputs.framework import load_framework
 from pmm_lib.plots import quality as pq
 
+run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
+region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 obs = data.load_observations()
 matrix = data.to_matrix(obs, cycle, region)
 members = data.load_members().set_index("member")
 levels = disclosure.disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
 visible = disclosure.mask_matrix(matrix, levels, audience)
-salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
-ids = disclosure.pseudonymise(matrix.index, salt=salt) if audience == "public" else {m: m for m in matrix.index}
-place = "all regions" if region == "ALL" else region
+ids = run.member_labels(matrix.index)  # pseudonyms for a public audience
+place = run.place
 print(f"{len(matrix)} Members of {place} reported in {cycle}; {int(matrix.notna().sum().sum())} values, "
       f"{int(visible.notna().sum().sum())} visible to audience '{audience}'")
 
@@ -61,12 +63,10 @@ print(f"{len(matrix)} Members of {place} reported in {cycle}; {int(matrix.notna(
 
 # %%
 #| label: fig-coverage-kpi
-#| fig-cap: Share of Members reporting each KPI, coloured by dimension
+#| fig-cap: "Share of the {matrix.shape[0]} Members of {place} reporting each KPI in {cycle}, coloured by dimension; the dashed line marks 50%."
 cov_kpi = quality.coverage_by_kpi(matrix)
 ax = pq.plot_coverage_kpi(cov_kpi)
-report.save_figure(ax.figure, "fig-coverage-kpi",
-                   f"Share of the {len(matrix)} Members of {place} reporting each KPI in {cycle}, "
-                   "coloured by dimension; the dashed line marks 50%.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 report.save_table(cov_kpi, "tbl-coverage",
@@ -79,23 +79,19 @@ cov_kpi.sort_values("coverage").head(10)
 
 # %%
 #| label: fig-coverage-member
-#| fig-cap: Share of KPIs each Member reported
+#| fig-cap: "Share of the {matrix.shape[1]} KPIs each Member of {place} reported in {cycle}{run.pseudonym_note}."
 cov_member = quality.coverage_by_member(matrix).assign(member=lambda f: f["member"].map(ids))
 ax = pq.plot_coverage_member(cov_member)
-report.save_figure(ax.figure, "fig-coverage-member",
-                   f"Share of the {matrix.shape[1]} KPIs each Member of {place} reported in {cycle}"
-                   + (" (pseudonymised)." if audience == "public" else "."), out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## Missingness patterns
 
 # %%
 #| label: fig-missingness
-#| fig-cap: Which Member skipped which KPI
+#| fig-cap: "Reported (blue) and skipped (orange) KPIs by Member, {place} {cycle}; Members sorted by the number of KPIs skipped."
 ax = pq.plot_missingness(matrix.rename(index=ids))
-report.save_figure(ax.figure, "fig-missingness",
-                   f"Reported (blue) and skipped (orange) KPIs by Member, {place} {cycle}; Members "
-                   "sorted by the number of KPIs skipped.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 miss_groups = quality.missingness_by_group(matrix, members["income_group"])
@@ -120,12 +116,9 @@ gaps.sort_values("missing_in", ascending=False).head(5)
 
 # %%
 #| label: fig-distributions
-#| fig-cap: Distributions of the reported values, scaled to each KPI's plausible range
+#| fig-cap: "Distribution of each KPI's reported values in {place} {cycle}, scaled to the KPI's plausible range (values visible to audience '{audience}' only)."
 ax = pq.plot_distributions(quality.scaled_long(visible))
-report.save_figure(ax.figure, "fig-distributions",
-                   f"Distribution of each KPI's reported values in {place} {cycle}, scaled to the KPI's "
-                   f"plausible range (values visible to audience '{audience}' only).", out_dir,
-                   audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## Flagged values

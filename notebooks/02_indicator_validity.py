@@ -15,12 +15,14 @@
 # ---
 
 # %% tags=["parameters"]
-region = "AMS"
-cycle = 2024
-seed = 20240601
-spec_path = ""
-audience = "wco"
-out_dir = ""
+# Run parameters: `pmm run` sets them; None keeps the default defined once in
+# pmm_lib.reporting.params.RunParams. To explore by hand, set one here (e.g. region = "EUR").
+region = None
+cycle = None
+seed = None
+spec_path = None
+audience = None
+out_dir = None
 n_boot = 1000
 n_iter = 500
 scorecard_thresholds = {}
@@ -47,14 +49,17 @@ import matplotlib.pyplot as plt
 from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes, validity
+from pmm_lib.reporting.params import RunParams
 from pmm_lib.reporting import report
 from pmm_lib.plots import validity as pv
 from pmm_lib.core.spec import Spec
 
+run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
+region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
 res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
-place = "all regions" if region == "ALL" else region
+place = run.place
 thresholds = (validity.ScorecardThresholds.from_yaml(thresholds_path) if thresholds_path
               else validity.ScorecardThresholds.from_dict(scorecard_thresholds))
 print(f"{res.normalised.shape[0]} Members of {place}, cycle {cycle}, {res.normalised.shape[1]} KPIs; "
@@ -74,12 +79,9 @@ alpha
 
 # %%
 #| label: fig-alpha
-#| fig-cap: Cronbach's alpha per dimension and expected outcome with bootstrap 95% intervals
+#| fig-cap: "Cronbach's alpha per dimension and expected outcome ({place}, {cycle}) with bootstrap 95% intervals; the dashed line marks 0.7. Expected outcomes with one KPI have no alpha."
 ax = pv.plot_alpha(alpha)
-report.save_figure(ax.figure, "fig-alpha",
-                   f"Cronbach's alpha per dimension and expected outcome ({place}, {cycle}) with "
-                   "bootstrap 95% intervals; the dashed line marks 0.7. Expected outcomes with one KPI "
-                   "have no alpha.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## Correlation structure
@@ -95,11 +97,9 @@ flags.groupby("flag").size()
 
 # %%
 #| label: fig-correlation-heatmap
-#| fig-cap: Spearman correlations between the normalised KPIs
+#| fig-cap: "Spearman correlations between the {res.normalised.shape[1]} normalised (oriented) KPIs, {place} {cycle}, pairwise complete; KPIs in framework order (TF, RC, ES, OD)."
 ax = pv.plot_correlation_heatmap(validity.correlation_matrix(corr, "spearman"), label="Spearman's rho")
-report.save_figure(ax.figure, "fig-correlation-heatmap",
-                   f"Spearman correlations between the 51 normalised (oriented) KPIs, {place} {cycle}, "
-                   "pairwise complete; KPIs in framework order (TF, RC, ES, OD).", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## Dimensionality: PCA, KMO, Bartlett, factor analysis
@@ -116,12 +116,9 @@ pca.groupby("code").first()[["eigenvalue", "explained", "n_kaiser", "n_parallel"
 
 # %%
 #| label: fig-pca-scree
-#| fig-cap: Scree plot per dimension with Kaiser's and Horn's retention lines
+#| fig-cap: "Eigenvalues of each dimension's KPI correlation matrix ({place}, {cycle}); dashed: Kaiser's eigenvalue-one rule; dotted: parallel-analysis thresholds."
 ax = pv.plot_scree(pca)
-report.save_figure(ax.figure, "fig-pca-scree",
-                   f"Eigenvalues of each dimension's KPI correlation matrix ({place}, {cycle}); dashed: "
-                   "Kaiser's eigenvalue-one rule; dotted: parallel-analysis thresholds.", out_dir,
-                   audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 loadings = validity.pca_loadings(res.normalised, res.meta, n_iter=n_iter, seed=seed, missing="pairwise")

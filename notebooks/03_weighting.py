@@ -15,12 +15,14 @@
 # ---
 
 # %% tags=["parameters"]
-region = "AMS"
-cycle = 2024
-seed = 20240601
-spec_path = ""
-audience = "wco"
-out_dir = ""
+# Run parameters: `pmm run` sets them; None keeps the default defined once in
+# pmm_lib.reporting.params.RunParams. To explore by hand, set one here (e.g. region = "EUR").
+region = None
+cycle = None
+seed = None
+spec_path = None
+audience = None
+out_dir = None
 
 # %% [markdown]
 # # Weighting alternatives
@@ -38,23 +40,23 @@ out_dir = ""
 # scores appear below (no KPI values); for a public audience Members are shown by pseudonym.
 
 # %%
-import os
-
 from pmm_lib.core import build
-from pmm_lib.reporting import disclosure, report
+from pmm_lib.reporting.params import RunParams
+from pmm_lib.reporting import report
 from pmm_lib.plots import weighting as pw
 from pmm_lib.core import weights as W
 from pmm_lib.paths import METHODOLOGY_DIR
 from pmm_lib.core.spec import Spec
 from pmm_lib.analysis import findings, validity
 
+run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
+region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
 res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
 normalised, meta = res.normalised, res.meta
-salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
-ids = disclosure.pseudonymise(normalised.index, salt=salt) if audience == "public" else {m: m for m in normalised.index}
-place = "all regions" if region == "ALL" else region
+ids = run.member_labels(normalised.index)  # pseudonyms for a public audience
+place = run.place
 examples = METHODOLOGY_DIR / "weights"
 print(f"{len(normalised)} Members of {place}, cycle {cycle}; {normalised.shape[1]} KPIs")
 
@@ -88,12 +90,9 @@ scheme_weights[scheme_weights["level"] == 3].pivot(index="code", columns="scheme
 
 # %%
 #| label: fig-weighting-schemes
-#| fig-cap: Weights of the four dimensions under each weighting scheme
+#| fig-cap: "Weight of each PMM dimension in the index under each weighting scheme (framework, equal, expert budget allocation, AHP, PCA, balanced correlations, mean benefit-of-the-doubt weights), {place} {cycle}."
 ax = pw.plot_scheme_weights(scheme_weights, codes=["TF", "RC", "ES", "OD"])
-report.save_figure(ax.figure, "fig-weighting-schemes",
-                   "Weight of each PMM dimension in the index under each weighting scheme (framework, "
-                   "equal, expert budget allocation, AHP, PCA, balanced correlations, mean "
-                   f"benefit-of-the-doubt weights), {place} {cycle}.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## Ranks under each scheme
@@ -113,12 +112,9 @@ W.rank_shift_summary(comparison)
 
 # %%
 #| label: fig-weighting-rankshift
-#| fig-cap: Index ranks of each Member under the alternative weighting schemes
+#| fig-cap: "Index rank of each Member of {place} ({cycle}) under the framework weights (black bar) and the alternatives (markers); the grey line spans each Member's range of ranks."
 ax = pw.plot_rank_shift(comparison, reference="framework")
-report.save_figure(ax.figure, "fig-weighting-rankshift",
-                   f"Index rank of each Member of {place} ({cycle}) under the framework weights "
-                   "(black bar) and the alternatives (markers); the grey line spans each Member's "
-                   "range of ranks.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 ranks = comparison.pivot(index="unit", columns="scheme", values="rank")[list(schemes)].sort_values("framework")
@@ -148,12 +144,9 @@ effective[effective["level"] >= 2]
 
 # %%
 #| label: fig-effective-weights
-#| fig-cap: Nominal and effective weights of the expected outcomes and dimensions
+#| fig-cap: "Nominal weight and effective weight (share of the parent's variance explained) of each expected outcome and dimension, {place} {cycle}."
 ax = pw.plot_effective_weights(effective[effective["level"] >= 2])
-report.save_figure(ax.figure, "fig-effective-weights",
-                   f"Nominal weight and effective weight (share of the parent's variance explained) "
-                   f"of each expected outcome and dimension, {place} {cycle}.", out_dir,
-                   audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## The index the findings advise

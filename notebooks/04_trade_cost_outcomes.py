@@ -15,12 +15,14 @@
 # ---
 
 # %% tags=["parameters"]
-region = "AMS"
-cycle = 2024
-seed = 20240601
-spec_path = ""
-audience = "wco"
-out_dir = ""
+# Run parameters: `pmm run` sets them; None keeps the default defined once in
+# pmm_lib.reporting.params.RunParams. To explore by hand, set one here (e.g. region = "EUR").
+region = None
+cycle = None
+seed = None
+spec_path = None
+audience = None
+out_dir = None
 
 # %% [markdown]
 # # PMM scores and trade-cost outcomes
@@ -42,21 +44,22 @@ out_dir = ""
 # no Member-level KPI value appears.
 
 # %%
-import os
-
 import pandas as pd
 
 from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes
-from pmm_lib.reporting import disclosure, report
+from pmm_lib.reporting.params import RunParams
+from pmm_lib.reporting import report
 from pmm_lib.plots import validity as pv
 from pmm_lib.core.spec import Spec
 
+run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
+region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 outs = data.load_outcomes()
 members = data.load_members().set_index("member")
-place = "all regions" if region == "ALL" else region
+place = run.place
 
 # %% [markdown]
 # ## Benchmark on public data: LPI Customs 2018 and DB2020 border-compliance time to import
@@ -72,17 +75,13 @@ lpi_db
 
 # %%
 #| label: fig-lpi-db-scatter
-#| fig-cap: LPI Customs score 2018 against DB2020 border-compliance time to import (log scale)
+#| fig-cap: "LPI Customs score (2018) against DB2020 border-compliance time to import, ln(1 + hours), {r[n]:.0f} WCO Members; r = {r[estimate]:.2f} (95% CI {r[ci_low]:.2f} to {r[ci_high]:.2f}); line: OLS fit; labels: the six largest residuals."
 pairs = outcomes.lpi_vs_db_data(outs, lpi_year=2018, db_year=2020).join(members["name"])
 ax = pv.plot_outcome_scatter(pairs, x="lpi_customs", y="log_db_time_import_border_h", label="name", n_labels=6,
                              xlabel="LPI Customs score, 2018 (1-5)",
                              ylabel="Border compliance time to import, DB2020, ln(1 + hours)")
 r = lpi_db.set_index("method").loc["pearson"]
-report.save_figure(ax.figure, "fig-lpi-db-scatter",
-                   f"LPI Customs score (2018) against DB2020 border-compliance time to import, ln(1 + hours), "
-                   f"{int(r['n'])} WCO Members; r = {r['estimate']:.2f} (95% CI {r['ci_low']:.2f} to "
-                   f"{r['ci_high']:.2f}); line: OLS fit; labels: the six largest residuals.", out_dir,
-                   audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %% [markdown]
 # ## PMM scores against outcomes
@@ -106,13 +105,11 @@ cors[cors["method"] == "pearson"].pivot(index="variable", columns="code", values
 
 # %%
 #| label: fig-outcome-correlations
-#| fig-cap: Correlations of PMM index and dimension scores with trade-cost and governance outcomes
+#| fig-cap: "Pearson correlations (Fisher-z 95% intervals) of the PMM index and its four dimension scores with each outcome, {place} {cycle}. Lower Doing Business times and costs are better, so negative correlations there support validity."
 ax = pv.plot_coefficients(cors[cors["method"] == "pearson"], y="variable", hue="code",
                           xlabel="Pearson correlation (95% CI)", ylabel="Outcome")
-report.save_figure(ax.figure, "fig-outcome-correlations",
-                   f"Pearson correlations (Fisher-z 95% intervals) of the PMM index and its four dimension "
-                   f"scores with each outcome, {place} {cycle}. Lower Doing Business times and costs are "
-                   "better, so negative correlations there support validity.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
+
 
 # %% [markdown]
 # ## The region's index against LPI Customs
@@ -122,21 +119,17 @@ report.save_figure(ax.figure, "fig-outcome-correlations",
 
 # %%
 #| label: fig-pmm-lpi
-#| fig-cap: PMM index score against the LPI Customs score, Members labelled
-salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
-ids = disclosure.pseudonymise(scores.index, salt=salt) if audience == "public" else {m: m for m in scores.index}
+#| fig-cap: "PMM index score of each Member of {place} ({cycle}) against its LPI Customs score (1-5); the dashed line is the least-squares fit."
+ids = run.member_labels(scores.index)  # pseudonyms for a public audience
 pmm_lpi = pd.DataFrame({"lpi_customs": wide["lpi_customs"], "PMM": scores[res.top]}).assign(
     member=lambda f: f.index.map(ids))
 ax = pv.plot_outcome_scatter(pmm_lpi, x="lpi_customs", y="PMM", label="member", n_labels=min(len(pmm_lpi), 40),
                              ylabel="PMM index score (0-100)")
-r_pl = cors[(cors["code"] == res.top) & (cors["variable"] == "lpi_customs") & (cors["method"] == "pearson")].iloc[0]
-report.save_figure(ax.figure, "fig-pmm-lpi",
-                   f"PMM index score of each Member of {place} ({cycle}) against its LPI Customs score (1-5); "
-                   f"r = {r_pl['estimate']:.2f} (95% CI {r_pl['ci_low']:.2f} to {r_pl['ci_high']:.2f}), "
-                   f"n = {int(r_pl['n'])}; the line is the least-squares fit.", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 controls = ("log_gdp_pc_ppp", "landlocked") + (("C(region)",) if region == "ALL" else ())
+controls_text = ", ".join(controls)
 ols = outcomes.ols_outcomes(scores, wide, covars, controls=controls, standardise=True)
 report.save_table(ols, "tbl-ols",
                   f"OLS of each outcome on each PMM score ({place}, {cycle}), outcome and score standardised, "
@@ -146,13 +139,10 @@ ols[ols["term"] == ols["predictor"]].pivot(index="outcome", columns="predictor",
 
 # %%
 #| label: fig-ols-coefficients
-#| fig-cap: Standardised OLS coefficients of PMM scores on each outcome, with controls and HC3 intervals
+#| fig-cap: "Standardised OLS coefficient of each PMM score on each outcome, {place} {cycle}, controlling for {controls_text}; HC3 robust 95% intervals."
 ax = pv.plot_coefficients(ols[ols["term"] == ols["predictor"]], y="outcome", hue="predictor",
                           xlabel="Standardised coefficient (HC3 95% CI)", ylabel="Outcome")
-report.save_figure(ax.figure, "fig-ols-coefficients",
-                   f"Standardised OLS coefficient of each PMM score on each outcome, {place} {cycle}, "
-                   f"controlling for {', '.join(controls)}; HC3 robust 95% intervals.", out_dir,
-                   audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 kpi_cors = outcomes.outcome_correlations(res.normalised, wide[["lpi_customs", "log_db_time_import_border_h", "wgi_ge"]],
@@ -172,7 +162,7 @@ partial = pd.concat([outcomes.partial_correlations(scores, wide, covars, ["log_g
                      outcomes.partial_correlations(scores, wide.drop(columns=["wgi_ge"]), gov,
                                                    ["log_gdp_pc_ppp", "wgi_ge"])], ignore_index=True)
 report.save_table(partial, "tbl-partial-correlations",
-                  f"Partial correlations of PMM scores with outcomes given log GDP per capita, and given log GDP "
+                  "Partial correlations of PMM scores with outcomes given log GDP per capita, and given log GDP "
                   f"per capita and WGI government effectiveness ({place}, {cycle}), Fisher-z 95% intervals.", out_dir, audience=audience)
 groups = outcomes.known_groups(scores, members["income_group"])
 report.save_table(groups, "tbl-known-groups",

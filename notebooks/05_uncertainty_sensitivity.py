@@ -15,12 +15,14 @@
 # ---
 
 # %% tags=["parameters"]
-region = "AMS"
-cycle = 2024
-seed = 20240601
-spec_path = ""
-audience = "wco"
-out_dir = ""
+# Run parameters: `pmm run` sets them; None keeps the default defined once in
+# pmm_lib.reporting.params.RunParams. To explore by hand, set one here (e.g. region = "EUR").
+region = None
+cycle = None
+seed = None
+spec_path = None
+audience = None
+out_dir = None
 n_samples = 1000
 weight_sets_path = ""
 
@@ -46,22 +48,22 @@ weight_sets_path = ""
 # for a public report the Members appear under pseudonyms.
 
 # %%
-import os
-
-from pmm_lib.reporting import disclosure, report
+from pmm_lib.reporting.params import RunParams
+from pmm_lib.reporting import report
 from pmm_lib.plots import sensitivity as ps
 from pmm_lib.uncertainty import sensitivity as sa
 from pmm_lib.core.spec import Spec
 
+run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
+region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
 data, meta, options = sa.pmm_inputs(spec, region=region, cycle=cycle)
 weight_sets = sa.load_weight_sets(weight_sets_path) if weight_sets_path else ()
 problem = sa.standard_problem(spec, weight_sets=weight_sets, exclude_kpis=True)
-salt = os.environ.get("PMM_PSEUDONYM_SALT", f"pmm-{cycle}")
-ids = disclosure.pseudonymise(data.index, salt=salt) if audience == "public" else {m: m for m in data.index}
+ids = run.member_labels(data.index)  # pseudonyms for a public audience
 top = meta.loc[meta["level"] == meta["level"].max(), "code"].iloc[0]
-place = "all regions" if region == "ALL" else region
+place = run.place
 print(f"{len(data)} Members of {place}, cycle {cycle}; uncertain assumptions: {', '.join(problem.varied)}"
       f"{f'; {len(weight_sets)} workshop weight sets' if weight_sets else ''}")
 
@@ -76,15 +78,15 @@ ua.summary
 
 # %%
 #| label: fig-rank-intervals
-#| fig-cap: Index rank of each Member under the nominal method (cross), median rank (dot) and 5-95 % interval over all combinations of methodological choices
+#| fig-cap: "Nominal rank, median rank and 5-95 % rank interval of each Member's index over all combinations of methodological choices, {place} {cycle}."
 ax = ps.plot_rank_intervals(ua.rank_intervals, code=top, labels=ids)
-report.save_figure(ax.figure, "fig-rank-intervals", "Nominal rank, median rank and 5-95 % rank interval of each Member's index over all combinations of methodological choices", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 #| label: fig-score-distributions
-#| fig-cap: Distribution of each Member's index score over the replications (box = quartiles, whiskers = 5 % and 95 % quantiles, cross = nominal score)
+#| fig-cap: "Distribution of each Member's index score over the replications, {place} {cycle} (box = quartiles, whiskers = 5 % and 95 % quantiles, cross = nominal score)."
 ax = ps.plot_score_distributions(ua.rank_intervals, code=top, labels=ids)
-report.save_figure(ax.figure, "fig-score-distributions", "Distribution of each Member's index score over the replications (box = quartiles, whiskers = 5 % and 95 % quantiles, cross = nominal score)", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 rank_table = ua.rank_intervals.assign(unit=ua.rank_intervals["unit"].map(ids))
@@ -103,9 +105,9 @@ print(f"{sens.replications.n} replications; N = {n_samples} base samples is {ver
 
 # %%
 #| label: fig-sobol
-#| fig-cap: First-order and total Sobol' indices (with 95 % bootstrap intervals) of the mean absolute rank shift of the index, per methodological choice
+#| fig-cap: "First-order and total Sobol' indices (95 % bootstrap intervals) of the mean absolute rank shift of the index, per methodological choice, {place} {cycle}."
 ax = ps.plot_sobol(sens.indices, code=top, output="mean_abs_rank_shift")
-report.save_figure(ax.figure, "fig-sobol", "First-order and total Sobol' indices (95 % bootstrap intervals) of the mean absolute rank shift of the index, per methodological choice", out_dir, audience=audience)
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 sobol_table = sens.indices[sens.indices["unit"] == ""].drop(columns="unit")

@@ -58,6 +58,8 @@ def package_versions(packages: Iterable[str], *, python: bool = False,
     missing
         Value recorded for a package that is not installed; ``None`` leaves it out.
 
+    Examples
+    --------
     >>> package_versions(["surely-not-installed-pkg"], missing="not installed")
     {'surely-not-installed-pkg': 'not installed'}
     """

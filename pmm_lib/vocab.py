@@ -88,6 +88,8 @@ def check_choice(value: Any, allowed: Sequence[str], key: str) -> str:
     key
         Where the name came from (``"normalise.method"``, ``"--audience"``), quoted in the error.
 
+    Examples
+    --------
     >>> check_choice("minmax", NORMALISE_METHODS, "normalise.method")
     'minmax'
     >>> check_choice("mean", ("arithmetic",), "aggregate.method")

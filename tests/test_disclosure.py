@@ -83,18 +83,23 @@ def test_suppress_member_kpi_tidy():
     assert out.loc[~out["suppressed"], "value"].tolist() == [10.5, 20.25, 21.125, 12.0625, 13.375]
 
 
-def test_group_aggregate_threshold_rule():
+def test_group_aggregate_on_the_view_with_threshold_rule():
     m = _matrix()
     d = dc.disclosure_matrix(OBS, 2024)
     groups = pd.Series({"AAA": "g1", "BBB": "g1", "CCC": "g1", "DDD": "g2"})
-    out = dc.group_aggregate(m, d, groups, audience="public", min_n=3).set_index(["group", "kpi"])
-    # g1/K01 pools 3 values (2 hidden): shown, mean of the three
-    assert out.loc[("g1", "K01"), "score"] == pytest.approx((10.5 + 11.75 + 12.0625) / 3)
-    assert out.loc[("g1", "K01"), "n"] == 3 and not out.loc[("g1", "K01"), "suppressed"]
-    # g2/K01 has one public value: shown even though n < 3 (nothing hidden)
-    assert out.loc[("g2", "K01"), "score"] == 13.375
-    out4 = dc.group_aggregate(m, d, groups, audience="public", min_n=4).set_index(["group", "kpi"])
-    assert np.isnan(out4.loc[("g1", "K01"), "score"]) and out4.loc[("g1", "K01"), "suppressed"]
+    out = dc.group_aggregate(m, d, groups, audience="wco", min_n=2).set_index(["group", "kpi"])
+    # g1/K01 for wco: AAA (public) and CCC (wco) visible, BBB restricted left out: mean of two
+    assert out.loc[("g1", "K01"), "score"] == pytest.approx((10.5 + 12.0625) / 2)
+    assert out.loc[("g1", "K01"), "n"] == 2 and out.loc[("g1", "K01"), "n_hidden"] == 1
+    # g2 has one Member: suppressed whatever is hidden (a group of one is that Member)
+    assert np.isnan(out.loc[("g2", "K01"), "score"]) and out.loc[("g2", "K01"), "suppressed"]
+    pub = dc.group_aggregate(m, d, groups, audience="public", min_n=1).set_index(["group", "kpi"])
+    assert pub.loc[("g1", "K01"), "score"] == 10.5  # only AAA is public
+    # invariance: moving a hidden value changes nothing the audience gets
+    m2 = m.copy()
+    m2.loc["BBB", "K01"] = 99.0
+    pd.testing.assert_frame_equal(dc.group_aggregate(m2, d, groups, audience="wco", min_n=2),
+                                  dc.group_aggregate(m, d, groups, audience="wco", min_n=2))
     with pytest.raises(SpecError):
         dc.group_aggregate(m, d, groups, audience="public", min_n=0)
 

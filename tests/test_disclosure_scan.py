@@ -401,7 +401,7 @@ def test_positive_control_html_pdf_notebook(public_run, public_needles, tmp_path
     fig.text(0.05, 0.5, f"Robust z of a restricted value: {z:.6g}")
     fig.savefig(run / "paper.pdf")
     plt.close(fig)
-    nb_path = sorted((run / "notebooks").glob("*.ipynb"))[0]
+    nb_path = sorted((run / "_internal" / "notebooks").glob("*.ipynb"))[0]  # sealed public run
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
     # a notebook printing one KPI's normalised values (pandas' six digits): found as a group
     scaled_col = _column(public_needles, "normalised", digits=6)
@@ -414,8 +414,8 @@ def test_positive_control_html_pdf_notebook(public_run, public_needles, tmp_path
     want_html = {_key(public_needles, i_raw)} | set(zip(column["member"], column["kpi"], strict=True))
     assert by_source.get("paper.html") == want_html
     assert by_source.get("paper.pdf") == {_key(public_needles, i_z)}
-    assert by_source.get(f"notebooks/{nb_path.name}") == set(zip(scaled_col["member"], scaled_col["kpi"], strict=True))
-    assert set(by_source) == {"paper.html", "paper.pdf", f"notebooks/{nb_path.name}"}
+    assert by_source.get(f"_internal/notebooks/{nb_path.name}") == set(zip(scaled_col["member"], scaled_col["kpi"], strict=True))
+    assert set(by_source) == {"paper.html", "paper.pdf", f"_internal/notebooks/{nb_path.name}"}
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""environment.yml (conda-forge) agrees with pyproject.toml: same packages, same lower bounds, plus Quarto."""
+"""environment.yml (conda-forge) agrees with pyproject.toml: same packages (dependencies and every
+extra), same lower bounds, plus Quarto; ``make setup`` installs every extra."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ def _parse(spec: str) -> tuple[str, str | None]:
 
 def _pyproject() -> dict[str, str | None]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    specs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["dev"]
+    specs = list(data["project"]["dependencies"])
+    for extra in data["project"]["optional-dependencies"].values():  # every extra, not only dev
+        specs += extra
     return dict(_parse(s) for s in specs)
 
 
@@ -81,3 +84,31 @@ def test_python_bound_matches_requires_python() -> None:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     env, _ = _environment()
     assert data["project"]["requires-python"] == f">={env['python']}"
+
+
+def test_make_setup_installs_every_extra() -> None:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    installed = re.search(r'pip install[^\n]*-e "\.\[([^\]]*)\]"', makefile)
+    assert installed, "make setup must pip-install the project with its extras"
+    assert set(installed.group(1).split(",")) == set(data["project"]["optional-dependencies"])
+
+
+def test_lower_bounds_are_met_by_the_installed_environment() -> None:
+    """Each lower bound is at most what is installed here (a bound above every release would break
+    installs), and the bounds that guard an API the code imports are high enough for it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.version import Version
+
+    for name, lower in _pyproject().items():
+        if lower is None:
+            continue
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            continue  # an extra not installed on this machine (checked where it is)
+        assert Version(installed) >= Version(lower), f"{name} {installed} is below the declared {lower}"
+    py = _pyproject()
+    assert Version(py["pandera"]) >= Version("0.24")  # pandera.pandas first shipped in 0.24.0
+    assert Version(py["jupytext"]) >= Version("1.16")  # JupyterLab 4 extension

@@ -119,7 +119,7 @@ def test_sections_cover_contract_labels():
     assert len(labels) == len(set(labels))
     for lb in ("fig-coverage-kpi", "tbl-scorecard", "tbl-index-scores", "tbl-ols", "fig-sobol"):
         assert lb in labels
-    assert [s.notebook for s in SECTIONS] == ["01", "02", "03", "04", "05"]
+    assert [s.notebook for s in SECTIONS] == ["01", "02", "03", "04", "05", "06"]  # 06: cycles (design engineer)
 
 
 # ---------------------------------------------------------------------------- the Quarto source
@@ -207,11 +207,11 @@ def test_paper_source_is_quarto_written_from_findings(run_dir):
     blocks = {p.stem: p.read_text() for p in (run_dir / "_paper").glob("*.qmd")}
     assert "(notebook 02 was not part of this run)" in blocks["validity"]
     assert "**What this section shows.**" in blocks["data"] and "4 Members took part" in blocks["data"]
-    assert "K02 (50 %)" in blocks["data"]  # the coverage finding names the thin KPI
-    assert "'equal' weights give exactly the framework's ranks" in blocks["weighting"]
+    assert "K02 \\(50 %\\)" in blocks["data"]  # the coverage finding names the thin KPI (escaped text)
+    assert "equal\\' weights give exactly the framework" in blocks["weighting"]
     assert "figures/fig-missingness.png" not in "".join(blocks.values())  # internal figure withheld
     assert ".ingest-x" not in blocks["annex"] and "truth.json" in blocks["annex"]  # no temporary paths
-    assert "/etc/passwd" in blocks["annex"] and "\\{\\{\\< include" in blocks["annex"]  # escaped, inert
+    assert "\\{\\{\\< include /etc/passwd" in blocks["annex"]  # a hostile caption is escaped, inert
     assert "**K51 " in blocks["annex"] and "**O23 " in blocks["annex"]
     found = json.loads((run_dir / "findings.json").read_text())
     assert {f["rule"].split(" ")[0] for f in found} >= {"data.coverage", "weighting.identical"}
@@ -230,7 +230,7 @@ def test_render_with_pandoc_and_typst(run_dir, monkeypatch):
     assert res.renderer == "pandoc+typst" and set(res.outputs) == {"html", "pdf"}
     html = (run_dir / "paper.html").read_text()
     assert "data:image/png;base64," in html  # self-contained: figures embedded
-    assert '<nav id="TOC"' in html and 'class="simulated"' in html
+    assert '<nav id="TOC"' in html and 'class="simulated html-only"' in html
     assert '<a href="#fig-coverage-kpi">Figure 1</a>' in html and "Figure 1: Coverage of every KPI" in html
     assert 'href="https://doi.org/10.1787/9789264043466-en"' in html  # citeproc, DOI as a link
     assert 'href="tables/tbl-coverage.csv"' in html and 'href="paper.pdf"' in html

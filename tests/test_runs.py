@@ -138,7 +138,7 @@ def test_run_folder_manifest_and_latest(good_run, nb_dir):
     assert m["packages"]["pandas"] and m["python"].count(".") == 2 and m["renderer"] == "pandoc+typst"
     table = run_dir / "tables" / "tbl-index-scores.csv"
     assert m["outputs"]["tables/tbl-index-scores.csv"] == hashlib.sha256(table.read_bytes()).hexdigest()
-    assert (run_dir / "notebooks" / "03_scores.ipynb").is_file()
+    assert (run_dir / "_internal" / "notebooks" / "03_scores.ipynb").is_file()  # sealed (reporting.bundle)
     expected = runs._param_hash(RunRequest("AMS", 2024, notebooks_dir=nb_dir), None, runs.discover_notebooks(nb_dir))
     assert run_dir.name.endswith("-" + expected) and len(expected) == 8
 
@@ -224,10 +224,10 @@ def test_scenario_is_copied_and_passed(nb_dir, tmp_path):
     sc.write_text("weights: {method: equal}\n")
     res = runs.execute_run(RunRequest("EUR", 2024, scenario=sc, notebooks=("01",), notebooks_dir=nb_dir,
                                       outputs_dir=tmp_path / "o", render=False))
-    copy = res.run_dir / "scenario.yaml"
+    copy = res.run_dir / "_internal" / "scenario.yaml"  # a wco run is sealed (reporting.bundle)
     assert res.ok and copy.read_text() == sc.read_text()
-    nb = nbf.read(res.run_dir / "notebooks" / "01_coverage.ipynb", as_version=4)
-    assert f"spec {copy}" in nb.cells[-1].outputs[0]["text"]
+    nb = nbf.read(res.run_dir / "_internal" / "notebooks" / "01_coverage.ipynb", as_version=4)
+    assert f"spec {res.run_dir / 'scenario.yaml'}" in nb.cells[-1].outputs[0]["text"]
     assert runs.load_manifest(res.run_dir)["scenario"] == {"weights": {"method": "equal"}}
 
 

@@ -53,7 +53,7 @@ Examples
 ...                      "r_max": [0.8, 0.81], "r_max_with": ["K40", "K01"], "verdict": ["keep", "drop"],
 ...                      "reasons": ["", "item-rest r -0.86 < 0.0"]})
 >>> [f.rule for f in compute_findings({"tbl-scorecard": card})]
-['kpi.misdirected', 'kpi.summary']
+['kpi.misdirected (item-rest r < -0.3)', 'kpi.summary']
 >>> advised_drops(compute_findings({"tbl-scorecard": card}))
 ('K40',)
 """
@@ -230,8 +230,9 @@ def group_gaps(matrix: pd.DataFrame, groups: pd.DataFrame, outcome_of: Mapping[s
     >>> m = pd.DataFrame({"K1": [1, None, None, None, 2, 3], "K2": [1, 2, 3, 4, 5, 6]},
     ...                  index=list("abcdef"))
     >>> g = pd.DataFrame({"island": [False, True, True, True, False, False]}, index=list("abcdef"))
-    >>> group_gaps(m, g, {"K1": "O1", "K2": "O1"}).iloc[0][["group", "missing_in", "missing_out"]].tolist()
-    ['island', 0.5, 0.0]
+    >>> row = group_gaps(m, g, {"K1": "O1", "K2": "O1"}).iloc[0]
+    >>> row["group"], float(row["missing_in"]), float(row["missing_out"])
+    ('island', 0.5, 0.0)
     """
     rows = []
     g = groups.reindex(matrix.index)

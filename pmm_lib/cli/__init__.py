@@ -29,15 +29,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("pmm_lib.cli.run", "run the methodology notebooks for a region and cycle and render the paper"),
     "rerun": ("pmm_lib.cli.rerun", "repeat a past run from its manifest"),
     "compare": ("pmm_lib.cli.compare", "compare two runs: rank shifts, score differences, changed inputs"),
+    "design": ("pmm_lib.cli.design", "compare a candidate framework with its base: the design-review paper"),
     "scan": ("pmm_lib.cli.scan", "scan a run folder for values its audience may not see (exit 1 on a hit)"),
     "workshop": ("pmm_lib.cli.workshop", "workshop group exercises (serve the participants' app)"),
 }
+
+
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata``), or a note that it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pmm-workbench")
+    except PackageNotFoundError:  # running from a source tree that was never pip-installed
+        return "unknown (pmm-workbench is not installed: pip install -e .)"
 
 
 def _parser(selected: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmm", description="PMM Workbench: methodology tools for the WCO Performance Measurement Mechanism."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from pmm_lib import paths
 from pmm_lib.errors import InputError
-from pmm_lib.inputs.framework import DISCLOSURE_LEVELS, load_framework
+from pmm_lib.inputs.framework import DISCLOSURE_LEVELS
 from pmm_lib.vocab import REGIONS
 
 __all__ = [
@@ -408,7 +408,9 @@ def _kpi_codes(framework_path: str | Path | None) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=8)
 def _kpi_codes_cached(path: str, stamp: int) -> tuple[str, ...]:
-    return tuple(load_framework(path).kpi_codes)
+    from pmm_lib.inputs.candidates import load_design  # a framework or a candidate file
+
+    return tuple(load_design(path).kpi_codes)
 
 
 def to_matrix(observations: pd.DataFrame, cycle: int, region: str | None = None,
@@ -424,7 +426,8 @@ def to_matrix(observations: pd.DataFrame, cycle: int, region: str | None = None,
     region : str, optional
         A WCO region (:data:`REGIONS`); ``None`` or ``"ALL"`` keeps every participating Member.
     framework_path : str or Path, optional
-        Framework file giving the KPI columns (default: the bundled framework).
+        Framework file giving the KPI columns (default: the bundled framework). A candidate file
+        (:mod:`pmm_lib.inputs.candidates`) maps the observations onto its KPIs first.
 
     Returns
     -------
@@ -447,6 +450,11 @@ def to_matrix(observations: pd.DataFrame, cycle: int, region: str | None = None,
     if region is not None and region != "ALL" and region not in REGIONS:
         raise InputError(f"unknown region {region!r}", column="region", expected="ALL, " + ", ".join(REGIONS))
     codes = list(_kpi_codes(framework_path))
+    if framework_path is not None:  # a candidate framework: observations mapped onto its KPIs
+        from pmm_lib.inputs.candidates import is_candidate_file, map_observations
+
+        if is_candidate_file(framework_path) and observations.attrs.get("framework") != str(framework_path):
+            observations = map_observations(observations, framework_path)
     obs = observations[observations["cycle"] == cycle]
     if obs.empty:
         cycles = sorted(pd.unique(observations["cycle"]).tolist())

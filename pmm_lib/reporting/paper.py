@@ -52,6 +52,7 @@ from pmm_lib.reporting.report import (
     load_artefacts,
     table_markdown,
 )
+from pmm_lib.reporting.safety import PANDOC_FROM, check_html, check_paper_source
 
 __all__ = [
     "REGION_NAMES",
@@ -77,7 +78,8 @@ _AUDIENCE_TEXT = {
 }
 _AUDIENCE_RANK = {"public": 0, "wco": 1, "internal": 2}
 #: Static files of the Quarto project copied into every run folder.
-_STATIC = ("paper.qmd", "_quarto.yml", "references.bib", "paper.css", "paper-header.typ", "crossref.lua")
+_STATIC = ("paper.qmd", "_quarto.yml", "references.bib", "paper.css", "paper-header.typ", "crossref.lua",
+           "paper-blocks.lua")
 _SECTION_TITLES = {"data": "Data and coverage", "validity": "Indicator validity",
                    "structure": "Structure of the dimensions", "weighting": "Weighting and aggregation",
                    "outcomes": "Trade-cost outcomes", "uncertainty": "Uncertainty and sensitivity"}
@@ -286,14 +288,12 @@ def _header_typ(run: _Run) -> str:
 
 def _notice(run: _Run) -> str:
     """The HTML page's banner and download links (the PDF carries the notice in its subtitle and headers)."""
-    links = ('<p class="downloads">Download: <a href="paper.pdf">PDF</a> · '
-             '<a href="#annex-d-files-of-this-run">tables as CSV</a>'
-             + (' · <a href="#annex-d-files-of-this-run">executed notebooks</a>' if run.audience in ("wco", "internal")
-                else "") + "</p>")
-    banner = ('<div class="simulated">' + SIMULATED_NOTICE + ": the Member returns of this run are the workbench's "
-              "synthetic data with a planted truth; the Members' names are real, their KPI values are not.</div>"
-              if is_simulated(run.manifest) else "")
-    return "```{=html}\n" + banner + "\n" + links + "\n```"
+    links = ("Download: [PDF](paper.pdf) · [tables as CSV](#annex-d-files-of-this-run)"
+             + (" · [executed notebooks](#annex-d-files-of-this-run)" if run.audience in ("wco", "internal") else ""))
+    banner = ("::: {.simulated .html-only}\n" + SIMULATED_NOTICE + ": the Member returns of this run are the "
+              "workbench's synthetic data with a planted truth; the Members' names are real, their KPI values are "
+              "not.\n:::\n\n" if is_simulated(run.manifest) else "")
+    return banner + "::: {.downloads .html-only}\n" + links + "\n:::"
 
 
 def _key_findings(run: _Run) -> str:
@@ -313,7 +313,7 @@ def _key_findings(run: _Run) -> str:
     body = ["# Key findings and recommendations {.unnumbered}", "", lead, "",
             "::: {.keyfindings}", *bullets, ":::", "", "**Recommendations**", ""]
     body += [f"{i}. {escape_md(r)}" for i, r in enumerate(recs, 1)] or ["1. No change: the results support the index as computed."]
-    body += ["", "```{=typst}", "#pagebreak()", "#outline(title: [Contents], depth: 2)", "#pagebreak()", "```"]
+    body += ["", "::: {.pagebreak}", ":::", "", "::: {.contents}", ":::", "", "::: {.pagebreak}", ":::"]
     return "\n".join(body)
 
 
@@ -577,6 +577,26 @@ def _uncertainty(run: _Run) -> str:
     return "\n\n".join(x for x in out if x)
 
 
+_CYCLES = ("tbl-cycles-rank-stability", "fig-cycles-ranks", "fig-cycles-score-changes", "tbl-cycles-score-changes",
+           "tbl-cycles-kpi-stability", "tbl-cycles-alpha", "tbl-cycles-variation")
+
+
+def _cycles(run: _Run, template_dir: Path) -> str:
+    """The Cycles section (notebook 06), only when the run compared this cycle with an earlier one."""
+    if "tbl-cycles-rank-stability" not in run.tables:
+        return ""
+    prose = template_dir / "partials" / "cycles.qmd"
+    figs = [lb for lb in _CYCLES if lb.startswith("fig-") and run.fig(lb)]
+    tabs = [lb for lb in _CYCLES if lb.startswith("tbl-") and lb in run.tables]
+    out = ["# Cycles", "", prose.read_text(encoding="utf-8").strip() if prose.is_file() else "",
+           f"The comparison of the two cycles is in {_ref([*tabs, *figs])}."]
+    for lb in tabs:
+        art = run.artefacts[lb]
+        out.append(_table(run, run.tables[lb], lb, art.caption))
+    out += [_figure(run, lb) for lb in figs]
+    return "\n\n".join(x for x in out if x)
+
+
 def _limitations(run: _Run) -> str:
     missing = [t for key, t in _SECTION_TITLES.items()
                if not any(f.section == key for f in run.findings)]
@@ -664,7 +684,7 @@ def _annex(run: _Run) -> str:
 
 
 def paper_context(run_dir: str | Path, manifest: Mapping[str, Any] | None = None, *,
-                  framework: Framework | None = None) -> dict[str, Any]:
+                  framework: Framework | None = None, template_dir: str | Path | None = None) -> dict[str, Any]:
     """The run's blocks of the paper (``_paper/<name>.qmd`` contents) and its findings.
 
     Returns
@@ -678,7 +698,9 @@ def paper_context(run_dir: str | Path, manifest: Mapping[str, Any] | None = None
     blocks = {"notice": _notice(run), "key-findings": _key_findings(run), "intro": _intro(run),
               "framework": _framework(run), "data": _data(run), "validity": _validity(run),
               "structure": _structure(run), "weighting": _weighting(run), "outcomes": _outcomes(run),
-              "uncertainty": _uncertainty(run), "limitations": _limitations(run), "annex": _annex(run)}
+              "uncertainty": _uncertainty(run),
+              "cycles": _cycles(run, Path(template_dir) if template_dir is not None else METHODOLOGY_DIR),
+              "limitations": _limitations(run), "annex": _annex(run)}
     return {"blocks": blocks, "meta": _meta_yaml(run), "header": _header_typ(run), "findings": run.findings,
             "labels": list(dict.fromkeys(run.used)), "simulated": is_simulated(run.manifest)}
 
@@ -703,7 +725,7 @@ def write_paper_source(run_dir: str | Path, manifest: Mapping[str, Any] | None =
     if parts.is_dir():
         for src in sorted(parts.glob("*.qmd")):
             write_text_atomic(run_dir / "partials" / src.name, src.read_text(encoding="utf-8"))
-    ctx = paper_context(run_dir, manifest, framework=framework)
+    ctx = paper_context(run_dir, manifest, framework=framework, template_dir=template_dir)
     for name, text in ctx["blocks"].items():
         write_text_atomic(run_dir / "_paper" / f"{name}.qmd", text + "\n")
     write_text_atomic(run_dir / "_paper" / "meta.yml", ctx["meta"])
@@ -771,15 +793,18 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str]) -> RenderResult:
     pandoc = _pandoc()
     md = expand_includes((run_dir / "paper.qmd").read_text(encoding="utf-8"), run_dir)
     src = write_text_atomic(run_dir / "paper.md", md)
-    common = [pandoc, src.name, "--from", "markdown", "--standalone", "--number-sections",
+    check_paper_source(md, run_dir, pandoc=pandoc)  # images inside the run folder, no raw/active content
+    common = [pandoc, src.name, "--from", PANDOC_FROM, "--standalone", "--number-sections",
               "--metadata-file", "_paper/meta.yml", "--resource-path", ".",
-              "--lua-filter", "crossref.lua", "--citeproc", "--bibliography", "references.bib"]
+              "--lua-filter", "paper-blocks.lua", "--lua-filter", "crossref.lua",
+              "--citeproc", "--bibliography", "references.bib"]
     outputs: dict[str, Path] = {}
     if "html" in formats:
         target = run_dir / "paper.html"
         with atomic_path(target) as tmp:
             _run([*common, "--to", "html5", "--toc", "--toc-depth", "2", "--embed-resources", "--css", "paper.css",
                   "--output", str(tmp)], run_dir, "pandoc (HTML)")
+            check_html(tmp)  # no script, event handler or embedded file reached the page
         outputs["html"] = target
     if "pdf" in formats:
         typ = run_dir / "paper.typ"

@@ -84,6 +84,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("uncertainty", "Uncertainty and sensitivity", "05",
             ("fig-rank-intervals", "fig-sobol", "fig-score-distributions", "tbl-rank-intervals",
              "tbl-sobol")),
+    Section("cycles", "Cycles", "06",  # pmm_lib.analysis.cycles; shown only when an earlier cycle exists
+            ("tbl-cycles-rank-stability", "fig-cycles-ranks", "fig-cycles-score-changes", "tbl-cycles-score-changes",
+             "tbl-cycles-kpi-stability", "tbl-cycles-alpha", "tbl-cycles-variation")),
 )
 
 
@@ -151,14 +154,20 @@ def use_reproducible_style() -> None:
     })
 
 
-def save_figure(fig: Any, label: str, caption: str, out_dir: str | Path | None, *,
-                audience: str = "internal", dpi: int = 150) -> Path | None:
+def save_figure(fig: Any, label: str | None = None, caption: str | None = None,
+                out_dir: str | Path | None = None, *, audience: str = "internal", dpi: int = 150) -> Path | None:
     """Save a matplotlib figure as ``figures/<label>.png`` (deterministic metadata) with its caption.
 
-    Does nothing and returns None when ``out_dir`` is empty (interactive use).
+    Does nothing and returns None when ``out_dir`` is empty (interactive use). Without ``label``
+    or ``caption`` they come from the running cell's ``#| label`` and ``#| fig-cap`` options
+    (:func:`pmm_lib.reporting.cellopts.figure_options`), so a notebook states them once.
     """
     if not out_dir:
         return None
+    if label is None or caption is None:
+        from pmm_lib.reporting.cellopts import figure_options
+
+        label, caption = figure_options(label, caption)
     if not label.startswith("fig-"):
         raise ValueError(f"figure label must start with 'fig-', got {label!r}")
     _check_audience(audience)
@@ -215,18 +224,18 @@ def load_artefacts(run_dir: str | Path) -> dict[str, Artefact]:
 
 
 _MINUS = "\u2212"
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]{}<>#|@$~^"})
-
-
 def escape_md(text: Any) -> str:
-    """Free text made inert for pandoc/Quarto markdown: every markup character escaped, lines joined.
+    """Free text made inert for pandoc/Quarto markdown: whitespace collapsed, every character that
+    opens markup escaped (:func:`pmm_lib.reporting.safety.markdown_text`, plus ``_``).
 
     Examples
     --------
     >>> print(escape_md("a_b [x](y) @fig-z *k* $1"))
-    a\\_b \\[x\\](y) \\@fig-z \\*k\\* \\$1
+    a\\_b \\[x\\]\\(y\\) \\@fig-z \\*k\\* \\$1
     """
-    return " ".join(str(text).split()).translate(_MD_SPECIAL)
+    from pmm_lib.reporting.safety import markdown_text
+
+    return markdown_text(" ".join(str(text).split())).replace("_", "\\_")
 
 
 def format_value(value: Any, kind: str = "number") -> str:

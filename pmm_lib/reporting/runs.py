@@ -53,6 +53,7 @@ from pmm_lib.paths import (
 )
 from pmm_lib.provenance import package_versions, relative_path, sha256_file
 from pmm_lib.reporting.nbpair import read_notebook
+from pmm_lib.reporting.params import RUN_PARAMETERS, RunParams
 from pmm_lib.vocab import DEFAULT_SEED, REGIONS, Audience
 
 __all__ = [
@@ -149,7 +150,7 @@ class RunRequest:
             object.__setattr__(self, name, Path(getattr(self, name)))
         if self.scenario is not None:
             object.__setattr__(self, "scenario", Path(self.scenario))
-        reserved = {"region", "cycle", "seed", "spec_path", "audience", "out_dir"} & set(self.parameters)
+        reserved = set(RUN_PARAMETERS) & set(self.parameters)
         if reserved:
             raise SpecError(f"parameters {', '.join(sorted(reserved))} are set by the runner; "
                             "use the RunRequest fields (or CLI options) instead")
@@ -249,7 +250,8 @@ def _git_commit() -> str | None:
 
 def load_manifest(run_dir: str | Path) -> dict[str, Any]:
     """Read ``<run_dir>/manifest.json`` (RunError naming the file if absent or unreadable)."""
-    path = Path(run_dir) / "manifest.json"
+    path = Path(run_dir) / "_internal" / "manifest.json"  # the full one of a sealed run
+    path = path if path.is_file() else Path(run_dir) / "manifest.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -298,6 +300,9 @@ def _read_scenario(path: Path) -> tuple[str, dict[str, Any]]:
         raise SpecError(f"--scenario {path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise SpecError(f"--scenario {path}: expected a mapping of spec keys, got {type(data).__name__}")
+    from pmm_lib.reporting.safety import check_free_text
+
+    check_free_text(data, where=f"--scenario {path}")  # no markup can reach the paper
     try:
         from pmm_lib.core.spec import Spec
     except ImportError:  # pragma: no cover - spec module is part of the core
@@ -369,8 +374,7 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
     from papermill.exceptions import PapermillExecutionError
 
     declared = notebook_parameters(src)
-    passed = {k: v for k, v in params.items() if k in declared or k in
-              ("region", "cycle", "seed", "spec_path", "audience", "out_dir")}
+    passed = {k: v for k, v in params.items() if k in declared or k in RUN_PARAMETERS}
     error: str | None = None
     tmp = dst.with_name(f".{dst.stem}.{uuid.uuid4().hex[:8]}.ipynb")
     try:
@@ -423,8 +427,10 @@ def _writers(notebooks: Sequence[Path]) -> dict[str, str]:
     found: dict[str, str] = {}
     for nb in notebooks:
         source = "\n".join(c.source for c in read_notebook(nb).cells if c.cell_type == "code")
-        for label in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']", source):
-            found.setdefault(label, nb.name)
+        # string literals ("tbl-x") and figure cells' options ("#| label: fig-x")
+        for quoted, option in re.findall(r"[\"']((?:fig|tbl)-[A-Za-z0-9_-]+)[\"']|^#\|\s*label:\s*((?:fig|tbl)-[A-Za-z0-9_-]+)",
+                                         source, flags=re.M):
+            found.setdefault(quoted or option, nb.name)
     return found
 
 
@@ -504,8 +510,16 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     t0 = time.perf_counter()
     say = on_event or (lambda msg: None)
     notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
+    for nb in notebooks:  # a .py/.ipynb pair that disagrees stops the run before any folder exists
+        read_notebook(nb)
     scenario_text, scenario = (_read_scenario(request.scenario) if request.scenario is not None
                                else (None, None))
+    from pmm_lib.reporting.bundle import require_key, seal_run
+
+    require_key(request.audience, outputs_dir=request.outputs_dir)  # public/wco: the pseudonym key exists
+    from pmm_lib.reporting.safety import check_free_text
+
+    check_free_text(dict(request.parameters), where="parameter")
     from pmm_lib.inputs.ingest import ensure_processed
 
     processed = ensure_processed()  # raw → ingest → processed, before anything reads the data
@@ -516,9 +530,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     if scenario_text is not None:
         spec_path = str(write_text_atomic(run_dir / "scenario.yaml", scenario_text))
     (run_dir / "notebooks").mkdir()
-    params: dict[str, Any] = {
-        "region": request.region, "cycle": request.cycle, "seed": request.seed,
-        "spec_path": spec_path, "audience": request.audience, "out_dir": str(run_dir),
+    params: dict[str, Any] = {  # the notebooks' RunParams, checked here once more
+        **RunParams(region=request.region, cycle=request.cycle, seed=request.seed, spec_path=spec_path,
+                    audience=request.audience, out_dir=str(run_dir)).as_dict(),
         **request.parameters,
     }
     from pmm_lib.paths import FRAMEWORK_PATH
@@ -595,6 +609,7 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     manifest.pop("status_at_render", None)
     manifest.update(status="success", finished=_now(), seconds=round(time.perf_counter() - t0, 3))
     _write_manifest(run_dir, manifest)
+    seal_run(run_dir, request.audience)  # workings to _internal/, manifest.json relative (reporting.bundle)
     if request.render:  # latest always points at a complete run with its paper
         point_latest(run_dir)
     return RunResult(run_dir, "success", "", manifest["renderer"] or "", time.perf_counter() - t0)
@@ -718,7 +733,9 @@ def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, n
     run_dir = _resolve_run(run_dir)
     old = load_manifest(run_dir)
     p = old.get("parameters", {})
-    scenario = run_dir / "scenario.yaml"
+    from pmm_lib.reporting.bundle import internal_path
+
+    scenario = internal_path(run_dir, "scenario.yaml")
     nb_dir = Path(old.get("notebooks_dir") or NOTEBOOKS_DIR)
     if not nb_dir.is_dir():
         nb_dir = NOTEBOOKS_DIR

@@ -428,7 +428,9 @@ def run_needles(run_dir: str | Path, *, observations: pd.DataFrame | None = None
         raise InputError(f"not a readable run manifest ({exc})", file=manifest_path,
                          expected="manifest.json with parameters.region/cycle/seed") from None
     spec = None
-    scenario = run_dir / "scenario.yaml"
+    from pmm_lib.reporting.bundle import internal_path
+
+    scenario = internal_path(run_dir, "scenario.yaml")  # _internal/ of a sealed run
     if scenario.is_file():
         from pmm_lib.core.spec import Spec
 
@@ -516,6 +518,8 @@ def notebook_text(path: str | Path) -> str:
 def number_tokens(text: str) -> list[tuple[int, str]]:
     """``(offset, token)`` of every number in ``text`` (not digits inside words, codes or hashes).
 
+    Examples
+    --------
     >>> [t for _, t in number_tokens("K01: 33.06 and −1,234.5 (n = 12, 10-20), not K01, fig-2 or ab12cd")]
     ['33.06', '−1,234.5', '12', '10', '20']
     """
@@ -737,8 +741,11 @@ def scan_run(run_dir: str | Path, needles: Needles | None = None, *,
             p = run_dir / name
             if p.is_file():
                 texts.append((name, lambda p=p: p.read_text(encoding="utf-8", errors="replace"), rule))
-    if "notebooks" in parts and (run_dir / "notebooks").is_dir():
-        for p in sorted((run_dir / "notebooks").glob("*.ipynb")):
+    from pmm_lib.reporting.bundle import internal_path
+
+    nb_dir = internal_path(run_dir, "notebooks")  # _internal/notebooks of a sealed run
+    if "notebooks" in parts and nb_dir.is_dir():
+        for p in sorted(nb_dir.glob("*.ipynb")):
             texts.append((p.relative_to(run_dir).as_posix(), lambda p=p: notebook_text(p),
                           rule | {"strong_sig": notebook_strong_sig}))
     for rel, read, text_rule in texts:
