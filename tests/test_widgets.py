@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +13,22 @@ from hypothesis import strategies as st
 
 from pmm_lib.inputs.framework import load_framework
 from pmm_lib.workshop import exercise as ws
-from pmm_lib.workshop.widgets import WeightingApp, ahp_options, rank_shift_svg
+from pmm_lib.workshop.live import LiveIndex
+from pmm_lib.workshop.session import group_holder, register_session
+from pmm_lib.workshop.widgets import WeightingApp, ahp_options, rank_shift_svg, user_message
 
 FW = load_framework()
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "workshop" / "group_exercise.ipynb"
+DIMS = [d.code for d in FW.dimensions]
 
 
 def _live(n=40, seed=5, missing=0.1):
     rng = np.random.default_rng(seed)
-    x = pd.DataFrame(rng.uniform(0, 100, (n, 51)), index=[f"M{i:02d}" for i in range(n)], columns=FW.kpi_codes)
+    x = pd.DataFrame(rng.uniform(0, 100, (n, len(FW.kpi_codes))), index=[f"M{i:02d}" for i in range(n)],
+                     columns=FW.kpi_codes)
     x = x.mask(rng.random(x.shape) < missing)
     names = pd.Series([f"Member {i}" for i in range(n)], index=x.index)
-    return ws.LiveIndex(x, FW, names=names)
+    return LiveIndex(x, FW, names=names)
 
 
 LIVE = _live()
@@ -38,127 +41,246 @@ def _outcomes(live, seed=2):
 
 
 @pytest.fixture
-def app(tmp_path):
-    return WeightingApp(LIVE, session="unit", outcomes=_outcomes(LIVE), root=tmp_path)
+def room(tmp_path):
+    cfg = register_session("unit", ["Caribbean 1", "Andes", "Central America"], region="AMS", cycle=2024,
+                           root=tmp_path, seed=7)
+    return cfg, tmp_path
+
+
+@pytest.fixture
+def app(room):
+    cfg, root = room
+    return WeightingApp(LIVE, session=cfg, outcomes=_outcomes(LIVE), root=root, device="laptop-1",
+                        join=cfg.groups[0].code)
+
+
+def _type(app, values, block=None):
+    block = block or app.budget
+    for c, v in zip(block.codes, values, strict=True):
+        block.boxes[c].value = v
 
 
 def _points(app):
-    return [s.value for s in app.dim_sliders]
+    return [app.budget.values()[c] for c in DIMS]
+
+
+def _history(root, group="caribbean-1"):
+    return json.loads((root / "unit" / f"{group}.json").read_text())["history"]
 
 
 def test_initial_state_is_default(app):
+    assert app.group_name == "Caribbean 1" and app.work_box.layout.display is None
     assert _points(app) == [25, 25, 25, 25]
     assert (app.ranking["rank_shift"] == 0).all()
-    assert "Budget: <b>100</b> / 100" in app.dim_total.value
-    assert "No rank shifts" in app.chart.value
-    assert app.outcome.options == ("LPI customs score 2018",)   # only outcomes with data are offered
+    assert "Remaining: 0 points" in app.budget.remaining.value
+    assert "Same ranks" in app.chart.value
+    assert [v for _, v in app.outcome.options] == ["out_lpi_customs_2018"]  # only outcomes with data
+    assert "Not submitted yet" in app.status.value
 
 
-def test_moving_a_slider_rebalances_and_updates_views(app):
-    before = app.table.value
-    app.dim_sliders[0].value = 40
+def test_typing_points_gives_exactly_those_points(app):
+    _type(app, [40, 30, 20, 10])
+    assert _points(app) == [40, 30, 20, 10]                     # no rebalancing while typing
+    assert [app.budget.sliders[c].value for c in DIMS] == [40, 30, 20, 10]
+    assert "Remaining: 0 points" in app.budget.remaining.value
+    app.budget.boxes["OD"].value = 0
+    assert "Remaining: 10 points" in app.budget.remaining.value
+    assert app.submit() is None and "share exactly 100 points first (10 remaining)" in app.status.value
+    app.budget.boxes["OD"].value = 25
+    assert "Over budget by 15 points" in app.budget.remaining.value
+
+
+def test_slider_rebalances_unlocked_others(app):
+    app.budget.sliders["TF"].value = 40
     assert _points(app) == [40, 20, 20, 20]
-    app.dim_sliders[3].value = 0
-    assert _points(app) == [50, 25, 25, 0]     # 40 : 20 : 20 share 100 → 50, 25, 25
-    assert sum(_points(app)) == 100
-    expected = LIVE.ranking({"PMM": dict(zip(LIVE.dims, _points(app), strict=True))})
-    pd.testing.assert_frame_equal(app.ranking, expected)
-    assert app.table.value != before
-    shown = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td>", app.table.value)
-    assert [(int(r), n) for r, n in shown] == list(zip(expected["rank"].astype(int), expected["name"], strict=False))[:app.top]
-    assert app.chart.value.count("<rect") == min(app.top, int((expected["rank_shift"] != 0).sum()))
-    assert "Spearman" in app.correlation.value and "n = 40" in app.correlation.value
-    assert np.isfinite(app.last_update_ms)
+    app.budget.locks["TF"].value = True
+    app.budget.sliders["RC"].value = 40                          # TF locked at 40: ES, OD share 20
+    assert _points(app) == [40, 40, 10, 10]
+    assert ws.rebalance([40, 30, 20, 10], 1, 40, locked=[True, False, False, False]) == [40, 40, 13, 7]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 100)), min_size=1, max_size=12))
-def test_budget_always_100_under_any_moves(tmp_path, moves):
-    app = WeightingApp(LIVE, session="prop", root=tmp_path, chart=False)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 100)), min_size=1, max_size=12))
+def test_budget_stays_100_under_any_slider_moves(app, moves):
     for i, v in moves:
-        app.dim_sliders[i].value = v
-        pts = _points(app)
-        assert sum(pts) == 100 and pts[i] == v and min(pts) >= 0
+        app.budget.sliders[DIMS[i]].value = v
+        assert sum(_points(app)) == 100 and min(_points(app)) >= 0
 
 
-def test_kpi_block_of_one_dimension(app):
+def test_ranking_follows_the_method_core(app):
+    _type(app, [70, 10, 10, 10])
+    blocks = {"PMM": dict(zip(DIMS, [70, 10, 10, 10], strict=True))}
+    assert app.ranking["score"].to_numpy() == pytest.approx(LIVE.ranking(blocks)["score"].to_numpy())
+    assert app.last_update_ms > 0
+
+
+def test_kpi_blocks_are_kept_when_switching_dimensions(app):
+    app.kpi_dim.value = "TF"
+    tf = app.kpi_blocks["TF"]
+    app.kpi_use["TF"].value = True
+    vals = [100] + [0] * (len(tf.codes) - 1)
+    _type(app, vals, tf)
     app.kpi_dim.value = "RC"
-    sliders = app.kpi_sliders["RC"]
-    assert [s.description for s in sliders] == LIVE.kpis_of["RC"]
-    assert sum(s.value for s in sliders) == 100
-    assert "KPI budget in RC: <b>100</b>" in app.kpi_total.value
-    sliders[0].value = 70
-    assert sum(s.value for s in sliders) == 100 and sliders[0].value == 70
-    blocks = app.blocks()
-    assert set(blocks) == {"PMM", "RC"}
-    pd.testing.assert_frame_equal(app.ranking, LIVE.ranking(blocks))
-    app.kpi_dim.value = ""                      # back to dimension weights only
-    assert set(app.blocks()) == {"PMM"}
-    app.kpi_dim.value = "RC"                    # the group's KPI points are remembered
-    assert app.kpi_sliders["RC"][0].value == 70
+    rc = app.kpi_blocks["RC"]
+    app.kpi_use["RC"].value = True
+    _type(app, [0] * (len(rc.codes) - 1) + [100], rc)
+    app.kpi_dim.value = "TF"
+    assert list(app.kpi_blocks["TF"].values().values()) == vals
+    b = app.blocks()
+    assert set(b) == {"PMM", "TF", "RC"} and b["RC"][rc.codes[-1]] == 100
+    assert "(set)" in dict((v, k) for k, v in app.kpi_dim.options)["RC"]
+    path = app.submit()
+    assert set(_history(path.parent.parent)[-1]["points"]) == {"PMM", "TF", "RC"}
 
 
-def test_ahp_mode_consistent_hand_computed(app):
-    # a_ij = w_i / w_j for w = (8, 4, 2, 1): all on the Saaty scale, CR = 0, weights 8/15, 4/15, ...
-    values = {"TF/RC": 2.0, "TF/ES": 4.0, "TF/OD": 8.0, "RC/ES": 2.0, "RC/OD": 4.0, "ES/OD": 2.0}
+def test_kpi_view_names_the_expected_outcomes(app):
+    app.kpi_dim.value = "RC"
+    text = " ".join(w.value for w in app.kpi_box.children[0].children if isinstance(getattr(w, "value", None), str))
+    for o in FW.outcomes:
+        if o.parent == "RC":
+            assert o.name in text.replace("&#x27;", "'")
+
+
+def test_ahp_consistent_hand_computed(app):
     app.mode.value = "ahp"
-    assert app.budget_box.layout.display == "none" and app.ahp_box.layout.display is None
-    for (a, b), s in zip(app.pairs, app.ahp_sliders, strict=True):
-        s.value = values[f"{a}/{b}"]
+    # w = (8, 4, 2, 1) / 15: every judgement the exact ratio -> CR = 0
+    for s, v in zip(app.ahp_sliders, [2, 4, 8, 2, 4, 2], strict=True):
+        s.value = float(v)
     pts = app.dimension_points()
-    assert list(pts.values()) == pytest.approx([800 / 15, 400 / 15, 200 / 15, 100 / 15])
-    assert "CR = 0.000" in app.ahp_status.value and "acceptable" in app.ahp_status.value
-    assert "Weights (of 100): TF 53.3, RC 26.7, ES 13.3, OD 6.7" in app.ahp_status.value
-    pd.testing.assert_frame_equal(app.ranking, LIVE.ranking({"PMM": pts}))
+    assert [pts[c] for c in DIMS] == pytest.approx([800 / 15, 400 / 15, 200 / 15, 100 / 15])
+    assert "consistent (consistency ratio 0.00" in app.ahp_status.value
+    assert app.ahp_fix.layout.display == "none"
 
 
-def test_ahp_mode_inconsistent_names_the_judgement(app):
-    # consistent (8, 4, 2, 1) except TF/OD reversed to 1/8: the app must point at TF vs OD
-    values = {"TF/RC": 2.0, "TF/ES": 4.0, "TF/OD": 1 / 8, "RC/ES": 2.0, "RC/OD": 4.0, "ES/OD": 2.0}
+def test_ahp_inconsistent_asks_to_confirm_and_suggests_a_fix(app, room):
+    _, root = room
     app.mode.value = "ahp"
-    for (a, b), s in zip(app.pairs, app.ahp_sliders, strict=True):
-        s.value = values[f"{a}/{b}"]
-    r = ws.ahp_judgements(LIVE.dims, values)
-    cr = float(re.search(r"CR = ([0-9.]+)", app.ahp_status.value).group(1))
-    assert cr == pytest.approx(r.cr, abs=5e-4) and cr > 0.1
-    assert "inconsistent" in app.ahp_status.value and "TF vs OD = 1/8" in app.ahp_status.value
+    # TF > RC > ES strongly, but ES > TF extremely: a cycle
+    for s, v in zip(app.ahp_sliders, [5, 1 / 9, 1, 5, 1, 1], strict=True):
+        s.value = float(v)
+    r = app.ahp_result()
+    assert r.cr > 0.10
+    assert "contradict each other" in app.ahp_status.value and app.ahp_fix.layout.display is None
+    assert app.submit() is None                                   # asks first
+    assert app.confirm_box.layout.display is None and "Submit anyway?" in app.confirm_msg.value
+    assert not (root / "unit" / "caribbean-1.json").exists()
+    before = r.cr
+    app.apply_suggestion()
+    assert app.ahp_result().cr < before
+    app.ahp_sliders[1].value = 1 / 9                              # back to the inconsistent set
+    app.submit()
+    path = app.submit(confirmed=True)
+    entry = _history(path.parent.parent)[-1]
+    assert entry["method"] == "ahp" and entry["ahp"]["cr"] == pytest.approx(app.ahp_result().cr, abs=1e-6)
 
 
-def test_ahp_options_scale():
-    opts = ahp_options("TF", "RC")
-    assert len(opts) == 17
-    assert [v for _, v in opts] == pytest.approx([9, 8, 7, 6, 5, 4, 3, 2, 1] + [1 / k for k in range(2, 10)])
+def test_ahp_options_verbal_scale():
+    opts = ahp_options("TF", "RC", names={"TF": "Trade", "RC": "Revenue"})
+    assert len(opts) == 17 and opts[8] == ("equally important (1)", 1.0)
+    assert opts[0] == ("Trade: extremely more (9)", 9.0)
+    assert opts[4][0] == "Trade: strongly more (5)" and opts[-1] == ("Revenue: extremely more (9)", 1 / 9)
+    assert ahp_options("TF", "RC", "fr")[6][0] == "TF : modérément plus (3)"
 
 
-def test_submit_keeps_history_and_reports(app, tmp_path):
-    assert app.submit() is None and "Not submitted" in app.status.value    # no group name yet
-    assert not list(tmp_path.rglob("*.json"))
-    app.group.value = "Andean Group"
-    app.dim_sliders[1].value = 55
-    p1 = app.submit()
-    assert "Submitted for group <b>Andean Group</b>" in app.status.value
+def test_submit_is_idempotent_and_tracks_unsaved_changes(app, room):
+    _, root = room
+    _type(app, [40, 30, 20, 10])
+    assert app.dirty and "Unsaved changes" in app.status.value
+    path = app.submit()
+    app.submit()                                                  # a double click
+    assert len(_history(root)) == 1 and "Saved at" in app.status.value and "revision 1" in app.status.value
+    assert "Nothing new" in app.status.value
+    app.budget.boxes["OD"].value = 11
+    assert "Unsaved changes" in app.status.value                  # as soon as it differs
+    app.budget.boxes["OD"].value = 10
+    assert not app.dirty                                          # back to the saved weights
+    app.budget.boxes["ES"].value = 15
+    app.budget.boxes["OD"].value = 15
+    app.submit()
+    hist = _history(root)
+    assert [h["revision"] for h in hist] == [1, 2] and hist[-1]["points"]["PMM"]["OD"] == 15
+    assert path == app.last_path and not app.submit_button.disabled
+
+
+def test_token_makes_submit_idempotent(tmp_path):
+    blocks = {"PMM": dict(zip(DIMS, [40, 30, 20, 10], strict=True))}
+    for _ in range(3):
+        p = ws.submit("s", "G", blocks, root=tmp_path, token="t1")
+    ws.submit("s", "G", blocks, root=tmp_path, token="t2")
+    assert [h["token"] for h in json.loads(p.read_text())["history"]] == ["t1", "t2"]
+
+
+def test_reload_restores_the_last_submission(app, room):
+    cfg, root = room
     app.mode.value = "ahp"
-    app.ahp_sliders[0].value = 3.0
-    p2 = app.submit()
-    assert p1 == p2 == tmp_path / "unit" / "andean-group.json"
-    hist = json.loads(p1.read_text())["history"]
-    assert [h["method"] for h in hist] == ["budget", "ahp"]
-    assert hist[0]["points"]["PMM"] == {"TF": 15, "RC": 55, "ES": 15, "OD": 15}
-    assert hist[1]["ahp"]["judgements"]["TF/RC"] == 3.0 and hist[1]["ahp"]["labels"]["TF/RC"] == "3"
-    assert sum(hist[1]["points"]["PMM"].values()) == pytest.approx(100)
-    subs = ws.load_submissions("unit", root=tmp_path, framework=FW)
-    assert set(subs["revision"]) == {2}
+    for s, v in zip(app.ahp_sliders, [2, 4, 8, 2, 4, 2], strict=True):
+        s.value = float(v)
+    app.kpi_dim.value = "ES"
+    app.kpi_use["ES"].value = True
+    es = app.kpi_blocks["ES"]
+    _type(app, [50, 50] + [0] * (len(es.codes) - 2), es)
+    app.submit()
+    again = WeightingApp(LIVE, session=cfg, root=root, device="laptop-1", join=cfg.groups[0].code)
+    assert again.group_name == "Caribbean 1" and again.method == "ahp"
+    assert [s.value for s in again.ahp_sliders] == [2, 4, 8, 2, 4, 2]
+    assert again.kpi_use["ES"].value and list(again.kpi_blocks["ES"].values().values())[:2] == [50, 50]
+    assert not again.dirty and "is restored" in again.status.value
+    assert again.ranking["score"].to_numpy() == pytest.approx(app.ranking["score"].to_numpy())
+
+
+def test_second_device_is_told_and_never_merges(app, room):
+    cfg, root = room
+    _type(app, [40, 30, 20, 10])
+    app.submit()
+    other = WeightingApp(LIVE, session=cfg, root=root, device="laptop-2", join=cfg.groups[0].code)
+    assert other.group_name is None and other.work_box.layout.display == "none"
+    assert "already open on another device" in other.join_msg.value
+    assert other.takeover_button.layout.display is None
+    other.takeover_button.click()                                 # explicit take-over
+    assert other.group_name == "Caribbean 1" and _points(other) == [40, 30, 20, 10]
+    _type(app, [10, 20, 30, 40])
+    assert app.submit() is None and "open on another device" in app.status.value
+    assert len(_history(root)) == 1                               # the first laptop wrote nothing
+    assert group_holder("unit", "Caribbean 1", root) == "laptop-2"
+
+
+def test_unknown_join_code_is_explained(room):
+    cfg, root = room
+    a = WeightingApp(LIVE, session=cfg, root=root, device="x", join="ZZZZZZ")
+    assert a.group_name is None and "No group has the join code ZZZZZZ" in a.join_msg.value
+    a.group_pick.value = "Andes"
+    a.join_button.click()
+    assert a.group_name == "Andes"
+
+
+def test_language_switch_relabels_and_keeps_values(app):
+    _type(app, [40, 30, 20, 10])
+    app.set_language("fr")
+    assert app.submit_button.description == "Soumettre" and "Modifications non enregistrées" in app.status.value
+    assert app.mode.options[0][0] == "Répartir 100 points" and _points(app) == [40, 30, 20, 10]
+    assert "rang" in app.table.value
+    app.language.value = "es"
+    assert app.submit_button.description == "Enviar" and "Por repartir: 0 puntos" in app.budget.remaining.value
+    assert app.ahp_sliders[0].value == 1.0 and "igual" in app.ahp_sliders[0].options[8][0]
+
+
+def test_errors_do_not_show_server_paths(room):
+    cfg, root = room
+    a = WeightingApp(LIVE, session=cfg, root=root, device="d", join=cfg.groups[1].code)
+    _type(a, [40, 30, 20, 10])
+    (root / "unit" / "andes.json").write_text("{broken")          # a damaged file on the server
+    a.submit()
+    assert "Not saved" in a.status.value and str(root) not in a.status.value
+    err = ws.InputError("bad", file=root / "x.json", expected="good")
+    assert user_message(err) == "bad (good)"
 
 
 def test_reset_restores_defaults(app):
-    app.dim_sliders[2].value = 70
+    _type(app, [40, 30, 20, 10])
     app.kpi_dim.value = "TF"
-    app.kpi_sliders["TF"][0].value = 90
-    app.mode.value = "ahp"
-    app.ahp_sliders[1].value = 5.0
+    app.kpi_use["TF"].value = True
     app.reset_weights()
-    assert _points(app) == LIVE.default_dim_points
-    assert [s.value for s in app.kpi_sliders["TF"]] == LIVE.default_kpi_points["TF"]
+    assert _points(app) == LIVE.default_dim_points and not app.kpi_use["TF"].value
     assert all(s.value == 1.0 for s in app.ahp_sliders)
 
 
@@ -168,13 +290,14 @@ def test_rank_shift_svg():
     assert svg.count("<rect") == 2                       # the two largest |shifts|: D +5, A +3
     assert ">D</text>" in svg and ">A</text>" in svg and ">B</text>" not in svg
     assert "+5" in svg and "+3" in svg
-    assert "No rank shifts" in rank_shift_svg(r.assign(rank_shift=0.0))
+    assert "Same ranks" in rank_shift_svg(r.assign(rank_shift=0.0))
 
 
-def test_session_from_environment(tmp_path, monkeypatch):
+def test_unregistered_session_accepts_a_group_name(tmp_path, monkeypatch):
     monkeypatch.setenv(ws.ENV_SESSION, "Americas-2021")
-    app = WeightingApp(LIVE, root=tmp_path, chart=False)
-    assert app.session == "Americas-2021" and "Americas-2021" in app.widget.children[0].value
+    a = WeightingApp(LIVE, root=tmp_path, join="Caribbean 2")
+    assert a.session == "Americas-2021" and a.group_name == "Caribbean 2"
+    assert "Americas-2021" in a.title.value
 
 
 @pytest.mark.slow
@@ -182,7 +305,8 @@ def test_exercise_notebook_runs_headless(tmp_path, monkeypatch):
     papermill = pytest.importorskip("papermill")
     monkeypatch.setenv(ws.ENV_DIR, str(tmp_path))
     out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"session": "nb", "region": "AMS"},
+    papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"session": "nb", "region": "AMS",
+                                                                    "join": "Group 1"},
                                kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
     nb = json.loads(out.read_text())
     assert nb["cells"][0]["metadata"]["tags"] == ["parameters"]

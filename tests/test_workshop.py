@@ -488,10 +488,27 @@ def test_cli_consensus(session, capsys):
     assert main(["workshop", "consensus", "--session", "nobody", "--out-dir", str(session)]) == 2
 
 
-def test_voila_command():
-    cmd = ws.voila_command(9999)
-    assert "--no-browser" in cmd and "--port=9999" in cmd and "--Voila.ip=127.0.0.1" in cmd
-    assert cmd[-5].endswith("group_exercise.ipynb") or any(c.endswith("group_exercise.ipynb") for c in cmd)
+def test_serve_command_is_one_solara_process():
+    from pmm_lib.workshop.server import serve_command, serve_env
+
+    cmd = serve_command(9999)
+    assert cmd[1:4] == ["-m", "solara", "run"] and "pmm_lib.workshop.server" in cmd and "--production" in cmd
+    assert cmd[cmd.index("--port") + 1] == "9999" and cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    env = serve_env("s1", "/tmp/x", base={})
+    assert env[ws.ENV_SESSION] == "s1" and env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+
+
+def test_cli_register_prints_links(tmp_path, capsys):
+    from pmm_lib.cli import main
+
+    assert main(["workshop", "register", "--session", "r1", "--region", "AMS", "--cycle", "2024",
+                 "--groups", "Caribbean 1", "Andes", "--out-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Caribbean 1: http://localhost:8765/?join=" in out and "dashboard: http://localhost:8765/dashboard" in out
+    assert main(["workshop", "register", "--session", "r1", "--region", "AMS", "--cycle", "2024",
+                 "--groups", "X", "--out-dir", str(tmp_path)]) == 2          # already registered
+    assert main(["workshop", "serve", "--session", "nobody", "--out-dir", str(tmp_path)]) == 2
+    assert "is not registered" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- agreement with the method core
@@ -537,7 +554,7 @@ def test_facilitator_notebook_exports_hand_computed_consensus(session, tmp_path)
 
 
 @pytest.mark.slow
-def test_cli_serve_starts_voila_and_prints_url(tmp_path):
+def test_cli_serve_starts_one_solara_process(tmp_path):
     import os
     import signal
     import socket
@@ -546,24 +563,26 @@ def test_cli_serve_starts_voila_and_prints_url(tmp_path):
     import time
     import urllib.request
 
-    port = ws._free_port()
+    from pmm_lib.workshop.commands import free_port
+    from pmm_lib.workshop.session import register_session
+
+    register_session("cli-test", ["A", "B"], region="AMS", cycle=2024, root=tmp_path, seed=1)
+    port = free_port()
     cmd = [sys.executable, "-m", "pmm_lib.cli", "workshop", "serve", "--session", "cli-test",
            "--port", str(port), "--out-dir", str(tmp_path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             cwd=tmp_path, start_new_session=True)
     try:
         line = proc.stdout.readline()
-        assert f"http://localhost:{port}/" in line and "cli-test" in line
-        end = time.monotonic() + 60
+        assert f"http://localhost:{port}/" in line and "cli-test" in line and "/dashboard" in line
+        end = time.monotonic() + 90
         while time.monotonic() < end:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.25)
-        # Voila serves the exercise notebook (rendering it runs the notebook in a kernel)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120) as r:
-            assert r.status == 200
-            assert "how would your group weight the PMM" in r.read().decode("utf-8")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as r:
+            assert r.status == 200 and "solara" in r.read().decode("utf-8").lower()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -18,6 +18,8 @@
 session = "demo"
 out_dir = ""          # where to write tables/, figures/ and the exports; empty: no files
 submissions_dir = ""  # where sessions are kept; empty: $PMM_WORKSHOP_DIR, else outputs/workshop
+region = "AMS"         # region and cycle of the live dashboard when the session is not registered
+cycle = 2024
 statistic = "mean"    # consensus exported as the scenario: mean or median
 demo_groups = 6       # if the session has no submissions yet, show this many simulated groups (0: never)
 seed = 20240601
@@ -77,3 +79,23 @@ if out_dir:
     sets = ws.export_weight_sets(subs, Path(out_dir) / "workshop_weight_sets.yaml", session=session)
     print(scenario, sets, sep="\n")
 ws.scenario_dict(cons, statistic=statistic)
+
+# %% [markdown]
+# ## The live dashboard
+#
+# Who has submitted, each group's weights, the consensus with its spread (AHP groups combined by the geometric mean of their judgements), flags, and the consensus's effect on the ranking. It redraws when a group submits (`dash.start_polling()`); in the room it is served at `/dashboard`.
+
+# %%
+from pmm_lib.errors import InputError
+from pmm_lib.workshop.dashboard import FacilitatorDashboard
+from pmm_lib.workshop.live import load_live_index
+from pmm_lib.workshop.session import load_session
+
+try:
+    cfg = load_session(session, submissions_dir or None)
+    region, cycle = cfg.region, cfg.cycle
+except InputError:
+    cfg = None
+live, _ = load_live_index(region, cycle)
+dash = FacilitatorDashboard(live, session=cfg or session, root=submissions_dir or None)
+dash

@@ -77,8 +77,6 @@ import json
 import math
 import os
 import re
-import socket
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,10 +87,10 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from pmm_lib.errors import InputError, PmmError, SpecError
+from pmm_lib.errors import InputError, SpecError
 from pmm_lib.inputs.framework import Framework, load_framework
 from pmm_lib.io import write_text_atomic
-from pmm_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
+from pmm_lib.paths import OUTPUTS_DIR
 from pmm_lib.seed import SeedLike, rng
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,9 +101,7 @@ __all__ = [
     "ENV_DIR",
     "ENV_REGION",
     "ENV_SESSION",
-    "LiveIndex",
-    "OUTCOME_CHOICES",
-    "OutcomeChoice",
+    "SaveRefused",
     "SAATY_SCALE",
     "SUBMISSION_SCHEMA",
     "TOP_BLOCK",
@@ -119,23 +115,22 @@ __all__ = [
     "export_scenario",
     "export_weight_sets",
     "kendall_w",
+    "load_ahp",
     "largest_remainder",
-    "load_live_index",
     "load_submissions",
-    "outcome_series",
     "plot_consensus",
     "plot_rank_shift",
     "points_to_explicit",
     "rebalance",
     "resolve_session",
     "saaty_label",
+    "saaty_verbal",
     "scenario_dict",
     "session_dir",
     "simulate_submissions",
     "slug",
     "submission_overview",
     "submit",
-    "voila_command",
     "weight_sets",
     "weights_table",
 ]
@@ -154,6 +149,8 @@ BUDGET = 100
 
 #: Saaty's fundamental scale, 1/9 .. 9
 SAATY_SCALE: tuple[float, ...] = tuple([1 / k for k in range(9, 1, -1)] + list(range(1, 10)))
+#: file names of a session folder that are not group files
+_RESERVED = frozenset({"session", "claims"})
 _NAME_RE = re.compile(r"^[\w][\w .\-()&']{0,59}$", re.UNICODE)
 
 
@@ -197,7 +194,7 @@ def default_points(weights: Sequence[float], total: int = BUDGET) -> list[int]:
 
 
 def rebalance(points: Sequence[int], index: int, value: int, *, total: int = BUDGET,
-              fallback: Sequence[float] | None = None) -> list[int]:
+              fallback: Sequence[float] | None = None, locked: Sequence[bool] | None = None) -> list[int]:
     """Set one slider of a budget and rebalance the others so that the budget stays exact.
 
     The other sliders share ``total - value`` in proportion to their current points,
@@ -217,6 +214,9 @@ def rebalance(points: Sequence[int], index: int, value: int, *, total: int = BUD
         The budget.
     fallback : sequence of float, optional
         Shares for the others when they are all zero.
+    locked : sequence of bool, optional
+        Sliders that keep their points; the moved slider is then clipped to
+        ``[0, total - sum(locked points)]`` and only unlocked others are rebalanced.
 
     Returns
     -------
@@ -229,7 +229,24 @@ def rebalance(points: Sequence[int], index: int, value: int, *, total: int = BUD
     [40, 20, 20, 20]
     >>> rebalance([40, 30, 20, 10], 3, 0)
     [45, 33, 22, 0]
+    >>> rebalance([40, 30, 20, 10], 1, 40, locked=[True, False, False, False])
+    [40, 40, 13, 7]
     """
+    if locked is not None and any(locked):
+        if len(locked) != len(points):
+            raise SpecError(f"locked has {len(locked)} entries for {len(points)} sliders")
+        fixed = [j for j in range(len(points)) if locked[j] and j != index]
+        free = [j for j in range(len(points)) if j not in fixed]
+        held = sum(max(int(points[j]), 0) for j in fixed)
+        if held > total:
+            raise SpecError(f"locked sliders hold {held} points, more than the budget {total}")
+        sub = rebalance([points[j] for j in free], free.index(index), min(int(value), total - held),
+                        total=total - held,
+                        fallback=None if fallback is None else [fallback[j] for j in free])
+        out = [int(points[j]) for j in range(len(points))]
+        for j, v in zip(free, sub, strict=True):
+            out[j] = v
+        return out
     n = len(points)
     if not 0 <= index < n:
         raise SpecError(f"slider index {index} out of range 0..{n - 1}")
@@ -316,6 +333,25 @@ def saaty_label(value: float) -> str:
     if abs(inv - round(inv)) < 1e-9:
         return f"1/{int(round(inv))}"
     return f"{value:.2f}"
+
+
+#: Saaty's verbal scale (Saaty 1980, table 1): odd values named, even values "between"
+SAATY_VERBAL: dict[int, str] = {1: "equal", 2: "equal to moderate", 3: "moderate", 4: "moderate to strong",
+                                5: "strong", 6: "strong to very strong", 7: "very strong",
+                                8: "very strong to extreme", 9: "extreme"}
+
+
+def saaty_verbal(value: float) -> tuple[int, str]:
+    """The intensity (1..9) and English verbal label of a Saaty judgement, either direction.
+
+    >>> saaty_verbal(5), saaty_verbal(1 / 3)
+    ((5, 'strong'), (3, 'moderate'))
+    """
+    if not (value > 0 and math.isfinite(value)):
+        raise SpecError(f"a judgement must be positive, got {value!r}")
+    k = int(round(value if value >= 1 else 1 / value))
+    k = min(max(k, 1), 9)
+    return k, SAATY_VERBAL[k]
 
 
 def ahp_judgements(codes: Sequence[str], judgements: Mapping[str | tuple[str, str], float]) -> AhpLive:
@@ -484,8 +520,10 @@ def slug(name: str, *, what: str = "group") -> str:
         raise InputError(f"parameter {what!r}: name {name!r} is not accepted",
                          expected="1-60 characters: letters, digits, spaces, . - _ ( ) & ', "
                                   "starting with a letter or digit")
-    s = re.sub(r"[^\w]+", "-", name.strip().lower(), flags=re.UNICODE).strip("-")
-    return s or "x"
+    s = re.sub(r"[^\w]+", "-", name.strip().lower(), flags=re.UNICODE).strip("-") or "x"
+    if what == "group" and s in _RESERVED:
+        raise InputError(f"parameter 'group': name {name!r} is reserved", expected="another group name")
+    return s
 
 
 def resolve_session(session: str | None = "") -> str:
@@ -532,10 +570,15 @@ def _read_submission(path: Path) -> dict[str, Any]:
     return doc
 
 
+class SaveRefused(InputError):
+    """A submission was refused on purpose (the group is held by another device)."""
+
+
 def submit(session: str, group: str, points: Mapping[str, Mapping[str, float]], *,
            method: Method = "budget", ahp: Mapping[str, Any] | None = None,
            root: str | Path | None = None, framework: Framework | None = None,
-           submitted_at: str | None = None) -> Path:
+           submitted_at: str | None = None, device: str | None = None,
+           token: str | None = None) -> Path:
     """Record a group's weights: append a revision to ``<session dir>/<group-slug>.json``.
 
     The file is rewritten atomically (:mod:`pmm_lib.io`) under a lock, keeping all earlier
@@ -554,11 +597,22 @@ def submit(session: str, group: str, points: Mapping[str, Mapping[str, float]], 
         Base folder (see :func:`session_dir`).
     submitted_at : str, optional
         ISO 8601 timestamp; default now (UTC).
+    device : str, optional
+        The submitting device; when given it must be the group's current holder
+        (:func:`pmm_lib.workshop.session.claim_group`), else :class:`SaveRefused`.
+    token : str, optional
+        Idempotency key: when the group's last revision carries the same token, nothing is
+        appended (a double click or a retried request gives one revision).
 
     Returns
     -------
     Path
         The group's file.
+
+    Raises
+    ------
+    SaveRefused
+        Another device holds the group.
     """
     if method not in get_args(Method):
         raise SpecError(f"method {method!r} is not one of {', '.join(get_args(Method))}")
@@ -575,11 +629,25 @@ def submit(session: str, group: str, points: Mapping[str, Mapping[str, float]], 
                                  expected="a group name differing in more than case or punctuation")
         else:
             doc = {"schema": SUBMISSION_SCHEMA, "session": session, "group": group.strip(), "history": []}
+        if device is not None:
+            claims_path = folder / "claims.json"
+            claims = json.loads(claims_path.read_text(encoding="utf-8")).get("claims", {}) \
+                if claims_path.exists() else {}
+            holder = claims.get(gslug, {}).get("device")
+            if holder != device:
+                raise SaveRefused(f"group {group.strip()!r} is open on another device; this device no longer "
+                                  "holds it", expected="one device per group (join again to take it over)")
+        if token is not None and doc["history"] and doc["history"][-1].get("token") == token:
+            return path
         entry = {"revision": len(doc["history"]) + 1, "submitted_at": submitted_at or _utcnow(),
                  "method": method,
                  "points": {b: {c: (int(v) if float(v).is_integer() else v) for c, v in pts.items()}
                             for b, pts in blocks.items()},
                  "ahp": dict(ahp) if ahp is not None else None}
+        if device is not None:
+            entry["device"] = device
+        if token is not None:
+            entry["token"] = token
         doc["history"].append(entry)
         write_text_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     return path
@@ -614,6 +682,8 @@ def load_submissions(session: str, *, root: str | Path | None = None, latest: bo
     folder = session_dir(session, root)
     rows: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if path.name in ("session.json", "claims.json"):
+            continue
         doc = _read_submission(path)
         hist = doc["history"][-1:] if latest else doc["history"]
         for entry in hist:
@@ -629,6 +699,24 @@ def load_submissions(session: str, *, root: str | Path | None = None, latest: bo
                                      method=str(entry.get("method", "")), block=block, code=code,
                                      points=float(v)))
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS)
+
+
+def load_ahp(session: str, *, root: str | Path | None = None) -> dict[str, dict[str, float]]:
+    """Each AHP group's latest judgements: ``{group: {"A/B": value, ...}}``.
+
+    Only groups whose latest submission used the AHP method are included.
+    """
+    folder = session_dir(session, root)
+    out: dict[str, dict[str, float]] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if path.name in ("session.json", "claims.json"):
+            continue
+        doc = _read_submission(path)
+        last = doc["history"][-1]
+        if last.get("method") == "ahp" and isinstance(last.get("ahp"), Mapping):
+            j = last["ahp"].get("judgements") or {}
+            out[str(doc.get("group", path.stem))] = {str(k): float(v) for k, v in j.items()}
+    return out
 
 
 def weights_table(submissions: pd.DataFrame, block: str = TOP_BLOCK) -> pd.DataFrame:
@@ -864,263 +952,6 @@ def export_weight_sets(submissions: pd.DataFrame, path: str | Path, *, session: 
     return write_text_atomic(path, yaml.safe_dump(doc, sort_keys=False))
 
 
-# --------------------------------------------------------------------------- the live index
-
-@dataclass(frozen=True)
-class OutcomeChoice:
-    """A trade-cost outcome offered in the app: variable, year, transform and the expected sign."""
-
-    label: str
-    variable: str
-    year: int
-    transform: Literal["identity", "log1p"] = "identity"
-    better: Literal["higher", "lower"] = "higher"
-
-    def __post_init__(self) -> None:
-        for name, allowed in (("transform", ("identity", "log1p")), ("better", ("higher", "lower"))):
-            if getattr(self, name) not in allowed:
-                raise SpecError(f"OutcomeChoice {self.label!r}: {name} {getattr(self, name)!r} is not one of "
-                                f"{', '.join(allowed)}")
-
-
-OUTCOME_CHOICES: tuple[OutcomeChoice, ...] = (
-    OutcomeChoice("LPI customs score 2018", "lpi_customs", 2018),
-    OutcomeChoice("LPI overall score 2018", "lpi_overall", 2018),
-    OutcomeChoice("log(1 + DB border time to import, h) 2020", "db_time_import_border_h", 2020, "log1p", "lower"),
-    OutcomeChoice("log(1 + DB documentary time to import, h) 2020", "db_time_import_doc_h", 2020, "log1p", "lower"),
-    OutcomeChoice("log(1 + DB border time to export, h) 2020", "db_time_export_border_h", 2020, "log1p", "lower"),
-    OutcomeChoice("LPI customs score 2023", "lpi_customs", 2023),
-)
-
-
-def outcome_series(outcomes: pd.DataFrame, choice: OutcomeChoice) -> pd.Series:
-    """One outcome as a Series indexed by member (tidy ``member, year, variable, value`` in).
-
-    Returns an empty Series when the variable/year is absent.
-    """
-    sel = outcomes.loc[(outcomes["variable"] == choice.variable) & (outcomes["year"] == choice.year)]
-    s = sel.drop_duplicates("member", keep="last").set_index("member")["value"].astype(float)
-    if choice.transform == "log1p":
-        s = np.log1p(s.clip(lower=0))
-    s.name = choice.label
-    return s
-
-
-class LiveIndex:
-    """Fast what-if index for the workshop: precomputed normalised values, weighted sums only.
-
-    The normalised matrix (members × KPIs, e.g. ``build(...).normalised``) and every
-    outcome's score (weighted arithmetic mean of its available KPIs, framework weights) are
-    computed once. A change of dimension points recomputes only
-    ``index_u = sum_d w_d D_ud / sum_{d: D_ud available} w_d``; a KPI block for dimension
-    ``d`` recomputes ``d``'s outcome scores ``O_uo = sum_{k in o} p_k x_uk / sum_{k in o, x_uk
-    available} p_k`` and ``D_ud = sum_o P_o O_uo / sum_{o available} P_o`` with ``P_o =
-    sum_{k in o} p_k``. Aggregation is arithmetic with re-normalisation over available
-    values at every level (missing values are skipped, not zero).
-
-    Parameters
-    ----------
-    normalised : DataFrame
-        Members × KPI codes (any subset of the framework's KPIs; higher = better).
-    framework : Framework, optional
-    names : Series, optional
-        Member → display name.
-    """
-
-    def __init__(self, normalised: pd.DataFrame, framework: Framework | None = None, *,
-                 names: pd.Series | None = None):
-        fw = _framework(framework)
-        self.framework = fw
-        self.members = [str(m) for m in normalised.index]
-        self.names = (names.reindex(self.members).fillna(pd.Series(self.members, index=self.members))
-                      if names is not None else pd.Series(self.members, index=self.members))
-        self.dims = [d.code for d in fw.dimensions]
-        kpis = [k.code for k in fw.kpis]
-        unknown = [c for c in normalised.columns if c not in kpis]
-        if unknown:
-            raise InputError(f"normalised matrix has columns that are not framework KPIs: {unknown}")
-        x = normalised.reindex(columns=kpis).to_numpy(dtype=float)
-        self._x0 = np.nan_to_num(x, nan=0.0)
-        self._mask = (~np.isnan(x)).astype(float)
-        self._kpi_pos = {c: i for i, c in enumerate(kpis)}
-        self.kpis_of: dict[str, list[str]] = {}
-        self._dim_cols: dict[str, np.ndarray] = {}
-        self._dim_w0: dict[str, np.ndarray] = {}
-        self._dim_outcomes: dict[str, list[str]] = {}
-        self._out_of_kpi: dict[str, np.ndarray] = {}
-        dim_default = np.empty((len(self.members), len(self.dims)))
-        for j, d in enumerate(fw.dimensions):
-            outs = [o for o in fw.outcomes if o.parent == d.code]
-            ks = [k for o in outs for k in o.children]
-            self.kpis_of[d.code] = ks
-            self._dim_outcomes[d.code] = [o.code for o in outs]
-            self._dim_cols[d.code] = np.array([self._kpi_pos[k] for k in ks])
-            # framework default: KPI weight within outcome × outcome weight within dimension
-            w0 = []
-            osum = sum(o.weight for o in outs)
-            for o in outs:
-                ksum = sum(fw.kpi(k).weight for k in o.children)
-                w0 += [fw.kpi(k).weight / ksum * o.weight / osum for k in o.children]
-            self._dim_w0[d.code] = np.asarray(w0)
-            self._out_of_kpi[d.code] = np.array([oi for oi, o in enumerate(outs) for _ in o.children])
-            dim_default[:, j] = self._dim_score(d.code, self._dim_w0[d.code])
-        self._dims_default = dim_default
-        self.default_dim_points = default_points([d.weight for d in fw.dimensions])
-        self.default_kpi_points = {d: default_points(list(self._dim_w0[d])) for d in self.dims}
-        self.default_score_array = self.score_array(
-            {TOP_BLOCK: dict(zip(self.dims, [d.weight for d in fw.dimensions], strict=True))})
-        self.default_rank_array = self.rank_array(self.default_score_array)
-
-    @classmethod
-    def from_build(cls, matrix: pd.DataFrame, framework: Framework | None = None, *, spec: Any = None,
-                   names: pd.Series | None = None, disclosure: pd.DataFrame | None = None,
-                   audience: str = "wco") -> LiveIndex:
-        """Normalise ``matrix`` with the method core (``pmm_lib.core.build.build``) and precompute.
-
-        When ``disclosure`` (members × KPIs levels) is given, normalised values the
-        ``audience`` may not see are masked before aggregation (``pmm_lib.reporting.disclosure``), so a
-        group's extreme weights cannot reveal a restricted KPI value through the index.
-        """
-        from pmm_lib.core.build import build  # lazy: the method core is heavy and optional here
-
-        fw = _framework(framework)
-        result = build(matrix, fw.meta(), spec) if spec is not None else build(matrix, fw.meta())
-        norm = result.normalised
-        if disclosure is not None:
-            from pmm_lib.reporting.disclosure import mask_matrix
-
-            norm = mask_matrix(norm, disclosure, audience)
-        return cls(norm, fw, names=names)
-
-    # -- computation
-    def _dim_score(self, dim: str, kpi_w: np.ndarray) -> np.ndarray:
-        cols = self._dim_cols[dim]
-        x0, mk = self._x0[:, cols], self._mask[:, cols]
-        oi = self._out_of_kpi[dim]
-        n_out = int(oi.max()) + 1
-        wk = np.zeros((cols.size, n_out))
-        wk[np.arange(cols.size), oi] = kpi_w
-        num, den = x0 @ wk, mk @ wk
-        with np.errstate(invalid="ignore", divide="ignore"):
-            o = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        ow = wk.sum(axis=0)
-        avail = ~np.isnan(o)
-        dden = (avail * ow).sum(axis=1)
-        dnum = np.where(avail, o, 0.0) @ ow
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(dden > 0, dnum / np.where(dden > 0, dden, 1.0), np.nan)
-
-    def dimension_scores(self, blocks: Mapping[str, Mapping[str, float]] | None = None) -> pd.DataFrame:
-        """Members × dimensions scores, with KPI blocks applied where given."""
-        d = self._dims_default.copy()
-        for j, dim in enumerate(self.dims):
-            if blocks and dim in blocks:
-                pts = blocks[dim]
-                d[:, j] = self._dim_score(dim, np.array([float(pts[k]) for k in self.kpis_of[dim]]))
-        return pd.DataFrame(d, index=self.members, columns=self.dims)
-
-    def score_array(self, blocks: Mapping[str, Mapping[str, float]]) -> np.ndarray:
-        """Index scores (ndarray, member order) for weight-point blocks: the app's hot path."""
-        top = blocks[TOP_BLOCK]
-        w = np.array([float(top[c]) for c in self.dims])
-        d = self.dimension_scores(blocks).to_numpy() if len(blocks) > 1 else self._dims_default
-        avail = ~np.isnan(d)
-        den = avail.astype(float) @ w
-        num = np.where(avail, d, 0.0) @ w
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-    def scores(self, blocks: Mapping[str, Mapping[str, float]]) -> pd.Series:
-        """Index score per member for weight-point blocks (only ``PMM`` required)."""
-        return pd.Series(self.score_array(blocks), index=self.members, name="score")
-
-    @staticmethod
-    def rank_array(scores: np.ndarray) -> np.ndarray:
-        """Ranks, 1 = best, ties share the smallest rank ('min'); NaN scores get NaN."""
-        out = np.full(scores.shape, np.nan)
-        ok = ~np.isnan(scores)
-        out[ok] = stats.rankdata(-scores[ok], method="min")
-        return out
-
-    def ranking(self, blocks: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-        """Ranks under ``blocks`` against the framework defaults.
-
-        Returns
-        -------
-        DataFrame
-            Sorted by rank: ``member, name, score, rank, default_score, default_rank,
-            rank_shift`` (``default_rank - rank``: positive = moves up).
-        """
-        s = self.score_array(blocks)
-        r = self.rank_array(s)
-        out = pd.DataFrame({"member": self.members, "name": self.names.to_numpy(), "score": s,
-                            "rank": r, "default_score": self.default_score_array,
-                            "default_rank": self.default_rank_array})
-        out["rank_shift"] = out["default_rank"] - out["rank"]
-        return out.sort_values(["rank", "member"], kind="stable", na_position="last").reset_index(drop=True)
-
-    @staticmethod
-    def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-        """Spearman's rho of two aligned arrays over pairs where both are present: ``(rho, n)``.
-
-        rho is Pearson's r of the average ranks (ties averaged); NaN when n < 3 or a side is constant.
-        """
-        ok = ~(np.isnan(x) | np.isnan(y))
-        n = int(ok.sum())
-        if n < 3:
-            return float("nan"), n
-        rx, ry = stats.rankdata(x[ok]), stats.rankdata(y[ok])
-        rx, ry = rx - rx.mean(), ry - ry.mean()
-        den = math.sqrt(float((rx * rx).sum() * (ry * ry).sum()))
-        return (float((rx * ry).sum() / den) if den > 0 else float("nan")), n
-
-    def correlation(self, scores: pd.Series, outcome: pd.Series) -> dict[str, float]:
-        """Spearman correlation of index scores with an outcome over members having both.
-
-        Returns ``{"estimate": rho, "p_value": p, "n": n}`` (NaN when n < 3).
-        """
-        both = pd.concat([scores.rename("s"), outcome.rename("o")], axis=1, join="inner").dropna()
-        n = len(both)
-        if n < 3 or both["s"].nunique() < 2 or both["o"].nunique() < 2:
-            return {"estimate": float("nan"), "p_value": float("nan"), "n": float(n)}
-        res = stats.spearmanr(both["s"], both["o"])
-        return {"estimate": float(res.statistic), "p_value": float(res.pvalue), "n": float(n)}
-
-
-def load_live_index(region: str | None = "", cycle: int = 2024, *, audience: str = "wco",
-                    spec: Any = None) -> tuple[LiveIndex, pd.DataFrame | None]:
-    """The workshop's data: a :class:`LiveIndex` for one region and cycle, and the outcomes.
-
-    Reads observations and members through :mod:`pmm_lib.inputs.data`, normalises with the method
-    core (default Spec, or ``spec``) and masks what ``audience`` may not see. An empty
-    ``region`` means ``$PMM_WORKSHOP_REGION`` if set, else ``"ALL"`` (every participating
-    Member). Returns ``(live, outcomes)``; outcomes is the tidy outcome table or None when it
-    cannot be loaded.
-    """
-    from pmm_lib.inputs import data
-    from pmm_lib.reporting.disclosure import check_audience, disclosure_matrix
-
-    check_audience(audience)
-    region = (region or "").strip() or os.environ.get(ENV_REGION, "").strip() or "ALL"
-
-    fw = load_framework()
-    obs = data.load_observations()
-    matrix = data.to_matrix(obs, cycle, None if region in (None, "", "ALL") else region)
-    if matrix.empty:
-        raise InputError(f"no observations for region {region!r} and cycle {cycle}",
-                         expected="a region among ALL, AMS, AP, ESA, EUR, MENA, WCA and a reported cycle")
-    names = None
-    with contextlib.suppress(PmmError, OSError, KeyError):
-        members = data.load_members()
-        names = members.set_index("member")["name"].astype(str)
-    disc = disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
-    live = LiveIndex.from_build(matrix, fw, spec=spec, names=names, disclosure=disc, audience=audience)
-    outcomes = None
-    with contextlib.suppress(PmmError, OSError, KeyError):
-        outcomes = data.load_outcomes()
-    return live, outcomes
-
-
 # --------------------------------------------------------------------------- plots
 
 def plot_consensus(submissions: pd.DataFrame, *, block: str = TOP_BLOCK, ax: Axes | None = None) -> Axes:
@@ -1182,18 +1013,18 @@ def plot_rank_shift(ranking: pd.DataFrame, *, top: int = 20, ax: Axes | None = N
     return ax
 
 
-# --------------------------------------------------------------------------- CLI
+# --------------------------------------------------------------------------- moved names
 
-EXERCISE_NOTEBOOK = NOTEBOOKS_DIR / "workshop" / "group_exercise.ipynb"
-
-
-def _free_port(ip: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return int(s.getsockname()[1])
+_MOVED = {"LiveIndex": "pmm_lib.workshop.live", "load_live_index": "pmm_lib.workshop.live",
+          "OUTCOME_CHOICES": "pmm_lib.workshop.live", "OutcomeChoice": "pmm_lib.workshop.live",
+          "outcome_series": "pmm_lib.workshop.live",
+          "cli_add_workshop": "pmm_lib.workshop.commands", "cli_workshop": "pmm_lib.workshop.commands"}
 
 
-def voila_command(port: int, *, ip: str = "127.0.0.1", notebook: Path = EXERCISE_NOTEBOOK) -> list[str]:
-    """The Voila command line ``pmm workshop serve`` runs."""
-    return [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-            f"--Voila.ip={ip}", "--theme=light", "--show_tracebacks=False"]
+def __getattr__(name: str) -> Any:
+    """Names that moved to :mod:`pmm_lib.workshop.live` and :mod:`pmm_lib.workshop.commands` (kept as aliases)."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

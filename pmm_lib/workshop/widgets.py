@@ -1,35 +1,44 @@
-"""The participants' weighting app for PMM workshops (ipywidgets; served with Voila).
+"""The participants' app (ipywidgets): join a group, weight, see the ranks move, submit.
 
-This module owns the user interface only; every number it shows comes from
-:mod:`pmm_lib.workshop.exercise` (budget rebalancing, AHP priorities and consistency, the live index,
-submissions). A group names itself, then either
+This module owns the participants' user interface only. Numbers come from
+:mod:`pmm_lib.workshop.exercise` (budgets, AHP, submissions), :mod:`pmm_lib.workshop.live`
+(scores and ranks by the method core) and :mod:`pmm_lib.workshop.session` (groups and
+devices); every text comes from :mod:`pmm_lib.workshop.i18n`. The same object runs in
+JupyterLab (``display(app)``) and in the room's server (:mod:`pmm_lib.workshop.server`),
+where 50 participants share one process.
 
-* distributes 100 weight points across the four dimensions with sliders that keep the
-  budget at exactly 100 (moving one slider rebalances the others proportionally, integer-exact
-  and deterministic: :func:`pmm_lib.workshop.exercise.rebalance`), or
-* makes AHP pairwise judgements between the dimensions on Saaty's 1/9..9 scale, with the
-  consistency ratio shown live and, when CR > 0.10, the most inconsistent judgement named;
-
-optionally also distributing 100 points across the KPIs of one dimension. The ranking table,
-a rank-shift chart against the default (framework) weights and the Spearman correlation with a
-chosen trade-cost outcome update on every change; "Submit" appends the group's weights to
-``<session dir>/<group>.json`` (:func:`pmm_lib.workshop.exercise.submit`).
-
-Latency: only weighted sums are recomputed per change (:class:`pmm_lib.workshop.exercise.LiveIndex`);
-``benchmarks/widgets.py`` measures the full update (computation, table, chart).
+What a group sees
+-----------------
+* **Join**: pick a registered group or type its join code. A group already open on another
+  device is refused with an explanation; taking it over is an explicit choice.
+* **Budget**: for each dimension a points box (typing 40, 30, 20, 10 gives exactly that;
+  "Remaining: N" shows what is left), a slider beside it (moving it rebalances the unlocked
+  others, :func:`pmm_lib.workshop.exercise.rebalance`) and a lock.
+* **Pairwise (AHP)**: each pair of dimensions named, on the verbal scale (equal, moderate,
+  strong, very strong, extreme), the consistency explained in plain words, a suggested
+  fix, and a confirmation before submitting an inconsistent set (CR > 0.10).
+* **KPI weights** per dimension, grouped by expected outcome; each dimension's block is
+  kept when switching to another.
+* **Results**: ranking, largest moves against the framework weights, and how closely the
+  ranking follows a trade-cost outcome, updated on every change.
+* **Save state**: "unsaved changes" as soon as the weights differ from the last
+  submission; Submit is disabled while saving and idempotent (one revision per state); the
+  group's last submission is restored when the page is reloaded.
 
 Examples
 --------
->>> from pmm_lib.workshop.exercise import load_live_index          # doctest: +SKIP
->>> live, outcomes = load_live_index("AMS", 2024)          # doctest: +SKIP
->>> WeightingApp(live, session="demo", outcomes=outcomes)  # doctest: +SKIP
+>>> from pmm_lib.workshop.live import load_live_index          # doctest: +SKIP
+>>> live, outcomes = load_live_index("AMS", 2024)              # doctest: +SKIP
+>>> WeightingApp(live, session="demo", outcomes=outcomes)      # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import html
+import json
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,166 +46,456 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from pmm_lib.errors import PmmError
+from pmm_lib.errors import InputError, PmmError
 from pmm_lib.workshop.exercise import (
     BUDGET,
-    OUTCOME_CHOICES,
+    SAATY_VERBAL,
     TOP_BLOCK,
     AhpLive,
-    LiveIndex,
+    SaveRefused,
     ahp_judgements,
-    outcome_series,
     rebalance,
     resolve_session,
-    saaty_label,
+    saaty_verbal,
+    session_dir,
+    slug,
     submit,
 )
+from pmm_lib.workshop.i18n import LANGUAGES, t
+from pmm_lib.workshop.live import OUTCOME_CHOICES, LiveIndex, outcome_series
+from pmm_lib.workshop.session import SessionConfig, claim_group
 
-__all__ = ["WeightingApp", "ahp_options", "rank_shift_svg"]
+__all__ = ["STYLE", "WeightingApp", "ahp_options", "rank_shift_svg", "user_message"]
 
-_LABEL_STYLE = {"description_width": "150px"}
-_SLIDER_LAYOUT = {"width": "360px", "flex": "0 0 auto"}
+#: the app's own style sheet (an HTML widget, so it also applies inside JupyterLab)
+STYLE = """<style>
+.pmm-app .widget-vbox > *, .pmm-app .widget-hbox > * { flex-shrink: 0 !important; }
+.pmm-app .widget-html-content { line-height: 1.3; }
+.pmm-app .pmm-remaining .widget-html-content { margin-right: 12px; }
+.pmm-dashboard table td, .pmm-dashboard table th { padding: 2px 8px; text-align: left; border-bottom: 1px solid #eee; }
+.pmm-dashboard .widget-html-content { line-height: 1.3; }
+</style>"""
 
 
-def ahp_options(a: str, b: str) -> list[tuple[str, float]]:
-    """SelectionSlider options for the pair (a, b), left = a more important, value = a/b.
+def user_message(exc: BaseException) -> str:
+    """An error as participants may see it: the reason only, never a server path."""
+    if isinstance(exc, InputError):
+        text = exc.reason + (f" ({exc.expected})" if exc.expected else "")
+    else:
+        text = str(exc)
+    return text.replace(str(Path.cwd()), "…")
+
+
+def ahp_options(a: str, b: str, lang: str = "en", names: Mapping[str, str] | None = None
+                ) -> list[tuple[str, float]]:
+    """SelectionSlider options for the pair (a, b) on the verbal scale; value = a/b.
+
+    Left end: ``a`` extremely more important (9); middle: equal (1); right end: ``b``
+    extremely more important (1/9).
 
     >>> ahp_options("TF", "RC")[0], ahp_options("TF", "RC")[8]
-    (('TF 9×', 9.0), ('equal', 1.0))
+    (('TF: extremely more (9)', 9.0), ('equally important (1)', 1.0))
     """
-    left = [(f"{a} {k}×", float(k)) for k in range(9, 1, -1)]
-    right = [(f"{b} {k}×", 1 / k) for k in range(2, 10)]
-    return [*left, ("equal", 1.0), *right]
+    names = names or {}
+    na, nb = names.get(a, a), names.get(b, b)
+    left = [(t("ahp_more", lang, name=na, verbal=t("v_" + SAATY_VERBAL[k], lang)) + f" ({k})", float(k))
+            for k in range(9, 1, -1)]
+    right = [(t("ahp_more", lang, name=nb, verbal=t("v_" + SAATY_VERBAL[k], lang)) + f" ({k})", 1 / k)
+             for k in range(2, 10)]
+    return [*left, (t("ahp_equal", lang) + " (1)", 1.0), *right]
+
+
+class _Budget:
+    """One constant-sum block: a points box, a slider and a lock per code; 'remaining: N'."""
+
+    def __init__(self, codes: list[str], labels: Mapping[str, str], values: list[int],
+                 on_change: Callable[[], None], *, label_width: str = "300px"):
+        self.codes = codes
+        self.on_change = on_change
+        self._busy = False
+        # one Layout model per column, shared by the rows (fewer widgets per participant)
+        lab_l, sl_l, box_l, lock_l = (W.Layout(width=label_width), W.Layout(width="190px"),
+                                      W.Layout(width="64px"), W.Layout(width="80px"))
+        self.labels = {c: W.HTML(html.escape(labels[c]), layout=lab_l) for c in codes}
+        self.sliders = {c: W.IntSlider(value=v, min=0, max=BUDGET, readout=False, continuous_update=False,
+                                       layout=sl_l)
+                        for c, v in zip(codes, values, strict=True)}
+        self.boxes = {c: W.BoundedIntText(value=v, min=0, max=BUDGET, layout=box_l)
+                      for c, v in zip(codes, values, strict=True)}
+        self.locks = {c: W.Checkbox(value=False, indent=False, layout=lock_l) for c in codes}
+        for c in codes:
+            self.sliders[c].add_class("pmm-slider")
+            self.boxes[c].add_class("pmm-points")
+            self.boxes[c].add_class(f"pmm-points-{c}")
+            self.sliders[c].observe(lambda ch, c=c: self._slid(c, ch), names="value")
+            self.boxes[c].observe(lambda ch, c=c: self._typed(c, ch), names="value")
+        self.remaining = W.HTML()
+        self.remaining.add_class("pmm-remaining")
+        self.rows = [W.HBox([self.labels[c], self.boxes[c], self.sliders[c], self.locks[c]]) for c in codes]
+
+    def values(self) -> dict[str, int]:
+        return {c: int(self.boxes[c].value) for c in self.codes}
+
+    def set_values(self, values: Mapping[str, float]) -> None:
+        self._busy = True
+        try:
+            for c in self.codes:
+                v = int(round(float(values[c])))
+                self.boxes[c].value = v
+                self.sliders[c].value = v
+        finally:
+            self._busy = False
+
+    def total(self) -> int:
+        return sum(self.values().values())
+
+    def _slid(self, code: str, change: Mapping[str, Any]) -> None:
+        if self._busy:
+            return
+        cur = self.values()
+        cur[code] = int(change["old"])
+        locked = [bool(self.locks[c].value) for c in self.codes]
+        new = rebalance([cur[c] for c in self.codes], self.codes.index(code), int(change["new"]), locked=locked)
+        self.set_values(dict(zip(self.codes, new, strict=True)))
+        self.on_change()
+
+    def _typed(self, code: str, change: Mapping[str, Any]) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self.sliders[code].value = int(change["new"])
+        finally:
+            self._busy = False
+        self.on_change()
+
+    def relabel(self, labels: Mapping[str, str], lang: str) -> None:
+        for c in self.codes:
+            self.labels[c].value = html.escape(labels[c])
+            self.locks[c].description = t("lock", lang)
+
+    def show_remaining(self, lang: str) -> None:
+        left = BUDGET - self.total()
+        key = "remaining" if left >= 0 else "over_budget"
+        colour = "#1a7f37" if left == 0 else "#b35806"
+        self.remaining.value = f"<b style='color:{colour}'>{html.escape(t(key, lang, n=abs(left)))}</b>"
 
 
 class WeightingApp:
-    """The participants' app: weight points or AHP judgements, live ranks, submission.
+    """The participants' app (see the module docstring).
 
     Parameters
     ----------
     live : LiveIndex
-        Precomputed normalised data (:func:`pmm_lib.workshop.exercise.load_live_index`).
-    session : str
-        Session name; empty = ``$PMM_WORKSHOP_SESSION`` or ``"demo"``.
+        The room's data (:func:`pmm_lib.workshop.live.shared_live_index`).
+    session : str or SessionConfig
+        A registered session (region, cycle, groups), or a session name: then any valid group
+        name is accepted (a notebook on one's own).
     outcomes : DataFrame, optional
-        Tidy outcomes (``member, year, variable, value``); the choices of
-        :data:`pmm_lib.workshop.exercise.OUTCOME_CHOICES` with at least 3 Members are offered.
+        Tidy outcomes; choices of :data:`pmm_lib.workshop.live.OUTCOME_CHOICES` with at
+        least 3 Members are offered.
     root : path, optional
         Where sessions are kept (default ``$PMM_WORKSHOP_DIR`` or ``outputs/workshop``).
+    device : str, optional
+        This browser's id (the server passes its session cookie); default a new random id.
+    join : str, optional
+        A join code (from the group's link) or group name to join at once.
+    lang : {"en", "fr", "es"}
+    simulated : bool
+        Show the simulated-data notice.
+    on_join : callable, optional
+        Called with the join code after joining (the server puts it in the address bar so a
+        reload restores the group).
     top : int
-        Rows of the ranking table and bars of the rank-shift chart.
-    chart : bool
-        Draw the live rank-shift chart (inline SVG, see :func:`rank_shift_svg`).
+        Rows of the ranking table and bars of the chart.
 
     Attributes
     ----------
     widget : ipywidgets.VBox
         The whole app (displaying the object displays it).
     last_update_ms : float
-        Wall time of the last refresh (computation + table + chart), milliseconds.
+        Wall time of the last refresh (core aggregation + table + chart), milliseconds.
     """
 
-    def __init__(self, live: LiveIndex, *, session: str = "", outcomes: pd.DataFrame | None = None,
-                 root: str | Path | None = None, top: int = 15, chart: bool = True):
+    def __init__(self, live: LiveIndex, *, session: str | SessionConfig = "", outcomes: pd.DataFrame | None = None,
+                 root: str | Path | None = None, device: str | None = None, join: str | None = None,
+                 lang: str = "en", simulated: bool = False, on_join: Callable[[str], None] | None = None,
+                 top: int = 12):
         self.live = live
-        self.session = resolve_session(session)
+        self.config = session if isinstance(session, SessionConfig) else None
+        self.session = self.config.session if self.config else resolve_session(session)
         self.root = root
+        self.device = device or uuid.uuid4().hex
+        self.lang = lang
         self.top = top
+        self.on_join = on_join
+        self.group_name: str | None = None
         self.last_update_ms = float("nan")
         self.last_path: Path | None = None
-        self._busy = False
+        self._saved: tuple[str, str] | None = None   # (method, canonical blocks) of the last submission
+        self._saved_rev = 0
+        self._saved_time = ""
+        self._edit_seq = 0
+        self._saving = False
+        self._quiet = False
         self._ahp_cache: tuple[tuple[float, ...], AhpLive] | None = None
+        self._base_corr: dict[str, float] = {}
         fw = live.framework
         self._dim_names = {d.code: d.name for d in fw.dimensions}
         self._kpi_names = {k.code: k.name for k in fw.kpis}
-
-        # -- outcomes offered
-        self._outcomes: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # label: (member positions, values)
+        self._out_names = {o.code: o.name for o in fw.outcomes}
+        self._names = [str(x) for x in live.names.to_numpy()]
+        self._outcomes: dict[str, tuple[np.ndarray, np.ndarray, str]] = {}
         if outcomes is not None and not outcomes.empty:
             for choice in OUTCOME_CHOICES:
                 s = outcome_series(outcomes, choice).reindex(live.members)
                 pos = np.flatnonzero(s.notna().to_numpy())
                 if pos.size >= 3:
-                    self._outcomes[choice.label] = (pos, s.to_numpy(dtype=float)[pos])
-        self._names = [str(x) for x in live.names.to_numpy()]
-        self._better = {c.label: c.better for c in OUTCOME_CHOICES}
+                    self._outcomes[choice.label] = (pos, s.to_numpy(dtype=float)[pos], choice.better)
 
-        # -- header
-        self.group = W.Text(description="Group name", placeholder="e.g. Caribbean 1", style=_LABEL_STYLE,
-                            layout=W.Layout(width="430px"))
-        self.mode = W.ToggleButtons(options=[("Budget points", "budget"), ("AHP pairwise", "ahp")],
-                                    value="budget", description="Method", style=_LABEL_STYLE)
+        # ---------------------------------------------------------- header
+        self.title = W.HTML()
+        self.language = W.ToggleButtons(options=[(name, code) for code, name in LANGUAGES.items()], value=lang,
+                                        style={"button_width": "78px"})
+        self.language.add_class("pmm-language")
+        self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
+        self.notice = W.HTML()
+        self.notice.add_class("pmm-notice")
+        self._simulated = simulated
 
-        # -- budget over dimensions
-        self.dim_sliders = [
-            W.IntSlider(value=v, min=0, max=BUDGET, step=1, description=code, continuous_update=False,
-                        style=_LABEL_STYLE, layout=W.Layout(**_SLIDER_LAYOUT))
-            for code, v in zip(live.dims, live.default_dim_points, strict=True)]
-        for i, s in enumerate(self.dim_sliders):
-            s.observe(lambda ch, i=i: self._on_dim(i, ch), names="value")
-        self.dim_total = W.HTML()
-        self.reset = W.Button(description="Reset to default weights", icon="undo",
-                              layout=W.Layout(width="220px"))
-        self.reset.on_click(lambda _b: self.reset_weights())
-        budget_rows = [W.HBox([s, W.HTML(f"<span style='font-size:90%'>{html.escape(self._dim_names[s.description])}</span>")])
-                       for s in self.dim_sliders]
-        self.budget_box = W.VBox([W.HTML("<b>Distribute 100 points across the four dimensions</b>"),
-                                  *budget_rows, self.dim_total])
+        # ---------------------------------------------------------- join
+        self.join_help = W.HTML()
+        groups = [g.name for g in self.config.groups] if self.config else []
+        self.group_pick = W.Dropdown(options=groups, value=None, layout=W.Layout(width="260px"))
+        self.group_pick.add_class("pmm-group-pick")
+        self.group_text = W.Text(layout=W.Layout(width="200px"), placeholder="K7QF2M / Caribbean 1")
+        self.group_text.add_class("pmm-join-code")
+        self.join_button = W.Button(button_style="primary", layout=W.Layout(width="140px"))
+        self.join_button.add_class("pmm-join")
+        self.join_button.on_click(lambda _b: self._join_clicked())
+        self.join_msg = W.HTML()
+        self.join_msg.add_class("pmm-join-msg")
+        self.takeover_button = W.Button(button_style="warning", layout=W.Layout(width="auto", display="none"))
+        self.takeover_button.add_class("pmm-takeover")
+        self.takeover_button.on_click(lambda _b: self.join(self._pending or "", takeover=True))
+        self._pending: str | None = None
+        self.join_box = W.VBox([self.join_help, W.HBox([self.group_pick, self.group_text, self.join_button]),
+                                self.join_msg, self.takeover_button])
 
-        # -- AHP over dimensions
+        # ---------------------------------------------------------- action bar
+        self.group_label = W.HTML()
+        self.group_label.add_class("pmm-group")
+        self.submit_button = W.Button(button_style="success", layout=W.Layout(width="140px"))
+        self.submit_button.add_class("pmm-submit")
+        self.submit_button.on_click(lambda _b: self.submit())
+        self.status = W.HTML()
+        self.status.add_class("pmm-status")
+        self.confirm_msg = W.HTML()
+        self.confirm_yes = W.Button(button_style="warning", layout=W.Layout(width="auto"))
+        self.confirm_yes.add_class("pmm-confirm-yes")
+        self.confirm_fix = W.Button(layout=W.Layout(width="auto"))
+        self.confirm_fix.add_class("pmm-confirm-fix")
+        self.confirm_no = W.Button(layout=W.Layout(width="auto"))
+        self.confirm_yes.on_click(lambda _b: self.submit(confirmed=True))
+        self.confirm_fix.on_click(lambda _b: (self.apply_suggestion(), self._hide_confirm()))
+        self.confirm_no.on_click(lambda _b: self._hide_confirm())
+        self.confirm_box = W.VBox([self.confirm_msg, W.HBox([self.confirm_fix, self.confirm_yes, self.confirm_no])],
+                                  layout=W.Layout(display="none", border="2px solid #b35806", padding="4px"))
+        self.confirm_box.add_class("pmm-confirm")
+        self.action_bar = W.HBox([self.group_label, self.submit_button, self.status],
+                                 layout=W.Layout(align_items="center", width="100%"))
+
+        # ---------------------------------------------------------- method
+        self.mode = W.ToggleButtons(value="budget", options=[("budget", "budget"), ("ahp", "ahp")])
+        self.mode.add_class("pmm-mode")
+        self.mode.observe(lambda _ch: self._on_mode(), names="value")
+        self.budget_head = W.HTML()
+        self.budget = _Budget(live.dims, self._dim_names, list(live.default_dim_points), self._changed)
+        self.reset_button = W.Button(layout=W.Layout(width="auto"))
+        self.reset_button.on_click(lambda _b: self.reset_weights())
+        self.budget_box = W.VBox([self.budget_head, *self.budget.rows, W.HBox([self.budget.remaining,
+                                                                              self.reset_button])])
         self.pairs = [(a, b) for i, a in enumerate(live.dims) for b in live.dims[i + 1:]]
-        self.ahp_sliders = [W.SelectionSlider(options=ahp_options(a, b), value=1.0, description=f"{a} vs {b}",
-                                              continuous_update=False, style=_LABEL_STYLE, layout=W.Layout(**_SLIDER_LAYOUT))
+        self.ahp_head = W.HTML()
+        self.ahp_sliders = [W.SelectionSlider(options=ahp_options(a, b, lang, self._dim_names), value=1.0,
+                                              continuous_update=False, readout=True,
+                                              layout=W.Layout(width="560px"))
                             for a, b in self.pairs]
+        self.ahp_labels = [W.HTML() for _ in self.pairs]
         for s in self.ahp_sliders:
+            s.add_class("pmm-ahp")
             s.observe(lambda _ch: self._on_ahp(), names="value")
         self.ahp_status = W.HTML()
-        self.ahp_box = W.VBox([W.HTML("<b>Pairwise judgements (Saaty 1/9..9): which dimension matters more, "
-                                      "and how many times?</b>"), *self.ahp_sliders, self.ahp_status],
-                              layout=W.Layout(display="none"))
-        self.mode.observe(lambda _ch: self._on_mode(), names="value")
+        self.ahp_status.add_class("pmm-cr")
+        self.ahp_fix = W.Button(layout=W.Layout(width="auto", display="none"))
+        self.ahp_fix.on_click(lambda _b: self.apply_suggestion())
+        self.ahp_box = W.VBox([self.ahp_head, *[W.VBox([lab, s]) for lab, s in zip(self.ahp_labels,
+                                                                                    self.ahp_sliders, strict=True)],
+                               self.ahp_status, self.ahp_fix], layout=W.Layout(display="none"))
 
-        # -- optional KPI budget within one dimension
-        self.kpi_dim = W.Dropdown(options=[("— dimension weights only —", "")] +
-                                  [(f"{c}: {self._dim_names[c]}", c) for c in live.dims],
-                                  value="", description="KPI weights in", style=_LABEL_STYLE,
-                                  layout=W.Layout(width="560px"))
-        self.kpi_dim.observe(lambda _ch: self._on_kpi_dim(), names="value")
-        self.kpi_sliders: dict[str, list[W.IntSlider]] = {}
-        self.kpi_total = W.HTML()
+        # ---------------------------------------------------------- KPI blocks
+        self.kpi_head = W.HTML()
+        self.kpi_dim = W.Dropdown(options=[(self._dim_names[d], d) for d in live.dims], value=live.dims[0],
+                                  layout=W.Layout(width="420px"))
+        self.kpi_dim.add_class("pmm-kpi-dim")
+        self.kpi_dim.observe(lambda _ch: self._show_kpi_block(), names="value")
+        self.kpi_use: dict[str, W.Checkbox] = {}
+        self.kpi_blocks: dict[str, _Budget] = {}
+        self._kpi_views: dict[str, W.VBox] = {}
         self.kpi_box = W.VBox([])
 
-        # -- results
-        self.outcome = W.Dropdown(options=list(self._outcomes) or ["(no outcome data)"],
-                                  description="Trade-cost outcome", style=_LABEL_STYLE,
-                                  layout=W.Layout(width="560px"), disabled=not self._outcomes)
+        # ---------------------------------------------------------- results
+        labels = list(self._outcomes)
+        self.outcome = W.Dropdown(options=[(t(k, lang), k) for k in labels] or [(t("no_outcomes", lang), "")],
+                                  layout=W.Layout(width="420px"), disabled=not labels)
         self.outcome.observe(lambda _ch: self.refresh(), names="value")
         self.correlation = W.HTML()
         self.table = W.HTML()
-        self.chart = W.HTML() if chart else None
-        self._base_corr: dict[str, float] = {}
-        self.submit_button = W.Button(description="Submit", button_style="primary", icon="paper-plane",
-                                      tooltip="Save your group's weights for the facilitator")
-        self.submit_button.on_click(lambda _b: self.submit())
-        self.status = W.HTML()
+        self.table.add_class("pmm-ranking")
+        self.chart = W.HTML()
 
-        left = W.VBox([self.group, self.mode, self.budget_box, self.ahp_box, self.reset,
-                       W.HTML("<hr><b>Optional: distribute 100 points across the KPIs of one dimension</b>"),
-                       self.kpi_dim, self.kpi_box, W.HTML("<hr>"),
-                       W.HBox([self.submit_button, self.status])],
-                      layout=W.Layout(width="600px"))
-        right = W.VBox([self.outcome, self.correlation, self.table] + ([self.chart] if self.chart else []),
-                       layout=W.Layout(width="560px"))
-        title = W.HTML(f"<h3>PMM weighting exercise — session <code>{html.escape(self.session)}</code></h3>"
-                       f"<p>{len(live.members)} Members. Ranks use the default normalisation; only the "
-                       "weights change. Scores 0–100, higher is better.</p>")
-        self.widget = W.VBox([title, W.HBox([left, right])])
-        self._update_ahp_status()
-        self.refresh()
+        left = W.VBox([self.mode, self.budget_box, self.ahp_box, W.HTML("<hr style='margin:4px 0'>"),
+                       self.kpi_head, self.kpi_dim, self.kpi_box],
+                      layout=W.Layout(width="660px", max_height="560px", overflow="auto", padding="0 6px 0 0"))
+        right = W.VBox([self.outcome, self.correlation, self.table, self.chart],
+                       layout=W.Layout(width="560px", max_height="560px", overflow="auto"))
+        self.work_box = W.VBox([self.action_bar, self.confirm_box, W.HBox([left, right])],
+                               layout=W.Layout(display="none"))
+        self.widget = W.VBox([W.HTML(STYLE), W.HBox([self.title, self.language], layout=W.Layout(
+            justify_content="space-between", align_items="center", width="100%")),
+            self.notice, self.join_box, self.work_box], layout=W.Layout(width="1260px", padding="0 8px"))
+        self.widget.add_class("pmm-app")
+        self._show_kpi_block()
+        self.set_language(lang)
+        if join:
+            self.join(join)
 
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
+
+    # ------------------------------------------------------------------ language
+    def set_language(self, lang: str) -> None:
+        """Switch every label to ``lang`` (``en``, ``fr`` or ``es``)."""
+        self.lang = lang
+        if self.language.value != lang:
+            self.language.value = lang
+        n = len(self.live.members)
+        region = self.config.region if self.config else "—"
+        cycle = self.config.cycle if self.config else "—"
+        self.title.value = (f"<h3 style='margin:4px 0'>{html.escape(t('app_title', lang))}</h3>"
+                            f"<small>{html.escape(t('context', lang, session=self.session, region=region, cycle=cycle, n=n))}"
+                            "</small>")
+        notes = []
+        if self._simulated:
+            notes.append(t("simulated", lang))
+        if self.config is not None and self.config.pseudonyms:
+            notes.append(t("pseudonyms", lang))
+        self.notice.value = "".join(f"<div style='background:#fff3cd;padding:3px 6px;margin:2px 0'>"
+                                    f"{html.escape(x)}</div>" for x in notes)
+        self.join_help.value = html.escape(t("join_help", lang))
+        self.group_pick.description = t("choose_group", lang)
+        self.group_text.description = t("join_code", lang)
+        self.join_button.description = t("join", lang)
+        self.takeover_button.description = t("take_over", lang)
+        self.submit_button.description = t("submit", lang)
+        self.confirm_yes.description = t("submit_anyway", lang)
+        self.confirm_fix.description = t("apply_fix", lang)
+        self.confirm_no.description = t("cancel", lang)
+        mode, self._quiet = self.mode.value, True
+        try:
+            self.mode.options = [(t("method_budget", lang), "budget"), (t("method_ahp", lang), "ahp")]
+            self.mode.value = mode
+        finally:
+            self._quiet = False
+        self.budget_head.value = f"<b>{html.escape(t('budget_head', lang))}</b>"
+        self.budget.relabel(self._dim_names, lang)
+        self.reset_button.description = t("reset", lang)
+        self.ahp_head.value = f"<b>{html.escape(t('ahp_head', lang))}</b>"
+        self._quiet = True
+        try:
+            for (a, b), s, lab in zip(self.pairs, self.ahp_sliders, self.ahp_labels, strict=True):
+                v = s.value
+                s.options = ahp_options(a, b, lang, self._dim_names)
+                s.value = v
+                lab.value = (f"<span style='font-size:92%'><b>{html.escape(self._dim_names[a])}</b> — "
+                             f"<b>{html.escape(self._dim_names[b])}</b></span>")
+        finally:
+            self._quiet = False
+        self.ahp_fix.description = t("apply_fix", lang)
+        self.kpi_head.value = f"<b>{html.escape(t('kpi_head', lang))}</b>"
+        self.kpi_dim.description = t("kpi_dim", lang)
+        for d, cb in self.kpi_use.items():
+            cb.description = t("kpi_use", lang)
+            self.kpi_blocks[d].relabel(self._kpi_names, lang)
+        self._relabel_kpi_dims()
+        self.outcome.description = t("outcome", lang)
+        if self._outcomes:
+            v = self.outcome.value
+            self.outcome.options = [(t(k, lang), k) for k in self._outcomes]
+            self.outcome.value = v
+        if self.group_name:
+            self.group_label.value = f"<b>{html.escape(t('group_label', lang, group=self.group_name))}</b>&nbsp;"
+        self._update_ahp_status()
+        self._update_status()
+        self.refresh()
+
+    def _relabel_kpi_dims(self) -> None:
+        v = self.kpi_dim.value
+        opts = []
+        for d in self.live.dims:
+            on = d in self.kpi_use and self.kpi_use[d].value
+            opts.append((self._dim_names[d] + (f" ({t('kpi_set', self.lang)})" if on else ""), d))
+        if opts != list(self.kpi_dim.options):
+            self.kpi_dim.options = opts
+            self.kpi_dim.value = v
+
+    # ------------------------------------------------------------------ join
+    def _join_clicked(self) -> None:
+        code = (self.group_text.value or "").strip() or (self.group_pick.value or "")
+        self.join(code)
+
+    def join(self, code_or_name: str, *, takeover: bool = False) -> bool:
+        """Join a group by join code or name; returns True when this device now holds it."""
+        lang = self.lang
+        name: str | None = None
+        code = ""
+        if self.config is not None:
+            g = self.config.group_by_code(code_or_name) or self.config.group_by_name(code_or_name)
+            if g is None:
+                self.join_msg.value = f"<span style='color:#b35806'>{html.escape(t('unknown_code', lang, code=code_or_name))}</span>"
+                return False
+            name, code = g.name, g.code
+        else:
+            try:
+                slug(code_or_name)
+            except InputError as exc:
+                self.join_msg.value = f"<span style='color:#b35806'>{html.escape(user_message(exc))}</span>"
+                return False
+            name = code_or_name.strip()
+        try:
+            claim = claim_group(self.session, name, self.device, takeover=takeover, root=self.root)
+        except PmmError as exc:
+            self.join_msg.value = f"<span style='color:#b35806'>{html.escape(t('error', lang, reason=user_message(exc)))}</span>"
+            return False
+        if claim.status == "held_elsewhere":
+            since = claim.since[11:19] if len(claim.since) >= 19 else claim.since
+            self.join_msg.value = (f"<span style='color:#b35806'>{html.escape(t('held_elsewhere', lang, group=name, since=since))}"
+                                   "</span>")
+            self._pending = code or name
+            self.takeover_button.layout.display = None
+            return False
+        self._pending = None
+        self.takeover_button.layout.display = "none"
+        self.join_msg.value = ""
+        self.group_name = name
+        self.group_label.value = f"<b>{html.escape(t('group_label', lang, group=name))}</b>&nbsp;"
+        self.join_box.layout.display = "none"
+        self.work_box.layout.display = None
+        self.restore()
+        if self.on_join is not None and code:
+            self.on_join(code)
+        return True
 
     # ------------------------------------------------------------------ state
     @property
@@ -208,169 +507,308 @@ class WeightingApp:
         """Current dimension points (integers for budgets; eigenvector × 100 for AHP)."""
         if self.method == "ahp":
             return {c: float(w) * BUDGET for c, w in self.ahp_result().weights.items()}
-        return {s.description: int(s.value) for s in self.dim_sliders}
+        return {c: int(v) for c, v in self.budget.values().items()}
+
+    def judgements(self) -> dict[str, float]:
+        """The AHP judgements shown, ``{"A/B": value}``."""
+        return {f"{a}/{b}": float(s.value) for (a, b), s in zip(self.pairs, self.ahp_sliders, strict=True)}
 
     def ahp_result(self) -> AhpLive:
         """Priorities and consistency of the current pairwise judgements (cached per judgement set)."""
         key = tuple(float(s.value) for s in self.ahp_sliders)
         if self._ahp_cache is None or self._ahp_cache[0] != key:
-            res = ahp_judgements(self.live.dims, {f"{a}/{b}": v for (a, b), v in zip(self.pairs, key, strict=True)})
-            self._ahp_cache = (key, res)
+            self._ahp_cache = (key, ahp_judgements(self.live.dims, self.judgements()))
         return self._ahp_cache[1]
 
     def blocks(self) -> dict[str, dict[str, float]]:
-        """The weight-point blocks the app currently shows (see :mod:`pmm_lib.workshop.exercise`)."""
+        """The weight-point blocks the app currently shows: ``PMM`` and every KPI block in use."""
         out: dict[str, dict[str, float]] = {TOP_BLOCK: self.dimension_points()}
-        dim = self.kpi_dim.value
-        if dim:
-            out[dim] = {s.description: int(s.value) for s in self.kpi_sliders[dim]}
+        for d, cb in self.kpi_use.items():
+            if cb.value:
+                out[d] = {k: float(v) for k, v in self.kpi_blocks[d].values().items()}
         return out
 
+    def _canonical(self) -> tuple[str, str]:
+        b = self.blocks()
+        extra = self.judgements() if self.method == "ahp" else {}
+        return self.method, json.dumps({"b": {k: {c: round(v, 6) for c, v in sorted(p.items())}
+                                              for k, p in sorted(b.items())}, "j": extra}, sort_keys=True)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the weights differ from the group's last submission (or it never submitted)."""
+        return self._saved is None or self._canonical() != self._saved
+
     # ------------------------------------------------------------------ events
-    def _rebalance(self, sliders: list[W.IntSlider], i: int, change: Mapping[str, Any]) -> None:
-        if self._busy:
+    def _changed(self) -> None:
+        if self._quiet:
             return
-        current = [int(s.value) for s in sliders]
-        current[i] = int(change["old"])
-        new = rebalance(current, i, int(change["new"]))
-        self._busy = True
-        try:
-            for s, v in zip(sliders, new, strict=True):
-                if s.value != v:
-                    s.value = v
-        finally:
-            self._busy = False
+        self._edit_seq += 1
+        self._hide_confirm()
+        self._relabel_kpi_dims()
+        self._update_status()
         self.refresh()
-
-    def _on_dim(self, i: int, change: Mapping[str, Any]) -> None:
-        self._rebalance(self.dim_sliders, i, change)
-
-    def _on_kpi(self, dim: str, i: int, change: Mapping[str, Any]) -> None:
-        self._rebalance(self.kpi_sliders[dim], i, change)
 
     def _on_ahp(self) -> None:
-        if self._busy:
+        if self._quiet:
             return
         self._update_ahp_status()
-        self.refresh()
+        self._changed()
 
-    def _on_mode(self) -> None:
+    def _on_mode_display(self) -> None:
         ahp = self.method == "ahp"
         self.budget_box.layout.display = "none" if ahp else None
         self.ahp_box.layout.display = None if ahp else "none"
-        self.refresh()
 
-    def _on_kpi_dim(self) -> None:
+    def _on_mode(self) -> None:
+        self._on_mode_display()
+        self._changed()
+
+    def _kpi_view(self, dim: str) -> W.VBox:
+        if dim not in self._kpi_views:
+            codes = self.live.kpis_of[dim]
+            block = _Budget(codes, self._kpi_names, list(self.live.default_kpi_points[dim]), self._changed,
+                            label_width="300px")
+            use = W.Checkbox(value=False, indent=False, description=t("kpi_use", self.lang))
+            use.add_class("pmm-kpi-use")
+            use.observe(lambda _ch: self._changed(), names="value")
+            block.relabel(self._kpi_names, self.lang)
+            rows: list[W.Widget] = [use]
+            by_code = dict(zip(codes, block.rows, strict=True))
+            for o in self.live.outcomes_of[dim]:
+                rows.append(W.HTML(f"<i>{html.escape(t('outcome_head', self.lang, name=self._out_names[o]))}</i>"))
+                rows += [by_code[k.code] for k in self.live.framework.kpis if k.parent == o and k.code in by_code]
+            rows.append(block.remaining)
+            self.kpi_use[dim], self.kpi_blocks[dim] = use, block
+            self._kpi_views[dim] = W.VBox(rows)
+            self._kpi_views[dim].add_class(f"pmm-kpi-block-{dim}")
+        return self._kpi_views[dim]
+
+    def _show_kpi_block(self) -> None:
         dim = self.kpi_dim.value
-        if dim and dim not in self.kpi_sliders:
-            sliders = [W.IntSlider(value=v, min=0, max=BUDGET, description=k, continuous_update=False,
-                                   style={"description_width": "50px"},
-                                   layout=W.Layout(width="300px", flex="0 0 auto"))
-                       for k, v in zip(self.live.kpis_of[dim], self.live.default_kpi_points[dim], strict=True)]
-            for i, s in enumerate(sliders):
-                s.observe(lambda ch, dim=dim, i=i: self._on_kpi(dim, i, ch), names="value")
-            self.kpi_sliders[dim] = sliders
-        if dim:
-            rows = [W.HBox([s, W.HTML(f"<span style='font-size:85%'>{html.escape(self._kpi_names[s.description])}</span>")])
-                    for s in self.kpi_sliders[dim]]
-            self.kpi_box.children = [*rows, self.kpi_total]
-        else:
-            self.kpi_box.children = []
-        self.refresh()
+        self.kpi_box.children = [self._kpi_view(dim)]
+        self.kpi_blocks[dim].show_remaining(self.lang)
 
     def reset_weights(self) -> None:
-        """Back to the framework's default points and 'equal' judgements."""
-        self._busy = True
+        """Back to the framework's points and 'equal' judgements; KPI blocks unset."""
+        self.budget.set_values(dict(zip(self.live.dims, self.live.default_dim_points, strict=True)))
+        self._quiet = True
         try:
-            for s, v in zip(self.dim_sliders, self.live.default_dim_points, strict=True):
-                s.value = v
             for s in self.ahp_sliders:
                 s.value = 1.0
-            for dim, sliders in self.kpi_sliders.items():
-                for s, v in zip(sliders, self.live.default_kpi_points[dim], strict=True):
-                    s.value = v
+            for d, block in self.kpi_blocks.items():
+                block.set_values(dict(zip(self.live.kpis_of[d], self.live.default_kpi_points[d], strict=True)))
+                self.kpi_use[d].value = False
         finally:
-            self._busy = False
+            self._quiet = False
         self._update_ahp_status()
+        self._changed()
+
+    def apply_suggestion(self) -> None:
+        """Set the least consistent judgement to the value the other judgements imply."""
+        r = self.ahp_result()
+        if r.worst is None or r.consistent:
+            return
+        i = self.pairs.index(r.worst) if r.worst in self.pairs else self.pairs.index((r.worst[1], r.worst[0]))
+        value = r.suggestion if r.worst in self.pairs else 1 / r.suggestion
+        opts = [v for _, v in self.ahp_sliders[i].options]
+        self.ahp_sliders[i].value = min(opts, key=lambda o: abs(np.log(o) - np.log(value)))
+
+    # ------------------------------------------------------------------ restore
+    def restore(self) -> bool:
+        """Load the group's last submission into the widgets; True when there was one."""
+        if not self.group_name:
+            return False
+        path = session_dir(self.session, self.root) / f"{slug(self.group_name)}.json"
+        if not path.exists():
+            self._saved = None
+            self._update_status()
+            return False
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            last = doc["history"][-1]
+        except (OSError, ValueError, KeyError, IndexError):
+            return False
+        points = last.get("points", {})
+        self._quiet = True
+        try:
+            self._restore_entry(last, points)
+        finally:
+            self._quiet = False
+        self._on_mode_display()
+        self._saved = self._canonical()
+        self._saved_rev = int(last.get("revision", 0))
+        self._saved_time = str(last.get("submitted_at", ""))[11:19]
+        self._update_ahp_status()
+        self._show_kpi_block()
+        self._relabel_kpi_dims()
+        self._update_status()
+        self.status.value += (f"<br><small>{html.escape(t('restored', self.lang, time=self._saved_time, rev=self._saved_rev))}"
+                              "</small>")
         self.refresh()
+        return True
+
+    def _restore_entry(self, last: Mapping[str, Any], points: Mapping[str, Any]) -> None:
+        self.mode.value = last.get("method", "budget")
+        if last.get("method") == "ahp" and isinstance(last.get("ahp"), Mapping):
+            j = last["ahp"].get("judgements", {})
+            for (a, b), s in zip(self.pairs, self.ahp_sliders, strict=True):
+                v = j.get(f"{a}/{b}")
+                if v is not None:
+                    opts = [o for _, o in s.options]
+                    s.value = min(opts, key=lambda o: abs(np.log(o) - np.log(float(v))))
+        elif TOP_BLOCK in points:
+            self.budget.set_values(points[TOP_BLOCK])
+        for d in self.live.dims:
+            if d in points:
+                self._kpi_view(d)
+                self.kpi_blocks[d].set_values(points[d])
+            if d in self.kpi_use:
+                self.kpi_use[d].value = d in points
 
     # ------------------------------------------------------------------ views
     def _update_ahp_status(self) -> None:
         r = self.ahp_result()
-        colour = "#1a7f37" if r.consistent else "#b35806"
-        weights = ", ".join(f"{c} {w * BUDGET:.1f}" for c, w in r.weights.items())
-        self.ahp_status.value = (f"<div style='color:{colour}'>{html.escape(r.explain())}</div>"
-                                 f"<div>Weights (of 100): {weights}</div>")
+        lang = self.lang
+        if r.consistent or r.worst is None:
+            text, colour = t("cr_ok", lang, cr=f"{r.cr:.2f}"), "#1a7f37"
+            self.ahp_fix.layout.display = "none"
+        else:
+            text = t("cr_bad", lang, cr=f"{r.cr:.2f}", a=self._dim_names[r.worst[0]], b=self._dim_names[r.worst[1]],
+                     suggest=self._verbal_pair(r.worst, r.suggestion))
+            colour = "#b35806"
+            self.ahp_fix.layout.display = None
+        weights = ", ".join(f"{self._dim_names[c]} {w * BUDGET:.0f}" for c, w in r.weights.items())
+        self.ahp_status.value = (f"<div style='color:{colour}'>{html.escape(text)}</div>"
+                                 f"<div>{html.escape(t('weights_of', lang, weights=weights))}</div>")
+
+    def _verbal_pair(self, pair: tuple[str, str], value: float) -> str:
+        k, verbal = saaty_verbal(value)
+        if k == 1:
+            return t("ahp_equal", self.lang)
+        who = pair[0] if value >= 1 else pair[1]
+        return t("ahp_more", self.lang, name=self._dim_names[who], verbal=t("v_" + verbal, self.lang))
+
+    def _update_status(self) -> None:
+        lang = self.lang
+        if self._saving:
+            self.status.value = f"<span style='color:#555'>{html.escape(t('saving', lang))}</span>"
+            return
+        if self._saved is None:
+            text, colour = t("not_submitted", lang), "#555"
+            if self._edit_seq:
+                text, colour = t("unsaved", lang), "#b35806"
+        elif self.dirty:
+            text, colour = t("unsaved", lang), "#b35806"
+        else:
+            text, colour = t("saved", lang, time=self._saved_time, rev=self._saved_rev), "#1a7f37"
+        self.status.value = f"<span style='color:{colour}'>{html.escape(text)}</span>"
+        for block in [self.budget, *self.kpi_blocks.values()]:
+            block.show_remaining(lang)
 
     def refresh(self) -> None:
-        """Recompute ranks, table, chart and correlation for the current weights (NumPy only)."""
+        """Recompute ranks (method core), table, chart and correlation for the current weights."""
         t0 = time.perf_counter()
-        blocks = self.blocks()
         live = self.live
-        score = live.score_array(blocks)
+        blocks = self.blocks()
+        try:
+            score = live.score_array(blocks)
+        except PmmError:
+            score = np.full(len(live.members), np.nan)
         rank = live.rank_array(score)
         shift = live.default_rank_array - rank
         self._blocks = blocks
-        self.dim_total.value = _total_html("Budget", sum(blocks[TOP_BLOCK].values()))
-        if self.kpi_dim.value:
-            self.kpi_total.value = _total_html(f"KPI budget in {self.kpi_dim.value}",
-                                               sum(blocks[self.kpi_dim.value].values()))
-        self.table.value = _ranking_html(self._names, score, rank, live.default_rank_array, shift, self.top)
+        self.table.value = _ranking_html(self._names, score, rank, live.default_rank_array, shift, self.top, self.lang)
         self.correlation.value = self._correlation_html(score)
-        if self.chart is not None:
-            self.chart.value = _rank_shift_svg(self._names, shift, self.top)
+        self.chart.value = _rank_shift_svg(self._names, shift, self.top, lang=self.lang)
         self.last_update_ms = (time.perf_counter() - t0) * 1000
 
     @property
     def ranking(self) -> pd.DataFrame:
-        """The ranking shown (:meth:`pmm_lib.workshop.exercise.LiveIndex.ranking` of the current weights)."""
+        """The ranking shown (:meth:`pmm_lib.workshop.live.LiveIndex.ranking` of the current weights)."""
         return self.live.ranking(self._blocks)
 
     def _correlation_html(self, score: np.ndarray) -> str:
         label = self.outcome.value
         if label not in self._outcomes:
-            return "<i>No outcome data loaded.</i>"
-        pos, values = self._outcomes[label]
+            return ""
+        pos, values, better = self._outcomes[label]
         rho, n = self.live.spearman(score[pos], values)
         if label not in self._base_corr:
             self._base_corr[label] = self.live.spearman(self.live.default_score_array[pos], values)[0]
-        expect = "positive" if self._better.get(label, "higher") == "higher" else "negative"
-        return (f"Spearman ρ between the index and <i>{html.escape(label)}</i>: "
-                f"<b>{rho:+.3f}</b> (n = {n}; default weights {self._base_corr[label]:+.3f}). "
-                f"<span style='color:#555'>Expected sign if the index tracks trade costs: {expect}.</span>")
+        expect = t("expect_pos" if better == "higher" else "expect_neg", self.lang)
+        return "<span class='pmm-corr'>" + html.escape(t("corr", self.lang, outcome=t(label, self.lang),
+                                                         rho=f"{rho:+.2f}", n=n,
+                                                         base=f"{self._base_corr[label]:+.2f}",
+                                                         expect=expect)) + "</span>"
 
     # ------------------------------------------------------------------ submission
-    def submit(self) -> Path | None:
-        """Save the group's current weights (appending to its history); report in ``status``."""
-        try:
-            ahp = None
-            if self.method == "ahp":
-                r = self.ahp_result()
-                ahp = {"judgements": {f"{a}/{b}": float(s.value)
-                                      for (a, b), s in zip(self.pairs, self.ahp_sliders, strict=True)},
-                       "cr": round(float(r.cr), 6),
-                       "labels": {f"{a}/{b}": saaty_label(float(s.value))
-                                  for (a, b), s in zip(self.pairs, self.ahp_sliders, strict=True)}}
-            path = submit(self.session, self.group.value, self.blocks(), method=self.method,  # type: ignore[arg-type]
-                          ahp=ahp, root=self.root, framework=self.live.framework)
-        except PmmError as exc:
-            self.status.value = f"<span style='color:#b35806'>Not submitted: {html.escape(str(exc))}</span>"
+    def _hide_confirm(self) -> None:
+        self.confirm_box.layout.display = "none"
+
+    def submit(self, *, confirmed: bool = False) -> Path | None:
+        """Save the group's current weights (idempotent); report in ``status``."""
+        lang = self.lang
+        if self._saving or not self.group_name:
             return None
+        if not self.dirty:
+            self._update_status()
+            self.status.value += f" <span style='color:#555'>{html.escape(t('nothing_new', lang))}</span>"
+            return self.last_path
+        blocks = self.blocks()
+        for block in [self.budget] + [self.kpi_blocks[d] for d in blocks if d != TOP_BLOCK]:
+            if self.method == "ahp" and block is self.budget:
+                continue
+            left = BUDGET - block.total()
+            if left != 0:
+                self.status.value = (f"<span style='color:#b35806'>"
+                                     f"{html.escape(t('not_saved', lang, reason=t('must_allocate', lang, n=left)))}</span>")
+                return None
+        ahp = None
+        if self.method == "ahp":
+            r = self.ahp_result()
+            if not r.consistent and not confirmed and r.worst is not None:
+                self.confirm_msg.value = html.escape(t("confirm_cr", lang, cr=f"{r.cr:.2f}",
+                                                       a=self._dim_names[r.worst[0]], b=self._dim_names[r.worst[1]],
+                                                       suggest=self._verbal_pair(r.worst, r.suggestion)))
+                self.confirm_box.layout.display = None
+                return None
+            ahp = {"judgements": self.judgements(), "cr": round(float(r.cr), 6)}
+        self._hide_confirm()
+        self._saving = True
+        self.submit_button.disabled = True
+        self._update_status()
+        state = self._canonical()
+        try:
+            path = submit(self.session, self.group_name, blocks, method=self.method,  # type: ignore[arg-type]
+                          ahp=ahp, root=self.root, framework=self.live.framework, device=self.device,
+                          token=f"{self.device}:{self._edit_seq}:{hash(state)}")
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except SaveRefused:
+            self._saving = False
+            self.submit_button.disabled = False
+            self.status.value = (f"<span style='color:#b35806'>"
+                                 f"{html.escape(t('not_saved', lang, reason=t('lost_group', lang)))}</span>")
+            return None
+        except (PmmError, OSError) as exc:
+            self._saving = False
+            self.submit_button.disabled = False
+            self.status.value = (f"<span style='color:#b35806'>"
+                                 f"{html.escape(t('not_saved', lang, reason=user_message(exc)))}</span>")
+            return None
+        last = doc["history"][-1]
+        self._saved = state
+        self._saved_rev = int(last["revision"])
+        self._saved_time = str(last["submitted_at"])[11:19]
         self.last_path = path
-        self.status.value = (f"<span style='color:#1a7f37'>Submitted for group "
-                             f"<b>{html.escape(self.group.value.strip())}</b> at {time.strftime('%H:%M:%S')} "
-                             f"— saved.</span>")
+        self._saving = False
+        self.submit_button.disabled = False
+        self._update_status()
         return path
 
 
-def _total_html(what: str, total: float) -> str:
-    ok = abs(total - BUDGET) < 1e-6
-    colour = "#1a7f37" if ok else "#b35806"
-    return f"<span class='pmm-total' style='color:{colour}'>{what}: <b>{total:.0f}</b> / {BUDGET}</span>"
-
-
 def _ranking_html(names: list[str], score: np.ndarray, rank: np.ndarray, default_rank: np.ndarray,
-                  shift: np.ndarray, top: int) -> str:
+                  shift: np.ndarray, top: int, lang: str = "en") -> str:
     order = np.lexsort((np.arange(len(names)), np.where(np.isnan(rank), np.inf, rank)))[:top]
     rows = []
     for i in order:
@@ -385,23 +823,23 @@ def _ranking_html(names: list[str], score: np.ndarray, rank: np.ndarray, default
         sc = "–" if not np.isfinite(score[i]) else f"{score[i]:.1f}"
         dr = "–" if not np.isfinite(default_rank[i]) else str(int(default_rank[i]))
         rows.append(f"<tr><td>{rk}</td><td>{html.escape(names[i])}</td><td>{sc}</td><td>{dr}</td><td>{arrow}</td></tr>")
-    head = ("<style>.pmm-ranking td,.pmm-ranking th{padding:1px 8px;text-align:left}</style>"
-            "<table class='pmm-ranking' style='border-collapse:collapse;font-size:90%'>"
-            "<thead><tr><th>rank</th><th>Member</th><th>score</th><th>default rank</th><th>shift</th></tr></thead>")
-    return head + "<tbody>" + "".join(rows) + f"</tbody></table><small>Top {top} of {len(names)}.</small>"
+    head = ("<style>.pmm-rk td,.pmm-rk th{padding:1px 8px;text-align:left}</style>"
+            "<table class='pmm-rk' style='border-collapse:collapse;font-size:90%'>"
+            f"<thead><tr><th>{t('rank', lang)}</th><th>{t('member', lang)}</th><th>{t('score', lang)}</th>"
+            f"<th>{t('framework_rank', lang)}</th><th>{t('change', lang)}</th></tr></thead>")
+    return (head + "<tbody>" + "".join(rows) + "</tbody></table><small>"
+            + html.escape(t("top_of", lang, top=min(top, len(names)), n=len(names))) + "</small>")
 
 
 # seaborn's "colorblind" palette (Okabe-Ito based): green = up, vermilion = down
 _UP, _DOWN = "#029e73", "#d55e00"
 
 
-def rank_shift_svg(ranking: pd.DataFrame, *, top: int = 15, width: int = 520) -> str:
+def rank_shift_svg(ranking: pd.DataFrame, *, top: int = 15, width: int = 520, lang: str = "en") -> str:
     """The live rank-shift chart as inline SVG (the app's fast view of ``plot_rank_shift``).
 
     Horizontal bars of the ``top`` largest absolute rank shifts (``default_rank - rank``,
-    > 0 = moves up; ties in row order), sorted, with Member names and values. Built as text in
-    about a millisecond, so the app stays within its latency budget on a busy machine; the
-    matplotlib version (:func:`pmm_lib.workshop.exercise.plot_rank_shift`) is for notebooks and papers.
+    > 0 = moves up; ties in row order), sorted, with Member names and values.
 
     Parameters
     ----------
@@ -411,40 +849,39 @@ def rank_shift_svg(ranking: pd.DataFrame, *, top: int = 15, width: int = 520) ->
         Most bars shown.
     width : int
         Width in pixels.
+    lang : str
+        Language of the title.
     """
     return _rank_shift_svg([str(x) for x in ranking["name"]], ranking["rank_shift"].to_numpy(dtype=float),
-                           top, width)
+                           top, width, lang=lang)
 
 
-def _rank_shift_svg(names: list[str], shift: np.ndarray, top: int, width: int = 520) -> str:
+def _rank_shift_svg(names: list[str], shift: np.ndarray, top: int, width: int = 520, *, lang: str = "en") -> str:
     mag = np.where(np.isfinite(shift), np.abs(shift), 0.0)
     pick = [int(i) for i in np.argsort(-mag, kind="stable")[:top] if mag[i] > 0]
     if not pick:
-        return ("<div class='pmm-rankshift'><i>No rank shifts: these weights give the same ranks as "
-                "the default weights.</i></div>")
+        return f"<div class='pmm-rankshift'><i>{html.escape(t('no_shift', lang))}</i></div>"
     pick.sort(key=lambda i: -shift[i])
-    row, label_w, pad = 18, 170, 40
+    row, label_w, pad = 16, 170, 40
     plot_w = width - label_w - pad
-    height = row * len(pick) + 48
+    height = row * len(pick) + 30
     lim = max(1.0, float(mag[pick].max()))
     zero = label_w + plot_w / 2
     scale = (plot_w / 2 - 30) / lim
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='pmm-rankshift' width='{width}' height='{height}' "
              f"font-family='sans-serif' font-size='11' role='img' aria-label='rank shifts'>",
-             f"<text x='{width / 2:.0f}' y='13' text-anchor='middle' font-size='13'>Largest rank shifts "
-             "vs default weights</text>"]
+             f"<text x='{width / 2:.0f}' y='13' text-anchor='middle' font-size='12'>"
+             f"{html.escape(t('shift_title', lang))}</text>"]
     for k, i in enumerate(pick):
-        y = 22 + k * row
+        y = 18 + k * row
         v = float(shift[i])
         w = abs(v) * scale
         x0 = zero if v >= 0 else zero - w
         colour = _UP if v > 0 else _DOWN
-        parts.append(f"<text x='{label_w - 6}' y='{y + 12}' text-anchor='end'>{html.escape(names[i][:26])}</text>"
-                     f"<rect x='{x0:.1f}' y='{y + 2}' width='{max(w, 1):.1f}' height='{row - 5}' fill='{colour}'/>"
-                     f"<text x='{(zero + w + 3) if v >= 0 else (zero - w - 3):.1f}' y='{y + 12}' "
+        parts.append(f"<text x='{label_w - 6}' y='{y + 11}' text-anchor='end'>{html.escape(names[i][:26])}</text>"
+                     f"<rect x='{x0:.1f}' y='{y + 2}' width='{max(w, 1):.1f}' height='{row - 4}' fill='{colour}'/>"
+                     f"<text x='{(zero + w + 3) if v >= 0 else (zero - w - 3):.1f}' y='{y + 11}' "
                      f"text-anchor='{'start' if v >= 0 else 'end'}' fill='#333'>{int(v):+d}</text>")
-    base = 22 + row * len(pick)
-    parts.append(f"<line x1='{zero:.1f}' x2='{zero:.1f}' y1='20' y2='{base}' stroke='#444'/>"
-                 f"<text x='{zero:.1f}' y='{base + 16}' text-anchor='middle' fill='#333'>rank shift "
-                 "(places; &gt; 0 = moves up)</text></svg>")
+    base = 18 + row * len(pick)
+    parts.append(f"<line x1='{zero:.1f}' x2='{zero:.1f}' y1='16' y2='{base}' stroke='#444'/></svg>")
     return "".join(parts)
