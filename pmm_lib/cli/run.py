@@ -28,7 +28,11 @@ def _knob(text: str) -> tuple[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``pmm run``."""
+    from pmm_lib.errors import EXIT_CODES_HELP
     from pmm_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXIT_CODES_HELP + "\n(several runs: the code of the first failed run, in the order given)"
 
     parser.add_argument("--region", default=None,
                         help=f"region code, a comma list, or ALL for the global paper ({', '.join(REGIONS)})")
@@ -92,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         res = execute_run(req, progress=True, on_event=lambda m: None)
         report(res)
         if not res.ok:
-            raise RunError(f"{res.error}; {res.run_dir.parent / 'latest'} was left unchanged")
+            raise RunError(f"{res.error}; {res.run_dir.parent / 'latest'} was left unchanged",
+                           exit_code=res.exit_code)
         return 0
     print(f"pmm run: {len(requests)} runs "
           + (f"on the Dask cluster {args.scheduler}" if args.scheduler else f"with {args.jobs or 'auto'} jobs"))
@@ -103,5 +108,5 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"pmm run: {len(failed)} of {len(results)} runs failed; their latest links are unchanged",
               file=sys.stderr)
-        return 1
+        return failed[0].exit_code or 3
     return 0

@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 
 import pandas as pd
 
-from pmm_lib.errors import RunError
+from pmm_lib.errors import RunError, ToolError
 from pmm_lib.inputs.framework import Framework, load_framework
 from pmm_lib.io import atomic_path, write_text_atomic
 from pmm_lib.paths import METHODOLOGY_DIR
@@ -398,8 +398,8 @@ def _pandoc() -> str:
 
 def _run(cmd: Sequence[str], cwd: Path, what: str) -> None:
     proc = subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RunError(f"{what} failed (exit {proc.returncode}) in {cwd}: {proc.stderr.strip()[-2000:]}")
+    if proc.returncode != 0:  # names the reason (signal, storage) and sets the exit code class
+        raise ToolError.from_process(what, proc.returncode, proc.stderr, cwd)
 
 
 def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) -> RenderResult:
