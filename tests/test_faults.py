@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -218,28 +219,41 @@ def test_killed_run_is_not_successful_and_latest_does_not_move(tiny_notebooks, t
     assert load_manifest(killed1[0])["status"] == "running"  # never "success"
     assert not latest.exists() and not latest.is_symlink()
 
-    # a good run (with its paper) moves latest
+    # the killed run recorded who ran it: the runner's pid, host and the kernel
+    owner = load_manifest(killed1[0])["owner"]
+    assert owner["pid"] == proc.pid and owner["host"] == socket.gethostname()
+
+    # a good run (with its paper) moves latest, and first marks the dead run abandoned
     good = execute_run(RunRequest(region="AMS", cycle=2024, audience="internal", render=True,
                                   notebooks_dir=tiny_notebooks, outputs_dir=outputs))
     assert good.ok, good.error
     assert latest.resolve() == good.run_dir.resolve()
+    gone = load_manifest(killed1[0])
+    assert gone["status"] == "abandoned" and f"process {proc.pid}" in gone["error"], gone["error"]
 
     # a second killed run leaves latest on the good one
     hang = tmp_path / "hang2"
     proc = _start_hanging_run(outputs, tiny_notebooks, hang)
     kernel = int(_wait_for(hang, proc))
-    # the kernel is executing the notebook now: the run's manifest says so
+    # the kernel is executing the notebook now: the run's manifest says so, with a heartbeat
     running = [r for r in _runs(parent) if r not in (*killed1, good.run_dir)]
     assert len(running) == 1 and load_manifest(running[0])["status"] == "running"
+    assert load_manifest(running[0])["heartbeat"]
     _kill_and_reap(proc, kernel)
 
     assert latest.resolve() == good.run_dir.resolve()
     statuses = {r.name: load_manifest(r)["status"] for r in _runs(parent)}
-    assert statuses == {killed1[0].name: "running", good.run_dir.name: "success", running[0].name: "running"}
-    assert not [p.name for p in parent.iterdir() if p.name.startswith(".latest")]  # no stray temp link
-    assert _no_temporaries(outputs) == []
+    assert statuses == {killed1[0].name: "abandoned", good.run_dir.name: "success", running[0].name: "running"}
     # the killed run's manifest records no successful notebook
     assert load_manifest(running[0])["notebooks"] == []
+    # the next run (even one without a paper) recognises it
+    again = execute_run(RunRequest(region="AMS", cycle=2024, audience="internal", render=False,
+                                   notebooks_dir=tiny_notebooks, outputs_dir=outputs))
+    assert again.ok, again.error
+    assert load_manifest(running[0])["status"] == "abandoned"
+    assert latest.resolve() == good.run_dir.resolve()
+    assert not [p.name for p in parent.iterdir() if p.name.startswith(".latest")]  # no stray temp link
+    assert _no_temporaries(outputs) == []
 
 
 # ----------------------------------------------------------------------------------------------
@@ -257,7 +271,7 @@ def processed(tmp_path) -> Path:
 _INGEST_WRAPPER = textwrap.dedent('''
     import os, sys, time
     import pandas as pd
-    import pmm_lib.inputs.ingest as ing
+    import pmm_lib.inputs.ingest.publish as ing
     from pmm_lib import cli
 
     point, ready, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -354,7 +368,7 @@ def test_failing_ingest_leaves_processed_byte_identical(processed, tmp_path, mon
 
 
 def test_ingest_failing_at_the_switch_leaves_processed_byte_identical(processed, monkeypatch):
-    import pmm_lib.inputs.ingest as ing
+    import pmm_lib.inputs.ingest.publish as ing
 
     before = _tree(processed)
     real = os.replace
@@ -648,7 +662,7 @@ def full_disk_run(tiny_notebooks):
 @pytest.mark.slow
 def test_run_on_a_full_disk_fails_with_one_line_and_latest_unmoved(full_disk_run):
     rc, err, _outputs, _problems, latest, statuses = full_disk_run
-    assert rc in (1, 2), err
+    assert rc == 1, err  # errors.EXIT_STORAGE, wherever the disk filled up
     lines = _error_lines(err, "run", anywhere=True)
     assert len(lines) == 1 and "Traceback" not in err, err
     assert "No space left on device" in lines[0] or "Errno 28" in lines[0], lines[0]

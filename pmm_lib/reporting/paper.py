@@ -40,8 +40,9 @@ from typing import Any, Literal, get_args
 import pandas as pd
 
 from pmm_lib.analysis.findings import Finding, compute_findings, headlines, kpi_fitness
-from pmm_lib.errors import RunError
-from pmm_lib.inputs.framework import Framework, load_framework
+from pmm_lib.errors import RunError, ToolError
+from pmm_lib.inputs.candidates import load_design
+from pmm_lib.inputs.framework import Framework
 from pmm_lib.io import atomic_path, write_text_atomic
 from pmm_lib.labels import REGION_NAMES, variable_label
 from pmm_lib.paths import METHODOLOGY_DIR
@@ -161,7 +162,7 @@ def _load(run_dir: Path, manifest: Mapping[str, Any] | None, framework: Framewor
         manifest = json.loads(mpath.read_text(encoding="utf-8")) if mpath.is_file() else {}
     params = dict(manifest.get("parameters", {}))
     audience = str(params.get("audience", "wco"))
-    fw = framework or load_framework(manifest.get("framework_path") or None)
+    fw = framework or load_design(manifest.get("framework_path") or None)  # framework or candidate file
     arts = load_artefacts(run_dir)
     tables: dict[str, pd.DataFrame] = {}
     for label, art in arts.items():
@@ -783,8 +784,8 @@ def _pandoc() -> str:
 
 def _run(cmd: Sequence[str], cwd: Path, what: str) -> None:
     proc = subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RunError(f"{what} failed (exit {proc.returncode}) in {cwd}: {proc.stderr.strip()[-2000:]}")
+    if proc.returncode != 0:  # names the reason (signal, storage) and sets the exit code class
+        raise ToolError.from_process(what, proc.returncode, proc.stderr, cwd)
 
 
 def _render_pandoc(run_dir: Path, formats: Iterable[str]) -> RenderResult:
