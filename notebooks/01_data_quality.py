@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 
 # %% [markdown]
 # # Data quality of the PMM returns
@@ -48,7 +49,7 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 obs = data.load_observations()
-matrix = data.to_matrix(obs, cycle, region)
+matrix = data.to_matrix(obs, cycle, region, framework_path=framework_path or None)
 members = data.load_members().set_index("member")
 levels = disclosure.disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
 visible = disclosure.mask_matrix(matrix, levels, audience)

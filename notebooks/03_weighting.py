@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 
 # %% [markdown]
 # # Weighting alternatives
@@ -52,7 +53,7 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed, framework_path=framework_path or None)
 normalised, meta = res.normalised, res.meta
 ids = run.member_labels(normalised.index)  # pseudonyms for a public audience
 place = run.place

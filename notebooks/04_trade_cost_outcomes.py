@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 
 # %% [markdown]
 # # PMM scores and trade-cost outcomes
@@ -86,7 +87,7 @@ report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed, framework_path=framework_path or None)
 scores = res.aggregated[[res.top, *res.scores(3).columns]]
 wide = outcomes.outcome_table(outs, outcomes.DEFAULT_OUTCOMES, as_of=cycle, members=scores.index)
 covars = members[["region", "landlocked"]].join(
@@ -151,7 +152,8 @@ groups
 
 # %%
 obs = data.load_observations()
-by_cycle = {int(c): build.build_pmm(spec, region=region, cycle=int(c), observations=obs, seed=seed).aggregated[[res.top]]
+by_cycle = {int(c): build.build_pmm(spec, region=region, cycle=int(c), observations=obs, seed=seed,
+                                      framework_path=framework_path or None).aggregated[[res.top]]
             for c in sorted(obs["cycle"].unique())}
 lagged = outcomes.lagged_correlations(by_cycle, outs, ["lpi_customs", "lpi_overall", "wgi_ge", "wgi_cc"], lags=(0, 1, 2))
 report.save_table(lagged, "tbl-lagged",

@@ -29,7 +29,8 @@ from typing import Any, Literal, get_args
 import pandas as pd
 
 from pmm_lib.errors import RunError, ToolError
-from pmm_lib.inputs.framework import Framework, load_framework
+from pmm_lib.inputs.candidates import load_design
+from pmm_lib.inputs.framework import Framework
 from pmm_lib.io import atomic_path, write_text_atomic
 from pmm_lib.paths import METHODOLOGY_DIR
 from pmm_lib.reporting.report import SECTIONS, Artefact, load_artefacts, table_markdown
@@ -156,7 +157,7 @@ def paper_context(run_dir: str | Path, manifest: Mapping[str, Any] | None = None
     region = str(params.get("region", "ALL"))
     cycle = params.get("cycle", "")
     audience = str(params.get("audience", "wco"))
-    fw = framework or load_framework(manifest.get("framework_path") or None)
+    fw = framework or load_design(manifest.get("framework_path") or None)  # framework or candidate file
     arts = load_artefacts(run_dir)
     executed = {str(nb.get("name", ""))[:2] for nb in manifest.get("notebooks", [])}
     used: set[str] = set()
