@@ -136,8 +136,9 @@ class DesignReview:
         k_after, measure_after, alpha_after, ci_low_after, ci_high_after, change, n``; ``measure`` is
         ``alpha`` or ``spearman_brown`` (two KPIs), empty when withheld.
     structure : DataFrame
-        First principal component per dimension: ``code, explained_before, explained_after,
-        n_kaiser_before, n_kaiser_after, kmo_before, kmo_after``.
+        First principal component per dimension: ``code, explained_before, n_kaiser_before,
+        kmo_before, withheld_before, explained_after, ...`` (``withheld``: why the small-sample guards
+        withheld the statistics, when they did).
     verdicts : DataFrame
         ``code, parent_before, parent_after, verdict_before, verdict_after, item_rest_before,
         item_rest_after, reasons_before, reasons_after`` (``removed`` / ``new`` where absent).
@@ -321,7 +322,8 @@ def _consistency(b: _Side, c: _Side) -> pd.DataFrame:
 
 
 def _structure(b: _Side, c: _Side) -> pd.DataFrame:
-    return _before_after(b.structure, c.structure, ["code"], ["explained", "n_kaiser", "kmo"])
+    values = ["explained", "n_kaiser", "kmo"] + (["withheld"] if "withheld" in c.structure.columns else [])
+    return _before_after(b.structure, c.structure, ["code"], values)
 
 
 def _verdicts(b: _Side, c: _Side) -> pd.DataFrame:
