@@ -126,6 +126,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
                  "fr": "Facultatif : pondérez les KPI d'une dimension (vos choix sont gardés pour chaque dimension).",
                  "es": "Opcional: pondere los KPI de una dimensión (se conservan sus elecciones en cada dimensión)."},
     "kpi_dim": {"en": "Dimension", "fr": "Dimension", "es": "Dimensión"},
+    "kpi_none": {"en": "— choose a dimension —", "fr": "— choisir une dimension —", "es": "— elija una dimensión —"},
     "kpi_use": {"en": "Use my KPI weights for this dimension", "fr": "Utiliser mes poids de KPI pour cette dimension",
                 "es": "Usar mis pesos de KPI en esta dimensión"},
     "kpi_set": {"en": "set", "fr": "défini", "es": "definido"},
