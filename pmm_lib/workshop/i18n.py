@@ -196,6 +196,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
                     "es": "Mayores movimientos frente a los pesos del marco (puestos)"},
     "no_shift": {"en": "Same ranks as with the framework weights.", "fr": "Mêmes rangs qu'avec les poids du cadre.",
                  "es": "Mismos puestos que con los pesos del marco."},
+    "connection_lost": {"en": "Connection to the workshop server lost: your changes are not being saved. "
+                               "Wait for the facilitator, then reload this page.",
+                         "fr": "Connexion au serveur de l'atelier perdue : vos modifications ne sont pas "
+                               "enregistrées. Attendez l'animateur, puis rechargez la page.",
+                         "es": "Se perdió la conexión con el servidor del taller: sus cambios no se están "
+                               "guardando. Espere al facilitador y vuelva a cargar la página."},
     "error": {"en": "Something went wrong: {reason}", "fr": "Une erreur est survenue : {reason}",
               "es": "Algo salió mal: {reason}"},
     # ---------------------------------------------------------------- facilitator dashboard

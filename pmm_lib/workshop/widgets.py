@@ -261,6 +261,9 @@ class WeightingApp:
         self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
         self.notice = W.HTML()
         self.notice.add_class("pmm-notice")
+        from pmm_lib.workshop.banner import ConnectionBanner
+
+        self.banner = ConnectionBanner()
         self._simulated = simulated
 
         # ---------------------------------------------------------- join
@@ -347,7 +350,7 @@ class WeightingApp:
                        layout=W.Layout(width="560px", max_height="560px", overflow="auto"))
         self.work_box = W.VBox([self.action_bar, self.confirm_box, W.HBox([left, right])],
                                layout=W.Layout(display="none"))
-        self.widget = W.VBox([W.HTML(STYLE), W.HBox([self.title, self.language], layout=W.Layout(
+        self.widget = W.VBox([W.HTML(STYLE), self.banner, W.HBox([self.title, self.language], layout=W.Layout(
             justify_content="space-between", align_items="center", width="100%")),
             self.notice, self.join_box, self.work_box], layout=W.Layout(width="1260px", padding="0 8px"))
         self.widget.add_class("pmm-app")
@@ -379,6 +382,7 @@ class WeightingApp:
             notes.append(t("pseudonyms", lang))
         self.notice.value = "".join(f"<div style='background:#fff3cd;padding:3px 6px;margin:2px 0'>"
                                     f"{html.escape(x)}</div>" for x in notes)
+        self.banner.set_language(lang)
         self.join_help.value = html.escape(t("join_help", lang))
         self.group_pick.description = t("choose_group", lang)
         self.group_text.description = t("join_code", lang)
