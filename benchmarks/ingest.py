@@ -6,6 +6,7 @@ imports excluded, nothing written under data/).
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import tempfile
@@ -32,18 +33,23 @@ def timed(fn, repeat: int = 3) -> float:
 
 def main() -> int:
     fw = load_framework()
+    out: dict[str, float] = {}
     bundled = paths.QUESTIONNAIRE_DIR / "pmm_returns.csv"
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         read_returns([bundled])  # warm imports
         n = len(read_returns([bundled]).observations)
-        print(f"bundled returns ({n} rows), validate only:      {timed(lambda: read_returns([bundled])):6.3f} s")
+        out["bundled_validate_s"] = timed(lambda: read_returns([bundled]))
+        print(f"bundled returns ({n} rows), validate only:      {out['bundled_validate_s']:6.3f} s")
         print(f"bundled returns, validate + write processed:    "
               f"{timed(lambda: ingest([bundled], processed_dir=d / 'p', with_reference=False)):6.3f} s")
-        print(f"template (51 KPIs, 6 sheets):                   {timed(lambda: write_template(d / 't.xlsx')):6.3f} s")
+        out["template_s"] = timed(lambda: write_template(d / "t.xlsx"))
+        print(f"template (51 KPIs, 7 sheets):                   {out['template_s']:6.3f} s")
+        out["template_fr_s"] = timed(lambda: write_template(d / "t_fr.xlsx", lang="fr"))
+        print(f"template in French:                             {out['template_fr_s']:6.3f} s")
         q = filled_workbook(d / "q.xlsx")
-        print(f"one filled questionnaire, validate:             "
-              f"{timed(lambda: read_returns([q], members=TEST_MEMBERS)):6.3f} s")
+        out["questionnaire_validate_s"] = timed(lambda: read_returns([q], members=TEST_MEMBERS))
+        print(f"one filled questionnaire, validate:             {out['questionnaire_validate_s']:6.3f} s")
         kpis = [k.code for k in fw.kpis]
         members = [f"{a}{b}{c}" for a in "ABCD" for b in "ABCDEFGH" for c in "AB"][:40]
         rows = [f"{m},{c},{k.code},{(k.lower + k.upper) / 2:g},public,,\n"
@@ -52,6 +58,8 @@ def main() -> int:
         big.write_text("member,cycle,kpi,value,disclosure,source,flag\n" + "".join(rows))
         t = timed(lambda: read_returns([big], members=None), repeat=1)
         print(f"CSV at the row limit ({len(rows):,} rows), validate: {t:6.3f} s ({len(rows) / t:,.0f} rows/s)")
+        out["csv_limit_validate_s"] = t
+    print(json.dumps({k: round(v, 4) for k, v in out.items()}))
     return 0
 
 

@@ -18,7 +18,9 @@ PKG = Path(__file__).resolve().parents[1] / "pmm_lib"
 #: (equal rank only inside the same subpackage; ``analysis`` and ``uncertainty`` are siblings)
 RANK = {"base": 0, "inputs": 1, "core": 2, "analysis": 3, "uncertainty": 3, "reporting": 4, "workshop": 5,
         "plots": 6, "cli": 7}
-BASE = {"errors", "io", "paths", "seed", "vocab", "provenance"}
+#: the top-level helpers (errors, io, paths, seed, vocab, provenance, labels, ...): any module file
+#: directly in pmm_lib/; they may import only each other
+BASE = {p.stem for p in PKG.glob("*.py") if p.stem != "__init__"}
 
 
 def _module_name(path: Path) -> str:

@@ -10,6 +10,7 @@ import pytest
 from pmm_lib.inputs.framework import load_framework
 from pmm_lib.inputs.schemas import (
     CHECK_MESSAGES,
+    NON_RESPONSES_SCHEMA,
     OBSERVATION_COLUMNS,
     OBSERVATIONS_SCHEMA,
     returns_schema,
@@ -61,12 +62,26 @@ def test_members_none_checks_format_only() -> None:
 
 
 def test_observations_schema_contract() -> None:
-    obs = returns().drop(columns=["lower", "upper"])
-    assert list(obs.columns) == list(OBSERVATION_COLUMNS)
+    """The seven contract columns first (load_observations reads them), then what the Member wrote."""
+    obs = returns().drop(columns=["lower", "upper"]).assign(
+        data_source="DGD statistics", validation="validated", comment="", disclosure_chosen=True)
+    assert list(obs.columns)[:7] == list(OBSERVATION_COLUMNS)
+    assert list(OBSERVATIONS_SCHEMA.columns) == [*OBSERVATION_COLUMNS, "data_source", "validation", "comment",
+                                                 "disclosure_chosen"]
     OBSERVATIONS_SCHEMA.validate(obs)
+    with pytest.raises(pa.errors.SchemaError):
+        OBSERVATIONS_SCHEMA.validate(obs.assign(validation="checked"))  # not a validation status
     with pytest.raises(pa.errors.SchemaError):
         OBSERVATIONS_SCHEMA.validate(pd.concat([obs, obs.iloc[[0]]], ignore_index=True))  # duplicate key
     with pytest.raises((pa.errors.SchemaError, pa.errors.SchemaErrors), match="out-of-order"):
-        OBSERVATIONS_SCHEMA.validate(obs[list(reversed(OBSERVATION_COLUMNS))])
+        OBSERVATIONS_SCHEMA.validate(obs[list(reversed(obs.columns))])
     with pytest.raises((pa.errors.SchemaError, pa.errors.SchemaErrors), match="extra"):
         OBSERVATIONS_SCHEMA.validate(obs.assign(extra=1))  # strict
+
+
+def test_non_responses_schema() -> None:
+    ok = pd.DataFrame({"member": ["SEN"], "cycle": [2024], "kpi": ["K05"], "status": ["not_applicable"],
+                       "data_source": [""], "comment": ["no AEO programme yet"], "file": ["sen.xlsx"]})
+    NON_RESPONSES_SCHEMA.validate(ok)
+    with pytest.raises(pa.errors.SchemaError):
+        NON_RESPONSES_SCHEMA.validate(ok.assign(status="n/a"))

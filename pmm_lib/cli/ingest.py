@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cycle", type=int, default=None, help="keep only this cycle")
     parser.add_argument("--allow-missing-required", action="store_true",
                         help="accept mandatory KPIs left empty (recorded as warnings)")
+    parser.add_argument("--blank-disclosure", choices=("restricted", "error"), default="restricted",
+                        help="a value without a disclosure choice: stored as restricted and marked 'not chosen' "
+                             "(default), or an error")
     parser.add_argument("--max-errors", type=int, default=None,
                         help="problems listed per run (default: IngestOptions.max_errors)")
 
@@ -25,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``pmm ingest``: print what was read, the warnings and the files written."""
     from pmm_lib.inputs.ingest import IngestOptions, ingest
 
-    opts = IngestOptions(missing_required="warn" if args.allow_missing_required else "error")
+    opts = IngestOptions(missing_required="warn" if args.allow_missing_required else "error",
+                         blank_disclosure=args.blank_disclosure)
     if args.max_errors is not None:
         opts = dataclasses.replace(opts, max_errors=args.max_errors)
     res = ingest(args.paths or None, processed_dir=args.processed, cycle=args.cycle, options=opts)
@@ -34,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     obs = res.observations
     print(f"{len(obs)} observations: {obs['member'].nunique()} Members, cycles "
           f"{', '.join(map(str, sorted(obs['cycle'].unique())))}")
+    if len(res.non_responses):
+        print(f"{len(res.non_responses)} KPI(s) without a value but with a reason or comment (non_responses.parquet)")
     if res.warnings:
         print(f"{len(res.warnings)} warning(s):")
         for w in res.warnings[:20]:

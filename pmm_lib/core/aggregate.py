@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
+from pmm_lib.core.hierarchy import Hierarchy, compile_hierarchy
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.vocab import AGGREGATE_METHODS, AggregateMethod
 
@@ -42,7 +43,10 @@ __all__ = [
     "GRADES",
     "GRADE_POINTS",
     "M2_TABLE",
+    "POWER_OF",
     "aggregate_hierarchy",
+    "aggregate_level",
+    "aggregate_tree",
     "arithmetic",
     "bod",
     "bod_scores",
@@ -86,21 +90,6 @@ def _as_weights(weights: object, k: int) -> np.ndarray:
     return w
 
 
-def _wsum(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted row sums: ``a`` (n × k) with ``w`` (k,) → (n,), or ``w`` (s × k) → (s × n)."""
-    return a @ w if w.ndim == 1 else w @ a.T
-
-
-def _finish(num: np.ndarray, den: np.ndarray, w: np.ndarray, min_coverage: float) -> np.ndarray:
-    total = w.sum(axis=-1)
-    total = total if w.ndim == 1 else total[:, None]
-    coverage = np.divide(den, total, out=np.zeros_like(den), where=total > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / den
-    bad = (den <= 0) | (coverage < min_coverage - 1e-12)
-    return np.where(bad, np.nan, out)
-
-
 def _check_coverage(min_coverage: float) -> None:
     if not 0.0 <= min_coverage <= 1.0:
         raise SpecError(f"min_coverage must be between 0 and 1, got {min_coverage!r}")
@@ -123,7 +112,141 @@ def _require_positive(v: np.ndarray, codes: Sequence[str] | None, rule: str,
 
 
 # ---------------------------------------------------------------------------------------------
-# compensatory means
+# the batch kernel: weighted power means over (samples x) units x children
+# ---------------------------------------------------------------------------------------------
+
+#: Power ``r`` of each weighted power mean (``"generalised"`` takes its own ``p``).
+POWER_OF: Mapping[str, float] = {"arithmetic": 1.0, "geometric": 0.0, "harmonic": -1.0}
+
+
+def aggregate_level(values: np.ndarray, weights: np.ndarray, incidence: np.ndarray, r: float, *,
+                    min_coverage: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""The aggregation kernel: weighted power means of children for many units and samples at once.
+
+    For parent :math:`p`, unit :math:`u`, sample :math:`s`, children :math:`c` with
+    incidence :math:`A_{pc} \in \{0, 1\}`, weights :math:`w_{sc} \ge 0` and present values
+    :math:`x_{suc}` (mask :math:`m_{suc}`):
+
+    .. math::
+        y_{sup} = t_r^{-1}\left(\frac{\sum_c t_r(x_{suc})\, m_{suc} w_{sc} A_{pc}}
+                                     {\sum_c m_{suc} w_{sc} A_{pc}}\right),
+        \qquad t_r(x) = x^r \;(r \ne 0), \quad t_0(x) = \ln x,
+
+    so ``r = 1`` is the arithmetic, ``r = 0`` the geometric and ``r = -1`` the harmonic mean
+    (Hardy, Littlewood & Pólya 1952, ch. 2). Missing children are skipped and the weights of
+    the present ones re-normalised (COINr's default); :math:`y` is ``NaN`` when the present
+    children carry no weight or less than ``min_coverage`` of the parent's total weight
+    :math:`\sum_c w_{sc} A_{pc}`. Each level is one elementwise product and one matrix product
+    with :math:`A^\top`, so the work is proportional to samples x units x children.
+
+    Parameters
+    ----------
+    values : ndarray
+        ``(U, c)`` (the same for every sample) or ``(S, U, c)``; ``NaN`` = missing.
+    weights : ndarray
+        ``(c,)`` (the same for every sample) or ``(S, c)``; finite and >= 0 (not checked here:
+        the callers validate once).
+    incidence : ndarray
+        ``(P, c)`` 0/1 parent-child matrix (:attr:`pmm_lib.core.hierarchy.Hierarchy.incidence`).
+    r : float
+        The power (see :data:`POWER_OF`).
+    min_coverage : float
+        Minimum share of a parent's weight that must be present.
+
+    Returns
+    -------
+    y : ndarray
+        ``(U, P)`` when values and weights are both shared, else ``(S, U, P)``.
+    domain_error : ndarray of bool
+        ``()`` or ``(S,)``: True where a weighted, present child value lies outside the domain
+        of the mean (``<= 0`` for ``r <= 0``, ``< 0`` for ``r > 0`` other than 1); those
+        results are meaningless and the caller must reject them.
+
+    Examples
+    --------
+    Two units, three children under two parents, two weight samples:
+
+    >>> x = np.array([[1.0, 3.0, 5.0], [2.0, np.nan, 4.0]])
+    >>> a = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> y, bad = aggregate_level(x, np.array([[1.0, 1.0, 1.0], [1.0, 3.0, 1.0]]), a, 1.0)
+    >>> y[:, :, 0]
+    array([[2. , 2. ],
+           [2.5, 2. ]])
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    a = np.asarray(incidence, dtype=float)
+    nan = np.isnan(v)
+    any_missing = bool(nan.any())
+    outside = None
+    if r == 1.0:
+        t = np.where(nan, 0.0, v) if any_missing else v
+    else:
+        with np.errstate(invalid="ignore"):
+            off = (v <= 0) if r <= 0 else (v < 0)  # NaN compares False
+        if off.any():
+            outside = off
+        skip = (nan | off) if outside is not None else (nan if any_missing else None)
+        base = np.where(skip, 1.0, v) if skip is not None else v
+        with np.errstate(over="ignore", divide="ignore"):
+            t = np.log(base) if r == 0.0 else base ** r
+        if skip is not None and r != 0.0:
+            t = np.where(skip, 0.0, t)
+    pres = (~nan).astype(float) if any_missing else None
+    num = _weighted_sums(t, w, a)
+    den = _weighted_sums(pres, w, a) if pres is not None else None
+    batched = w.ndim == 2 or v.ndim == 3
+    total = (w @ a.T)[..., None, :]  # (1, P) or (S, 1, P)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if den is None:
+            y = np.divide(num, total, out=num if num.flags.writeable and num.dtype == float else None)
+            bad = total <= 0
+        else:
+            y = num / den
+            bad = den <= 0
+            if min_coverage > 0:
+                bad = bad | (den < (min_coverage - 1e-12) * total)
+        if r == 0.0:
+            np.exp(y, out=y)
+        elif r != 1.0:
+            y = y ** (1.0 / r)
+    if bad.any():
+        y = np.where(bad, np.nan, y)
+    if outside is None:
+        n_s = max(w.shape[0] if w.ndim == 2 else 1, v.shape[0] if v.ndim == 3 else 1)
+        domain = np.zeros(n_s, dtype=bool) if batched else np.asarray(False)
+    else:
+        domain = (outside.any(axis=-2) & (w > 0)).any(axis=-1)
+    return y, domain
+
+
+def _weighted_sums(t: np.ndarray, w: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """sum_c t[.., u, c] w[.., c] A[p, c] for the four shapes of (values, weights)."""
+    if w.ndim == 1:  # shared weights: one product with the weighted incidence
+        return t @ (a * w[None, :]).T
+    if t.ndim == 2:  # shared values, a weight vector per sample: one GEMM per parent, (S, c_p) @ (c_p, U)
+        out = np.empty((w.shape[0], t.shape[0], a.shape[0]))
+        for p, row in enumerate(a):
+            g = np.flatnonzero(row)
+            out[:, :, p] = w[:, g] @ t[:, g].T
+        return out
+    return np.matmul(t, w[:, :, None] * a.T[None, :, :])  # batched (U, c) @ (c, P) per sample
+
+
+def _power_mean(values: object, weights: object, r: float, min_coverage: float,
+                codes: Sequence[str] | None, rule: str) -> np.ndarray:
+    """One parent over all columns (the leaf rules below): (units,) or (samples, units)."""
+    _check_coverage(min_coverage)
+    v = _as_values(values)
+    w = _as_weights(weights, v.shape[1])
+    if r != 1.0:
+        _require_positive(v, codes, rule, strict=r <= 0)
+    y, _ = aggregate_level(v, w, np.ones((1, v.shape[1])), r, min_coverage=min_coverage)
+    return y[..., 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# compensatory means (one parent; all call the kernel)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -161,11 +284,7 @@ def arithmetic(values: np.ndarray, weights: np.ndarray, *, min_coverage: float =
     >>> arithmetic(np.array([[1.0, 3.0], [2.0, np.nan]]), np.array([1.0, 3.0]))
     array([2.5, 2. ])
     """
-    _check_coverage(min_coverage)
-    v = _as_values(values)
-    w = _as_weights(weights, v.shape[1])
-    m = np.isfinite(v)
-    return _finish(_wsum(np.where(m, v, 0.0), w), _wsum(m.astype(float), w), w, min_coverage)
+    return _power_mean(values, weights, 1.0, min_coverage, codes, "arithmetic mean")
 
 
 def geometric(values: np.ndarray, weights: np.ndarray, *, min_coverage: float = 0.0,
@@ -189,13 +308,7 @@ def geometric(values: np.ndarray, weights: np.ndarray, *, min_coverage: float = 
     >>> geometric(np.array([[1.0, 4.0]]), np.array([1.0, 1.0]))
     array([2.])
     """
-    _check_coverage(min_coverage)
-    v = _as_values(values)
-    w = _as_weights(weights, v.shape[1])
-    _require_positive(v, codes, "geometric mean")
-    m = np.isfinite(v)
-    logs = np.log(np.where(m, v, 1.0))
-    return np.exp(_finish(_wsum(logs, w), _wsum(m.astype(float), w), w, min_coverage))
+    return _power_mean(values, weights, 0.0, min_coverage, codes, "geometric mean")
 
 
 def harmonic(values: np.ndarray, weights: np.ndarray, *, min_coverage: float = 0.0,
@@ -211,15 +324,7 @@ def harmonic(values: np.ndarray, weights: np.ndarray, *, min_coverage: float = 0
     >>> harmonic(np.array([[1.0, 4.0]]), np.array([1.0, 1.0]))
     array([1.6])
     """
-    _check_coverage(min_coverage)
-    v = _as_values(values)
-    w = _as_weights(weights, v.shape[1])
-    _require_positive(v, codes, "harmonic mean")
-    m = np.isfinite(v)
-    inv = np.where(m, 1.0 / np.where(m, v, 1.0), 0.0)
-    ratio = _finish(_wsum(inv, w), _wsum(m.astype(float), w), w, min_coverage)
-    with np.errstate(divide="ignore"):
-        return 1.0 / ratio
+    return _power_mean(values, weights, -1.0, min_coverage, codes, "harmonic mean")
 
 
 def generalised(values: np.ndarray, weights: np.ndarray, p: float, *, min_coverage: float = 0.0,
@@ -245,17 +350,8 @@ def generalised(values: np.ndarray, weights: np.ndarray, p: float, *, min_covera
     p = float(p)
     if not np.isfinite(p):
         raise SpecError(f"the generalised mean needs a finite power p, got {p!r}")
-    if p == 0.0:
-        return geometric(values, weights, min_coverage=min_coverage, codes=codes)
-    _check_coverage(min_coverage)
-    v = _as_values(values)
-    w = _as_weights(weights, v.shape[1])
-    _require_positive(v, codes, f"generalised mean (p={p:g})", strict=p < 0)
-    m = np.isfinite(v)
-    powered = np.where(m, np.where(m, v, 1.0) ** p, 0.0)
-    inner = _finish(_wsum(powered, w), _wsum(m.astype(float), w), w, min_coverage)
-    with np.errstate(divide="ignore"):
-        return inner ** (1.0 / p)
+    rule = "geometric mean" if p == 0.0 else f"generalised mean (p={p:g})"
+    return _power_mean(values, weights, p, min_coverage, codes, rule)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -729,58 +825,146 @@ def m2(values: np.ndarray | pd.DataFrame, weights: np.ndarray | None = None, *,
 
 
 # ---------------------------------------------------------------------------------------------
-# the hierarchy
+# the hierarchy: one walk, for one sample (build) or a batch of weight samples (the engine)
 # ---------------------------------------------------------------------------------------------
 
-_META_COLUMNS = ("code", "level", "parent", "weight")
+
+def _per_level(value: object, n: int, name: str) -> tuple:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return (value,) * n
+    out = tuple(value)
+    if len(out) != n:
+        raise SpecError(f"{name}: give one value or one per aggregate level ({n}), got {len(out)}")
+    return out
 
 
-def _check_meta(meta: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(meta, pd.DataFrame):
-        raise SpecError("meta must be a DataFrame with columns code, level, parent, weight")
-    missing = [c for c in _META_COLUMNS if c not in meta.columns]
-    if missing:
-        raise SpecError(f"meta lacks column(s) {', '.join(missing)}; expected code, level, "
-                        f"parent, direction, weight")
-    m = meta.reset_index(drop=True)
-    if m["code"].duplicated().any():
-        dup = m.loc[m["code"].duplicated(), "code"].tolist()
-        raise SpecError(f"meta has duplicated code(s): {', '.join(map(str, dup))}")
-    m["level"] = m["level"].astype(int)
-    top = int(m["level"].max())
-    level_of = dict(zip(m["code"], m["level"], strict=True))
-    for row in m[m["level"] < top].itertuples(index=False):
-        par = row.parent
-        if pd.isna(par) or par not in level_of:
-            raise SpecError(f"meta: code {row.code!r} (level {row.level}) has parent {par!r}, "
-                            f"which is not a code in meta")
-        if level_of[par] != row.level + 1:
-            raise SpecError(f"meta: code {row.code!r} is level {row.level} but its parent "
-                            f"{par!r} is level {level_of[par]} (expected {row.level + 1})")
-    return m
+def aggregate_tree(x1: np.ndarray, hierarchy: Hierarchy, weights: np.ndarray,
+                   methods: str | Sequence[str] = "arithmetic", *,
+                   p: float | None | Sequence[float | None] = None,
+                   min_coverage: float | Sequence[float] = 0.0,
+                   thresholds: pd.DataFrame | None = None,
+                   bod_options: Mapping[str, object] | None = None,
+                   on_domain_error: str = "raise") -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """Aggregate level-1 values up a compiled hierarchy, for one or many weight vectors.
+
+    This is the one walk of the tree: :func:`aggregate_hierarchy` (and so
+    :func:`pmm_lib.core.build.build`) calls it with one weight vector, the Monte Carlo engine
+    with a batch of them, the weighting methods and the workshop's live index likewise. Each
+    level is one call of :func:`aggregate_level` for the power means. A level whose child
+    weights are the same in every sample, and whose inputs are too, is computed once and shared
+    by all samples (structure-aware: e.g. indicator weights that never vary).
+
+    Parameters
+    ----------
+    x1 : ndarray (U, n_1)
+        Normalised indicators in ``hierarchy.leaves`` order (``NaN`` = missing).
+    hierarchy : Hierarchy
+        From :func:`pmm_lib.core.hierarchy.compile_hierarchy`.
+    weights : ndarray (n,) or (S, n)
+        Weight of every code below the top, in ``hierarchy.below_top`` order, finite and >= 0
+        (one row per sample); only ratios within a parent matter.
+    methods : str or sequence of str
+        Aggregation per aggregate level (2 … top), one of :data:`AGGREGATION_METHODS`. Only the
+        power means (arithmetic, geometric, harmonic, generalised) take a batch of weights.
+    p, min_coverage : scalar or one per aggregate level
+        Power of ``"generalised"``; minimum present weight share (see :func:`aggregate_level`).
+    thresholds, bod_options
+        For the graded rules and benefit of the doubt (see :func:`aggregate_hierarchy`).
+    on_domain_error : {"raise", "flag"}
+        A present, weighted child value outside a mean's domain (``<= 0`` for the geometric
+        mean): raise :class:`InputError` naming the indicator, or flag the sample.
+
+    Returns
+    -------
+    levels : dict
+        level -> ``(U, n_level)`` when the level is shared by every sample, else
+        ``(S, U, n_level)``; level 1 is ``x1`` itself.
+    domain_error : ndarray of bool (S,) (or ``()`` for one weight vector)
+        Samples flagged (only with ``on_domain_error="flag"``).
+
+    Examples
+    --------
+    >>> from pmm_lib.core.hierarchy import compile_hierarchy
+    >>> h = compile_hierarchy(pd.DataFrame({"code": ["a", "b", "c", "X", "Y", "I"],
+    ...     "level": [1, 1, 1, 2, 2, 3], "parent": ["X", "X", "Y", "I", "I", None]}))
+    >>> w = np.array([[1.0, 3.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, 3.0]])
+    >>> lv, _ = aggregate_tree(np.array([[0.0, 100.0, 50.0]]), h, w)
+    >>> lv[3][:, 0, 0].tolist()
+    [62.5, 50.0]
+    """
+    if on_domain_error not in ("raise", "flag"):
+        raise SpecError(f"on_domain_error: unknown value {on_domain_error!r}; allowed: raise, flag")
+    top = hierarchy.n_levels
+    n_agg = top - 1
+    methods_l = _per_level(methods, n_agg, "method")
+    p_l = _per_level(p, n_agg, "p")
+    cover_l = _per_level(min_coverage, n_agg, "min_coverage")
+    for name in methods_l:
+        if name not in AGGREGATION_METHODS:
+            raise SpecError(f"unknown aggregation method {name!r}; allowed: {', '.join(AGGREGATION_METHODS)}")
+    for name, pv in zip(methods_l, p_l, strict=True):
+        if name == "generalised" and (pv is None or not np.isfinite(float(pv))):
+            raise SpecError("aggregation method 'generalised' needs the power p")
+    for c in cover_l:
+        _check_coverage(float(c))
+    x1 = np.asarray(x1, dtype=float)
+    w_all = np.asarray(weights, dtype=float)
+    n_below = len(hierarchy.below_top)
+    if w_all.shape[-1] != n_below or w_all.ndim not in (1, 2):
+        raise SpecError(f"weights must have shape ({n_below},) or (samples, {n_below}) (one per code below "
+                        f"the top), got {w_all.shape}")
+    if x1.ndim != 2 or x1.shape[1] != len(hierarchy.leaves):
+        raise InputError(f"values must be units x {len(hierarchy.leaves)} indicators, got shape {x1.shape}")
+    batch = w_all.ndim == 2
+    domain = np.zeros(w_all.shape[0], dtype=bool) if batch else np.asarray(False)
+    start = 0
+    offsets = {}
+    for lv in range(1, top):
+        offsets[lv] = (start, start + len(hierarchy.level_codes[lv]))
+        start = offsets[lv][1]
+    out: dict[int, np.ndarray] = {1: x1}
+    values = x1
+    for lv in range(2, top + 1):
+        name, pv, cov = methods_l[lv - 2], p_l[lv - 2], float(cover_l[lv - 2])
+        lo, hi = offsets[lv - 1]
+        w = w_all[..., lo:hi]
+        if w.ndim == 2 and (w == w[0]).all():
+            w = w[0]  # these weights never vary: the level is shared if its inputs are
+        child_codes = hierarchy.level_codes[lv - 1]
+        if name in POWER_OF or name == "generalised":
+            r = POWER_OF.get(name, float(pv) if pv is not None else 1.0)
+            y, bad = aggregate_level(values, w, hierarchy.incidence[lv], r, min_coverage=cov)
+            if bad.any():
+                if on_domain_error == "raise":
+                    flat = values if values.ndim == 2 else values.reshape(-1, values.shape[-1])
+                    rule = {"geometric": "geometric mean", "harmonic": "harmonic mean"}.get(
+                        name, f"generalised mean (p={r:g})")
+                    _require_positive(flat, child_codes, rule, strict=r <= 0)
+                    raise InputError(f"level {lv}: the {rule} met a value outside its domain")  # pragma: no cover
+                domain = domain | bad
+        else:
+            if w.ndim != 1 or values.ndim != 2:
+                raise SpecError(f"aggregation method {name!r} is not a weighted power mean and takes one "
+                                f"weight vector; allowed for batches: {', '.join([*POWER_OF, 'generalised'])}")
+            cols = []
+            for parent, kids in zip(hierarchy.level_codes[lv], hierarchy.groups[lv], strict=True):
+                x = values[:, kids]
+                kid_codes = [child_codes[k] for k in kids]
+                if name in ("m1", "m2"):
+                    x = _graded_children(x, kid_codes, thresholds, parent)
+                cols.append(_apply(name, x, w[kids], min_coverage=cov, codes=kid_codes,
+                                   bod_options=bod_options or {}))
+            y = np.column_stack(cols)
+        out[lv] = y
+        values = y
+    return out, domain
 
 
-def _resolve_weights(meta: pd.DataFrame, weights: pd.Series | Mapping[str, float] | None
-                     ) -> pd.Series:
-    w = meta.set_index("code")["weight"].astype(float)
-    if weights is not None:
-        given = pd.Series(weights, dtype=float)
-        unknown = [c for c in given.index if c not in w.index]
-        if unknown:
-            raise SpecError(f"weights name unknown code(s) {', '.join(map(str, unknown))}; "
-                            f"known codes are those in meta")
-        w.loc[given.index] = given.to_numpy()
-    bad = w.index[~np.isfinite(w.to_numpy()) | (w.to_numpy() < 0)]
-    if len(bad):
-        raise SpecError(f"weights must be finite and non-negative; not so for "
-                        f"{', '.join(map(str, bad))}")
-    return w
-
-
-def aggregate_hierarchy(values: pd.DataFrame, meta: pd.DataFrame, *,
+def aggregate_hierarchy(values: pd.DataFrame, meta: pd.DataFrame | Hierarchy, *,
                         method: str | Sequence[str] = "arithmetic",
                         weights: pd.Series | Mapping[str, float] | None = None,
-                        p: float | None = None, min_coverage: float = 0.0,
+                        p: float | None | Sequence[float | None] = None,
+                        min_coverage: float | Sequence[float] = 0.0,
                         thresholds: pd.DataFrame | None = None,
                         bod_options: Mapping[str, object] | None = None) -> pd.DataFrame:
     """Aggregate level-1 values up the hierarchy in ``meta``.
@@ -789,9 +973,11 @@ def aggregate_hierarchy(values: pd.DataFrame, meta: pd.DataFrame, *,
     ----------
     values : DataFrame, units × level-1 codes
         Normalised indicators (higher = better; direction already applied).
-    meta : DataFrame
-        The hierarchy (``code, level, parent, direction, weight``), e.g.
-        :meth:`pmm_lib.inputs.framework.Framework.meta`. ``direction`` is not used here.
+    meta : DataFrame or Hierarchy
+        The hierarchy (``code, level, parent, weight``), e.g.
+        :meth:`pmm_lib.inputs.framework.Framework.meta`, validated by
+        :func:`pmm_lib.core.hierarchy.compile_hierarchy`. With a compiled
+        :class:`~pmm_lib.core.hierarchy.Hierarchy`, ``weights`` must name every code below the top.
     method : str or sequence of str
         One of :data:`AGGREGATION_METHODS` for every level, or one per aggregate level from
         level 2 upward.
@@ -799,9 +985,9 @@ def aggregate_hierarchy(values: pd.DataFrame, meta: pd.DataFrame, *,
         Overrides ``meta['weight']`` for the codes it names (any level). Weights are
         normalised within each parent; for missing children the available weights are
         re-normalised.
-    p : float, optional
+    p : float or one per aggregate level, optional
         Power of the ``"generalised"`` mean (required for that method).
-    min_coverage : float
+    min_coverage : float or one per aggregate level
         An aggregate is ``NaN`` when the share of its children's weight that is available is
         below this (0 = any one child suffices).
     thresholds : DataFrame, optional
@@ -813,9 +999,9 @@ def aggregate_hierarchy(values: pd.DataFrame, meta: pd.DataFrame, *,
     Returns
     -------
     DataFrame
-        Units × every code of ``meta`` in meta order: level-1 columns copied from ``values``,
-        then the aggregates. Scores of the graded methods are grade points (A = 4 … D = 1),
-        of ``"copeland"`` Copeland scores and of ``"bod"`` scores in [0, 1].
+        Units × every code in hierarchy order (level 1 first, the top last): level-1 columns
+        copied from ``values``, then the aggregates. Scores of the graded methods are grade
+        points (A = 4 … D = 1), of ``"copeland"`` Copeland scores and of ``"bod"`` scores in [0, 1].
 
     Raises
     ------
@@ -835,23 +1021,11 @@ def aggregate_hierarchy(values: pd.DataFrame, meta: pd.DataFrame, *,
     >>> out[["X", "Y", "I"]].round(6).iloc[0].tolist()
     [75.0, 50.0, 62.5]
     """
-    _check_coverage(min_coverage)
-    m = _check_meta(meta)
-    w_all = _resolve_weights(m, weights)
-    max_level = int(m["level"].max())
-    agg_levels = list(range(2, max_level + 1))
-    methods = [method] * len(agg_levels) if isinstance(method, str) else list(method)
-    if len(methods) != len(agg_levels):
-        raise SpecError(f"method: give one name or one per aggregate level "
-                        f"({len(agg_levels)}: levels {agg_levels}), got {len(methods)}")
-    for name in methods:
-        if name not in AGGREGATION_METHODS:
-            raise SpecError(f"unknown aggregation method {name!r}; allowed: "
-                            f"{', '.join(AGGREGATION_METHODS)}")
-    if "generalised" in methods and p is None:
-        raise SpecError("aggregation method 'generalised' needs the power p")
-
-    leaves = m.loc[m["level"].astype(int) == 1, "code"].tolist()
+    if isinstance(min_coverage, int | float):
+        _check_coverage(float(min_coverage))
+    h = compile_hierarchy(meta)
+    w = _weight_vector(h, meta, weights)
+    leaves = list(h.leaves)
     if not isinstance(values, pd.DataFrame):
         raise InputError("values must be a DataFrame (units × level-1 codes)")
     absent = [c for c in leaves if c not in values.columns]
@@ -862,28 +1036,38 @@ def aggregate_hierarchy(values: pd.DataFrame, meta: pd.DataFrame, *,
     if extra:
         raise InputError(f"values have column(s) that are not level-1 codes of meta: "
                          f"{', '.join(map(str, extra))}", column=str(extra[0]))
-
-    cols: dict[str, np.ndarray] = {c: values[c].to_numpy(dtype=float) for c in leaves}
-    w_of = {c: float(v) for c, v in w_all.items()}
-    kids_of: dict[str, list[str]] = {}
-    for code, par in zip(m["code"], m["parent"], strict=True):
-        if not pd.isna(par):
-            kids_of.setdefault(par, []).append(code)
-    for level, name in zip(agg_levels, methods, strict=True):
-        for code in m.loc[m["level"] == level, "code"]:
-            children = kids_of.get(code, [])
-            if not children:
-                cols[code] = np.full(len(values), np.nan)
-                continue
-            x = np.column_stack([cols[c] for c in children])
-            w = np.array([w_of[c] for c in children])
-            if name in ("m1", "m2"):
-                x = _graded_children(x, children, thresholds, code)
-            cols[code] = _apply(name, x, w, p=p, min_coverage=min_coverage, codes=children,
-                                bod_options=bod_options or {})
-    out = pd.DataFrame({c: cols[c] for c in m["code"]}, index=values.index)
+    x1 = values[leaves].to_numpy(dtype=float)
+    levels, _ = aggregate_tree(x1, h, w, method, p=p, min_coverage=min_coverage, thresholds=thresholds,
+                               bod_options=bod_options)
+    data = np.column_stack([levels[lv] for lv in range(1, h.n_levels + 1)])
+    out = pd.DataFrame(data, index=values.index, columns=list(h.codes))
     out.columns.name = None
     return out
+
+
+def _weight_vector(h: Hierarchy, meta: pd.DataFrame | Hierarchy,
+                   weights: pd.Series | Mapping[str, float] | None) -> np.ndarray:
+    """Weights of the codes below the top (meta's ``weight`` column, overridden by ``weights``)."""
+    below = list(h.below_top)
+    if isinstance(meta, pd.DataFrame) and "weight" in meta.columns:
+        base = pd.Series(pd.to_numeric(meta["weight"], errors="coerce").to_numpy(dtype=float),
+                         index=meta["code"].astype(str)).reindex(below)
+    else:
+        base = pd.Series(np.nan, index=below)
+    if weights is not None:
+        given = pd.Series(weights, dtype=float)
+        given.index = given.index.map(str)
+        unknown = [c for c in given.index if c not in h._position]
+        if unknown:
+            raise SpecError(f"weights name unknown code(s) {', '.join(map(str, unknown))}; "
+                            f"known codes are those in meta")
+        given = given[[c for c in given.index if c != h.top]]
+        base.loc[given.index] = given.to_numpy()
+    arr = base.to_numpy(dtype=float)
+    bad = [c for c, v in zip(below, arr, strict=True) if not np.isfinite(v) or v < 0]
+    if bad:
+        raise SpecError(f"weights must be finite and non-negative; not so for {', '.join(map(str, bad))}")
+    return arr
 
 
 def _graded_children(x: np.ndarray, children: list[str], thresholds: pd.DataFrame | None,
@@ -902,16 +1086,9 @@ def _graded_children(x: np.ndarray, children: list[str], thresholds: pd.DataFram
     return out
 
 
-def _apply(name: str, x: np.ndarray, w: np.ndarray, *, p: float | None, min_coverage: float,
+def _apply(name: str, x: np.ndarray, w: np.ndarray, *, min_coverage: float,
            codes: list[str], bod_options: Mapping[str, object]) -> np.ndarray:
-    if name == "arithmetic":
-        return arithmetic(x, w, min_coverage=min_coverage, codes=codes)
-    if name == "geometric":
-        return geometric(x, w, min_coverage=min_coverage, codes=codes)
-    if name == "harmonic":
-        return harmonic(x, w, min_coverage=min_coverage, codes=codes)
-    if name == "generalised":
-        return generalised(x, w, float(p), min_coverage=min_coverage, codes=codes)  # type: ignore[arg-type]
+    """The non-compensatory rules, one parent at a time."""
     if name == "copeland":
         return copeland(x, w, min_coverage=min_coverage, codes=codes)
     if name == "bod":

@@ -14,6 +14,7 @@ doi:10.21105/joss.04567), whose ASEM build ``tests/test_coinr_asem.py`` reproduc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,22 +24,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pmm_lib.core import aggregate as agg_mod
 from pmm_lib.core import transform
+from pmm_lib.core.hierarchy import Hierarchy, compile_hierarchy
+from pmm_lib.core.rank import rank_desc
 from pmm_lib.core.spec import Spec, WeightSpec
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.seed import SeedLike
 
 __all__ = [
+    "MAX_MAGNITUDE",
+    "STAGES",
     "IndexResult",
+    "Pipeline",
     "build",
     "build_from_spec_file",
     "build_pmm",
     "index_shares",
     "nominal_weights",
+    "stage_options",
 ]
-
-_META_REQUIRED = ("code", "level", "parent", "direction", "weight")
-
 
 @dataclass(frozen=True, eq=False)
 class IndexResult:
@@ -205,20 +210,34 @@ def _weights_table(m: pd.DataFrame, nominal: pd.Series, aggregated: pd.DataFrame
 
 
 # --------------------------------------------------------------------------- build
-def _check_meta(meta: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(meta, pd.DataFrame):
-        raise InputError("meta: expected a DataFrame", expected=", ".join(_META_REQUIRED))
-    missing = [c for c in _META_REQUIRED if c not in meta.columns]
-    if missing:
-        raise InputError(f"meta: missing column(s) {missing}", column=missing[0],
-                         expected=", ".join(_META_REQUIRED))
+#: The stages of a build, in order; ``Pipeline.run(spec, until=...)`` stops after any of them.
+STAGES: tuple[str, ...] = ("raw", "denominated", "imputed", "screened", "treated", "normalised",
+                           "aggregated")
+#: Largest magnitude the stages accept: squares and spans of larger values overflow float64.
+MAX_MAGNITUDE = 1e150
+
+
+def stage_options(part: Any) -> dict[str, Any]:
+    """The fields of a frozen stage spec as keyword arguments of its stage function.
+
+    ``transform.normalise(x, meta, **stage_options(spec.normalise))``: a new field of
+    :class:`~pmm_lib.core.spec.NormaliseSpec` reaches :func:`pmm_lib.core.transform.normalise`
+    without any edit here or in the engine.
+
+    >>> from pmm_lib.core.spec import NormaliseSpec
+    >>> stage_options(NormaliseSpec("zscore", mean=50.0, sd=10.0))["sd"]
+    10.0
+    """
+    return {f.name: getattr(part, f.name) for f in dataclasses.fields(part)}
+
+
+def _normalised_meta(meta: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
+    """The meta table in hierarchy order (level 1 first), codes as str and levels as int."""
     m = meta.reset_index(drop=True).copy()
     m["code"] = m["code"].astype(str)
-    m["level"] = pd.to_numeric(m["level"], errors="coerce")
-    if m["level"].isna().any():
-        raise InputError("meta: every row needs a numeric level", column="level")
-    m["level"] = m["level"].astype(int)
-    return m.sort_values("level", kind="stable").reset_index(drop=True)
+    m["level"] = pd.to_numeric(m["level"]).astype(int)
+    m = m.set_index("code", drop=False).loc[list(hierarchy.codes)].reset_index(drop=True)
+    return m
 
 
 def _group_labels(data: pd.DataFrame, groups: pd.DataFrame | pd.Series | None, name: str) -> pd.Series:
@@ -231,6 +250,182 @@ def _group_labels(data: pd.DataFrame, groups: pd.DataFrame | pd.Series | None, n
     have = list(groups.columns) if isinstance(groups, pd.DataFrame) else []
     raise InputError(f"impute.group: grouping column {name!r} not found", column=name,
                      expected=f"one of {have}" if have else "a column of the groups table")
+
+
+def _check_magnitude(frame: pd.DataFrame, stage: str) -> None:
+    """Refuse values the stages cannot represent: never a silent inf or NaN downstream."""
+    x = frame.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        big = np.abs(x) > MAX_MAGNITUDE
+    if big.any():
+        i, j = (int(v[0]) for v in np.nonzero(big))
+        raise InputError(f"{stage}: value {x[i, j]:.6g} for unit {frame.index[i]!r} is too large to process "
+                         f"(|x| > {MAX_MAGNITUDE:g}: spans and squares would overflow); rescale the indicator "
+                         f"(e.g. report it in thousands or millions)", column=str(frame.columns[j]),
+                         expected=f"finite numbers with |x| <= {MAX_MAGNITUDE:g}")
+
+
+def _check_finite(frame: pd.DataFrame, stage: str) -> None:
+    x = frame.to_numpy(dtype=float)
+    inf = np.isinf(x)
+    if inf.any():  # pragma: no cover - guarded by _check_magnitude; kept as the last line of defence
+        i, j = (int(v[0]) for v in np.nonzero(inf))
+        raise InputError(f"{stage}: the stage produced an infinite value for unit {frame.index[i]!r}",
+                         column=str(frame.columns[j]), expected="finite results")
+
+
+class Pipeline:
+    """The stages of :func:`build` over one input set, each cached by the frozen specs it depends on.
+
+    ``build(data, meta, spec)`` is ``Pipeline(data, meta).run(spec)``. Keep one pipeline to
+    build many variants of a spec: a stage is computed once per distinct *prefix* of the spec
+    (``normalised`` depends on ``denominate, impute, screen, treat, normalise``; ``treated`` on
+    the first four, and so on), so five treatments x two normalisations cost one imputation, five
+    treatments and ten normalisations. The Monte Carlo engine calls exactly this (no copy of the
+    stage sequence exists anywhere else).
+
+    Parameters
+    ----------
+    data, meta, groups, denominators, panel, cycle, seed, thresholds
+        As in :func:`build`. With ``seed`` a Generator, a cached stochastic stage is reused
+        rather than redrawn; pass an int seed for builds that match one by one.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from pmm_lib.core.spec import NormaliseSpec
+    >>> meta = pd.DataFrame({"code": ["a", "b", "I"], "level": [1, 1, 2],
+    ...                      "parent": ["I", "I", None], "direction": [1, -1, 1], "weight": 1.0})
+    >>> pipe = Pipeline(pd.DataFrame({"a": [0.0, 5.0, 10.0], "b": [1.0, 3.0, 2.0]}, index=list("XYZ")), meta)
+    >>> pipe.run(Spec()).index.tolist()
+    [50.0, 25.0, 75.0]
+    >>> z = dataclasses.replace(Spec(), normalise=NormaliseSpec("zscore"))
+    >>> pipe.stage("normalised", z).round(3)["a"].tolist()
+    [-1.0, 0.0, 1.0]
+    >>> sorted(k[0] for k in pipe.cached)
+    ['denominated', 'imputed', 'normalised', 'normalised', 'screened', 'treated']
+    """
+
+    def __init__(self, data: pd.DataFrame, meta: pd.DataFrame, *,
+                 groups: pd.DataFrame | pd.Series | None = None,
+                 denominators: pd.DataFrame | None = None,
+                 panel: Mapping[Any, pd.DataFrame] | None = None, cycle: Any = None,
+                 seed: SeedLike = None, thresholds: pd.DataFrame | None = None) -> None:
+        if isinstance(meta, pd.DataFrame):
+            missing = [c for c in ("code", "level", "parent", "direction", "weight") if c not in meta.columns]
+            if missing:
+                raise InputError(f"meta: missing column(s) {missing}", column=missing[0],
+                                 expected="code, level, parent, direction, weight")
+        self.hierarchy = compile_hierarchy(meta)
+        self.meta = _normalised_meta(meta, self.hierarchy)
+        if not isinstance(data, pd.DataFrame):
+            raise InputError(f"build: expected a DataFrame (units x indicators), got {type(data).__name__}")
+        leaves = list(self.hierarchy.leaves)
+        absent = [c for c in leaves if c not in data.columns]
+        if absent:
+            raise InputError(f"data lack indicator column(s) {absent[:5]} named in the meta table",
+                             column=absent[0])
+        self.data = data
+        self.raw = transform._as_matrix(data[leaves], "build")
+        _check_magnitude(self.raw, "build")
+        self.groups, self.denominators, self.panel, self.cycle = groups, denominators, panel, cycle
+        self.seed, self.thresholds = seed, thresholds
+        self._cache: dict[tuple[Any, ...], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    @property
+    def cached(self) -> tuple[tuple[Any, ...], ...]:
+        """Keys of the cached stages: ``(stage, *spec parts)``."""
+        return tuple(self._cache)
+
+    def without(self, code: str) -> Pipeline:
+        """The same inputs with one indicator removed from the data and the hierarchy."""
+        self.hierarchy.without(code)  # checks that the indicator has a sibling
+        meta = self.meta[self.meta["code"] != code].reset_index(drop=True)
+        return Pipeline(self.data.drop(columns=[code]), meta, groups=self.groups,
+                        denominators=self.denominators, panel=self.panel, cycle=self.cycle,
+                        seed=self.seed, thresholds=self.thresholds)
+
+    @staticmethod
+    def _key(stage: str, spec: Spec) -> tuple[Any, ...]:
+        parts = (spec.denominate, spec.impute, spec.screen, spec.treat, spec.normalise)
+        depth = {"denominated": 1, "imputed": 2, "screened": 3, "treated": 4, "normalised": 5}[stage]
+        return (stage, *parts[:depth])
+
+    def stage(self, name: str, spec: Spec) -> pd.DataFrame:
+        """Units x indicators after stage ``name`` (one of :data:`STAGES` up to ``normalised``)."""
+        return self._stage(name, spec)[0]
+
+    def _stage(self, name: str, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if name == "raw":
+            return self.raw, transform.empty_log()
+        if name not in STAGES[:-1]:
+            raise SpecError(f"stage: unknown value {name!r}; allowed: {', '.join(STAGES[:-1])}")
+        key = self._key(name, spec)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        if name == "denominated":
+            out = (transform.denominate(self.raw, self.meta, self.denominators) if spec.denominate
+                   else (self.raw, transform.empty_log()))
+        elif name == "imputed":
+            prev = self.stage("denominated", spec)
+            imp = spec.impute
+            g = (_group_labels(self.data, self.groups, str(imp.group))
+                 if imp.method in ("group_mean", "group_median") else None)
+            out = transform.impute(prev, imp.method, groups=g, panel=self.panel, cycle=self.cycle, seed=self.seed)
+        elif name == "screened":
+            out = transform.screen(self.stage("imputed", spec), spec.screen.min_coverage)
+            if out[0].empty:
+                raise InputError(f"screen: no unit has at least {spec.screen.min_coverage:.0%} of the indicators",
+                                 expected="a lower screen.min_coverage")
+        elif name == "treated":
+            out = transform.treat(self.stage("screened", spec), **stage_options(spec.treat))
+        else:
+            out = transform.normalise(self.stage("treated", spec), self.meta, **stage_options(spec.normalise))
+            _check_finite(out[0], "normalise")
+        self._cache[key] = out
+        return out
+
+    def nominal_weights(self, spec: Spec) -> pd.Series:
+        """Nominal weights of every code below the top for ``spec`` (normalised within parents)."""
+        return nominal_weights(self.meta, spec.weights, self.stage("normalised", spec),
+                               base_dir=spec.data.base_dir)
+
+    def aggregate(self, spec: Spec, nominal: pd.Series) -> pd.DataFrame:
+        """Units x every code: the normalised indicators and every aggregate (one kernel call)."""
+        h = self.hierarchy
+        normalised = self.stage("normalised", spec)
+        per_level = spec.aggregate_for(h.n_levels)
+        w = nominal.reindex(list(h.below_top)).to_numpy(dtype=float)
+        levels, _ = agg_mod.aggregate_tree(
+            normalised[list(h.leaves)].to_numpy(dtype=float), h, w, [a.method for a in per_level],
+            p=[a.p for a in per_level], min_coverage=[a.min_coverage for a in per_level],
+            thresholds=self.thresholds)
+        data = np.column_stack([levels[lv] for lv in range(1, h.n_levels + 1)])
+        out = pd.DataFrame(data, index=normalised.index, columns=list(h.codes))
+        _check_finite(out, "aggregate")
+        return out
+
+    def run(self, spec: Spec | None = None) -> IndexResult:
+        """Every stage of ``spec``: the :class:`IndexResult` :func:`build` returns."""
+        spec = Spec() if spec is None else spec
+        if not isinstance(spec, Spec):
+            raise SpecError(f"spec: expected a pmm_lib.core.spec.Spec, got {type(spec).__name__}")
+        tables, logs = {}, []
+        for name in STAGES[1:-1]:
+            table, lg = self._stage(name, spec)
+            tables[name] = table
+            if len(lg):
+                logs.append(lg)
+        nominal = self.nominal_weights(spec)
+        aggregated = self.aggregate(spec, nominal)
+        ranks = pd.DataFrame(rank_desc(aggregated.to_numpy().T).T, index=aggregated.index,
+                             columns=aggregated.columns)
+        log = pd.concat(logs, ignore_index=True) if logs else transform.empty_log()
+        return IndexResult(spec=spec, meta=self.meta, raw=self.raw, denominated=tables["denominated"],
+                           imputed=tables["imputed"], screened=tables["screened"], treated=tables["treated"],
+                           normalised=tables["normalised"], aggregated=aggregated, ranks=ranks,
+                           nominal=nominal, log=log)
 
 
 def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
@@ -247,7 +442,8 @@ def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
         variables) are ignored except as group labels.
     meta : DataFrame
         The hierarchy: ``code, level, parent, direction, weight`` (plus optional ``lower,
-        upper, target, denominator`` used by goalposts, distance_to_target, denominate).
+        upper, target, denominator`` used by goalposts, distance_to_target, denominate),
+        validated by :func:`pmm_lib.core.hierarchy.compile_hierarchy`.
     spec : Spec, optional
         Default ``Spec()`` (no imputation or treatment, min-max 0-100, meta weights,
         arithmetic means).
@@ -267,12 +463,21 @@ def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
     -------
     IndexResult
 
+    Raises
+    ------
+    SpecError
+        A degenerate hierarchy (a top node with a parent, two top nodes, a cycle, an orphan code),
+        an invalid spec.
+    InputError
+        Missing indicator columns, infinite values, magnitudes above :data:`MAX_MAGNITUDE`.
+
     Notes
     -----
     Stages run in COINr's order: denominate, impute, screen, treat, normalise, weights,
-    aggregate. Screening therefore counts imputed values as present (as COINr does); with
-    ``impute: none`` (the PMM default) it screens on what Members reported. Ranks are
-    computed at every level with 1 = highest score and ties sharing the lowest rank.
+    aggregate (:class:`Pipeline`; :data:`STAGES`). Screening therefore counts imputed values as
+    present (as COINr does); with ``impute: none`` (the PMM default) it screens on what Members
+    reported. Ranks are computed at every level with 1 = highest score and ties sharing the
+    lowest rank (:func:`pmm_lib.core.rank.rank_desc`).
 
     Examples
     --------
@@ -285,87 +490,14 @@ def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
     spec = Spec() if spec is None else spec
     if not isinstance(spec, Spec):
         raise SpecError(f"spec: expected a pmm_lib.core.spec.Spec, got {type(spec).__name__}")
-    m = _check_meta(meta)
-    leaves = m.loc[m["level"] == 1, "code"].tolist()
-    absent = [c for c in leaves if c not in data.columns]
-    if absent:
-        raise InputError(f"data lack indicator column(s) {absent[:5]} named in the meta table",
-                         column=absent[0])
-    raw = transform._as_matrix(data[leaves], "build")
-    logs = []
-
-    if spec.denominate:
-        den, lg = transform.denominate(raw, m, denominators)
-        logs.append(lg)
-    else:
-        den = raw
-    imp_spec = spec.impute
-    g = None
-    if imp_spec.method in ("group_mean", "group_median"):
-        g = _group_labels(data, groups, str(imp_spec.group))
-    imputed, lg = transform.impute(den, imp_spec.method, groups=g, panel=panel, cycle=cycle, seed=seed)
-    logs.append(lg)
-    screened, lg = transform.screen(imputed, spec.screen.min_coverage)
-    logs.append(lg)
-    if screened.empty:
-        raise InputError(f"screen: no unit has at least {spec.screen.min_coverage:.0%} of the indicators",
-                         expected="a lower screen.min_coverage")
-    t = spec.treat
-    treated, lg = transform.treat(screened, t.method, winmax=t.winmax, skew=t.skew, kurtosis=t.kurtosis,
-                                  fallback=t.fallback, overrides=t.overrides)
-    logs.append(lg)
-    n = spec.normalise
-    normalised, lg = transform.normalise(treated, m, n.method, low=n.low, high=n.high, mean=n.mean,
-                                         sd=n.sd, targets=n.targets)
-    logs.append(lg)
-
-    nominal = nominal_weights(m, spec.weights, normalised, base_dir=spec.data.base_dir)
-    aggregated = _aggregate(normalised, m, spec, nominal, thresholds)
-    ranks = aggregated.rank(ascending=False, method="min", na_option="keep")
-    logs = [lg for lg in logs if len(lg)]
-    log = pd.concat(logs, ignore_index=True) if logs else transform.empty_log()
-    return IndexResult(spec=spec, meta=m, raw=raw, denominated=den, imputed=imputed, screened=screened,
-                       treated=treated, normalised=normalised, aggregated=aggregated, ranks=ranks,
-                       nominal=nominal, log=log)
-
-
-def _aggregate(normalised: pd.DataFrame, m: pd.DataFrame, spec: Spec, nominal: pd.Series,
-               thresholds: pd.DataFrame | None) -> pd.DataFrame:
-    """Adapter onto :func:`pmm_lib.core.aggregate.aggregate_hierarchy`.
-
-    That function takes one ``p`` and one ``min_coverage`` for the whole tree; when the
-    spec gives different ones per level, each level is aggregated by its own call on a
-    two-level slice of the hierarchy.
-    """
-    from pmm_lib.core import aggregate as agg_mod
-
-    top = int(m["level"].max())
-    if top < 2:
-        raise InputError("meta: the hierarchy needs at least one aggregate above the indicators",
-                         column="level")
-    per_level = spec.aggregate_for(top)
-    methods = [a.method for a in per_level]
-    w = nominal.copy()
-    if len({(a.p, a.min_coverage) for a in per_level}) == 1:
-        return agg_mod.aggregate_hierarchy(normalised, m, method=methods, weights=w, p=per_level[0].p,
-                                           min_coverage=per_level[0].min_coverage, thresholds=thresholds)
-    cols = {c: normalised[c] for c in normalised.columns}
-    for level, a in zip(range(2, top + 1), per_level, strict=True):
-        sub = m[m["level"].isin([level - 1, level])].copy()
-        sub["level"] = sub["level"] - (level - 2)
-        sub.loc[sub["level"] == 2, "parent"] = None
-        below = sub.loc[sub["level"] == 1, "code"].tolist()
-        x = pd.DataFrame({c: cols[c] for c in below}, index=normalised.index)
-        out = agg_mod.aggregate_hierarchy(x, sub, method=a.method, weights=w.reindex(below), p=a.p,
-                                          min_coverage=a.min_coverage, thresholds=thresholds)
-        for c in sub.loc[sub["level"] == 2, "code"]:
-            cols[c] = out[c]
-    return pd.DataFrame({c: cols[c] for c in m["code"]}, index=normalised.index)
+    return Pipeline(data, meta, groups=groups, denominators=denominators, panel=panel, cycle=cycle,
+                    seed=seed, thresholds=thresholds).run(spec)
 
 
 # --------------------------------------------------------------------------- loaders
 def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int | None = None,
-              observations: pd.DataFrame | None = None, seed: SeedLike = None) -> IndexResult:
+              observations: pd.DataFrame | None = None, seed: SeedLike = None,
+              framework_path: str | Path | None = None) -> IndexResult:
     """Build the PMM index for one region and cycle from the observations.
 
     Loads the framework (its full table is the meta: bounds feed goalposts and targets),
@@ -377,19 +509,22 @@ def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int
     ----------
     spec : Spec, optional
         Default :meth:`Spec.default`. ``region``/``cycle`` override ``spec.data``.
+    framework_path : str or Path, optional
+        A framework or candidate file (:func:`pmm_lib.inputs.candidates.load_design`); default the
+        project's framework. A candidate's observations are mapped onto its KPIs.
     """
     from pmm_lib.inputs import data as data_mod
-    from pmm_lib.inputs.framework import load_framework
+    from pmm_lib.inputs.candidates import load_design
 
     spec = Spec.default() if spec is None else spec
-    fw = load_framework()
+    fw = load_design(framework_path)
     obs = data_mod.load_observations() if observations is None else observations
     region = region if region is not None else spec.data.region
     cycles = sorted(int(c) for c in pd.unique(obs["cycle"]))
     if not cycles:
         raise InputError("no observations", column="cycle")
     cycle = cycle if cycle is not None else (spec.data.cycle if spec.data.cycle is not None else cycles[-1])
-    matrix = data_mod.to_matrix(obs, int(cycle), region)
+    matrix = data_mod.to_matrix(obs, int(cycle), region, framework_path=framework_path)
     meta = fw.table()
     groups = None
     if spec.impute.method in ("group_mean", "group_median"):
@@ -403,7 +538,7 @@ def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int
         panel = {}
         for c in cycles:
             if c != int(cycle):
-                other = data_mod.to_matrix(obs, c, region)
+                other = data_mod.to_matrix(obs, c, region, framework_path=framework_path)
                 panel[c] = other
     return build(matrix, meta, spec, groups=groups, panel=panel, cycle=int(cycle), seed=seed)
 

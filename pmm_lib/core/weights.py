@@ -36,6 +36,8 @@ import yaml
 from scipy.optimize import minimize
 
 from pmm_lib.core import aggregate as agg
+from pmm_lib.core.hierarchy import compile_hierarchy
+from pmm_lib.core.rank import rank_desc
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.vocab import WEIGHT_METHODS, WeightMethod
 
@@ -62,8 +64,6 @@ __all__ = [
     "scheme_table",
 ]
 
-#: Names accepted by :func:`resolve_weights` (the ``weights.method`` of a spec): see :mod:`pmm_lib.vocab`.
-
 # ---------------------------------------------------------------------------------------------
 # hierarchy helpers
 # ---------------------------------------------------------------------------------------------
@@ -75,6 +75,7 @@ def _meta(meta: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("code", "level", "parent", "weight") if c not in meta.columns]
     if missing:
         raise SpecError(f"meta lacks column(s) {', '.join(missing)}")
+    compile_hierarchy(meta)  # the structural checks (one place: pmm_lib.core.hierarchy)
     m = meta.reset_index(drop=True).copy()
     m["code"] = m["code"].astype(str)
     m["level"] = pd.to_numeric(m["level"]).astype(int)
@@ -527,32 +528,29 @@ def _level_by_level(normalised: pd.DataFrame, meta: pd.DataFrame, fn: GroupFn,
 
     ``levels`` lists the levels of the *children* to weight with ``fn`` (default all);
     other groups keep their framework weights. Aggregates feeding the next level are
-    weighted arithmetic means with the weights found so far.
+    weighted arithmetic means with the weights found so far (one call of the aggregation
+    kernel :func:`pmm_lib.core.aggregate.aggregate_level` per level).
     """
     m = _meta(meta)
-    base = framework(m)
-    leaves = m.loc[m["level"] == 1, "code"].tolist()
-    absent = [c for c in leaves if c not in normalised.columns]
+    h = compile_hierarchy(m)
+    w = framework(m)
+    absent = [c for c in h.leaves if c not in normalised.columns]
     if absent:
         raise InputError(f"normalised data lack indicator(s) {', '.join(absent[:5])}",
                          column=absent[0])
-    cols = {c: normalised[c].to_numpy(dtype=float) for c in leaves}
-    w = base.copy()
-    top = int(m["level"].max())
-    for level in range(2, top + 1):
-        for code in m.loc[m["level"] == level, "code"]:
-            kids = m.loc[m["parent"].astype(str) == code, "code"].tolist()
-            if not kids:
-                cols[code] = np.full(len(normalised), np.nan)
-                continue
-            x = pd.DataFrame({k: cols[k] for k in kids}, index=normalised.index)
-            if levels is None or level - 1 in levels:
-                got = pd.Series(fn(x), dtype=float).reindex(kids)
+    values = normalised[list(h.leaves)].to_numpy(dtype=float)
+    for level in range(2, h.n_levels + 1):
+        child_codes = h.level_codes[level - 1]
+        if levels is None or level - 1 in levels:
+            for code, kids in zip(h.level_codes[level], h.groups[level], strict=True):
+                names = [child_codes[k] for k in kids]
+                x = pd.DataFrame(values[:, kids], index=normalised.index, columns=names)
+                got = pd.Series(fn(x), dtype=float).reindex(names)
                 if got.isna().any() or (got < 0).any() or got.sum() <= 0:
                     raise SpecError(f"weighting of the children of {code!r} failed "
                                     f"(weights {got.round(4).to_dict()})")
-                w.loc[kids] = (got / got.sum()).to_numpy()
-            cols[code] = agg.arithmetic(x.to_numpy(), w.loc[kids].to_numpy())
+                w.loc[names] = (got / got.sum()).to_numpy()
+        values, _ = agg.aggregate_level(values, w.loc[list(child_codes)].to_numpy(), h.incidence[level], 1.0)
     return w
 
 
@@ -1022,7 +1020,7 @@ def compare_schemes(normalised: pd.DataFrame, meta: pd.DataFrame,
         s = out[top]
         frames.append(pd.DataFrame({"unit": normalised.index, "scheme": name,
                                     "score": s.to_numpy(),
-                                    "rank": s.rank(ascending=False, method="min").to_numpy()}))
+                                    "rank": rank_desc(s.to_numpy())}))
     tidy = pd.concat(frames, ignore_index=True)
     ref = tidy[tidy["scheme"] == next(iter(schemes))].set_index("unit")["rank"]
     tidy["rank_shift"] = tidy["unit"].map(ref).to_numpy() - tidy["rank"].to_numpy()

@@ -5,6 +5,14 @@ table view (one row per node) that the rest of the library computes with.
 
 The hierarchy levels follow the reference tool's convention (COINr): level 1 = KPIs
 (indicators), 2 = expected outcomes, 3 = dimensions, 4 = the index.
+
+Translations
+------------
+The framework file is the one catalogue of every Member-facing text. ``languages`` lists the
+languages (English first); each dimension, outcome and KPI carries ``name_<lang>`` and each KPI
+``definition_<lang>`` for every other language; ``unit_labels`` gives each unit's label per
+language and ``reference_period`` the reference period per language. A missing, empty or
+undeclared translation is a :class:`FrameworkError` naming the node and the key.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ __all__ = [
     "Node",
     "load_framework",
 ]
+
+_TranslatedText = tuple[tuple[str, str, str], ...]  # (field, lang, text)
 
 DISCLOSURE_LEVELS: tuple[str, ...] = ("public", "wco", "restricted")
 Disclosure = Literal["public", "wco", "restricted"]
@@ -53,6 +63,11 @@ class Kpi:
     weight: float
     illustrative: bool
     source: str = ""
+    translations: _TranslatedText = field(default=(), repr=False, compare=False)
+
+    def text(self, what: Literal["name", "definition"] = "name", lang: str = "en") -> str:
+        """The KPI's name or definition in ``lang`` (English when ``lang`` is "en" or absent)."""
+        return _translated(self, what, lang)
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,18 @@ class Node:
     parent: str | None
     weight: float
     children: tuple[str, ...] = field(default_factory=tuple)
+    translations: _TranslatedText = field(default=(), repr=False, compare=False)
+
+    def text(self, what: Literal["name"] = "name", lang: str = "en") -> str:
+        """The node's name in ``lang`` (English when ``lang`` is "en" or absent)."""
+        return _translated(self, what, lang)
+
+
+def _translated(obj: Any, what: str, lang: str) -> str:
+    for f, lg, text in obj.translations:
+        if f == what and lg == lang:
+            return text
+    return str(getattr(obj, what))
 
 
 @dataclass(frozen=True)
@@ -92,6 +119,29 @@ class Framework:
     outcomes: tuple[Node, ...]
     kpis: tuple[Kpi, ...]
     path: Path | None = None
+    languages: tuple[str, ...] = ("en",)
+    unit_labels: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)  # (unit, lang, label)
+    reference_period: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # (lang, text)
+
+    def unit_label(self, unit: str, lang: str = "en") -> str:
+        """The label of ``unit`` in ``lang`` (the unit itself in English or when untranslated).
+
+        >>> load_framework().unit_label("hours", "fr")
+        'heures'
+        """
+        for u, lg, label in self.unit_labels:
+            if u == unit and lg == lang:
+                return label
+        return unit
+
+    def unit_readings(self, unit: str) -> set[str]:
+        """Every label of ``unit`` in every language, case-folded (what a filled template may show)."""
+        return {unit.casefold(), *(label.casefold() for u, _, label in self.unit_labels if u == unit)}
+
+    def reference_period_text(self, lang: str = "en") -> str:
+        """The reference period of the values, in ``lang`` (empty when the file gives none)."""
+        texts = dict(self.reference_period)
+        return texts.get(lang, texts.get("en", ""))
 
     @property
     def kpi_codes(self) -> list[str]:
@@ -164,6 +214,69 @@ def _weight(value: Any, where: str, path: Path) -> float:
     return w
 
 
+def _node_translations(node: dict[str, Any], fields_: tuple[str, ...], languages: tuple[str, ...],
+                       where: str, path: Path) -> _TranslatedText:
+    """Collect ``<field>_<lang>`` keys; every declared language needs each, undeclared ones are errors."""
+    out: list[tuple[str, str, str]] = []
+    for key in node:
+        if not isinstance(key, str):
+            continue
+        for f in fields_:
+            if key.startswith(f + "_") and len(key) == len(f) + 3:
+                lang = key[-2:]
+                if lang not in languages or lang == "en":
+                    raise FrameworkError(f"{path}: {where}: {key!r} is for language {lang!r}, which 'languages' "
+                                         f"does not declare (declared: {', '.join(languages)})")
+    for lang in languages[1:]:
+        for f in fields_:
+            key = f"{f}_{lang}"
+            text = node.get(key)
+            if not isinstance(text, str) or not text.strip():
+                raise FrameworkError(f"{path}: {where}: missing or empty translation {key!r} "
+                                     f"(every node needs {', '.join(x + '_' + lang for x in fields_)})")
+            out.append((f, lang, text.strip()))
+    return tuple(out)
+
+
+def _languages(raw: dict[str, Any], path: Path) -> tuple[str, ...]:
+    langs = raw.get("languages", ["en"])
+    if (not isinstance(langs, list) or not langs or langs[0] != "en" or len(set(langs)) != len(langs)
+            or not all(isinstance(x, str) and len(x) == 2 and x.isalpha() and x.islower() for x in langs)):
+        raise FrameworkError(f"{path}: 'languages' must list distinct two-letter codes starting with 'en', got {langs!r}")
+    return tuple(langs)
+
+
+def _unit_labels(raw: dict[str, Any], units: set[str], languages: tuple[str, ...],
+                 path: Path) -> tuple[tuple[str, str, str], ...]:
+    block = raw.get("unit_labels", {}) or {}
+    if not isinstance(block, dict):
+        raise FrameworkError(f"{path}: 'unit_labels' must map each unit to its labels per language")
+    out: list[tuple[str, str, str]] = []
+    for unit in sorted(units):
+        labels = block.get(unit, {}) or {}
+        for lang in languages[1:]:
+            label = labels.get(lang) if isinstance(labels, dict) else None
+            if not isinstance(label, str) or not label.strip():
+                raise FrameworkError(f"{path}: unit_labels: unit {unit!r} has no {lang!r} label")
+            out.append((unit, lang, label.strip()))
+    unused = sorted(set(block) - units)
+    if unused:
+        raise FrameworkError(f"{path}: unit_labels: {', '.join(map(repr, unused))} is not the unit of any KPI")
+    return tuple(out)
+
+
+def _reference_period(raw: dict[str, Any], languages: tuple[str, ...], path: Path) -> tuple[tuple[str, str], ...]:
+    block = raw.get("reference_period")
+    if block is None:
+        return ()
+    if not isinstance(block, dict):
+        raise FrameworkError(f"{path}: 'reference_period' must map each language to a text")
+    for lang in languages:
+        if not isinstance(block.get(lang), str) or not block[lang].strip():
+            raise FrameworkError(f"{path}: reference_period has no {lang!r} text")
+    return tuple((lang, block[lang].strip()) for lang in languages)
+
+
 def load_framework(path: str | Path | None = None, *, check_counts: bool = True) -> Framework:
     """Load and validate a framework file.
 
@@ -195,6 +308,7 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
         raise FrameworkError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise FrameworkError(f"{path}: expected a mapping at the top level")
+    languages = _languages(raw, path)
     index_raw = raw.get("index") or {"code": "PMM", "name": "PMM index"}
     index_code = str(_req(index_raw, "code", "index", path))
     seen: dict[str, str] = {index_code: "index"}
@@ -253,18 +367,21 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
                         definition=str(_req(k, "definition", kwhere, path)), unit=str(_req(k, "unit", kwhere, path)),
                         direction=int(direction), lower=lower, upper=upper, optional=_flag(k, "optional", False, kwhere, path),
                         disclosure=disclosure, weight=_weight(k.get("weight", 1.0), kwhere, path),
-                        illustrative=_flag(k, "illustrative", True, kwhere, path), source=str(k.get("source", "")))
+                        illustrative=_flag(k, "illustrative", True, kwhere, path), source=str(k.get("source", "")),
+                        translations=_node_translations(k, ("name", "definition"), languages, kwhere, path))
                 )
                 kcodes.append(kcode)
             if not kcodes:
                 raise FrameworkError(f"{path}: {owhere} has no KPIs")
             outs.append(Node(ocode, str(_req(o, "name", owhere, path)), 2, dcode,
-                             _weight(o.get("weight", 1.0), owhere, path), tuple(kcodes)))
+                             _weight(o.get("weight", 1.0), owhere, path), tuple(kcodes),
+                             _node_translations(o, ("name",), languages, owhere, path)))
             ocodes.append(ocode)
         if not ocodes:
             raise FrameworkError(f"{path}: {dwhere} has no outcomes")
         dims.append(Node(dcode, str(_req(d, "name", dwhere, path)), 3, index_code,
-                         _weight(d.get("weight", 1.0), dwhere, path), tuple(ocodes)))
+                         _weight(d.get("weight", 1.0), dwhere, path), tuple(ocodes),
+                         _node_translations(d, ("name",), languages, dwhere, path)))
     if check_counts and "expected_counts" in raw:
         exp = raw["expected_counts"]
         for label, got in (("dimensions", len(dims)), ("outcomes", len(outs)), ("kpis", len(kpis))):
@@ -277,4 +394,6 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
     index = Node(index_code, str(index_raw.get("name", index_code)), 4, None, 1.0,
                  tuple(d.code for d in dims))
     return Framework(name=str(raw.get("name", "")), version=str(raw.get("version", "")), index=index,
-                     dimensions=tuple(dims), outcomes=tuple(outs), kpis=tuple(kpis), path=path)
+                     dimensions=tuple(dims), outcomes=tuple(outs), kpis=tuple(kpis), path=path,
+                     languages=languages, unit_labels=_unit_labels(raw, {k.unit for k in kpis}, languages, path),
+                     reference_period=_reference_period(raw, languages, path))

@@ -36,6 +36,9 @@ __all__ = [
     "MEMBER_PATTERN",
     "OBSERVATION_COLUMNS",
     "OBSERVATIONS_SCHEMA",
+    "NON_RESPONSES_SCHEMA",
+    "VALIDATION_STATUSES",
+    "NON_RESPONSE_STATUSES",
     "returns_schema",
 ]
 
@@ -117,7 +120,14 @@ def returns_schema(framework: Framework, members: Iterable[str] | None = None) -
     )
 
 
-#: The processed observations table (``data/processed/observations.parquet``).
+#: How a value was checked before it was reported (``not_stated`` when the Member left it blank).
+VALIDATION_STATUSES: tuple[str, ...] = ("self_assessed", "validated", "peer_reviewed", "not_stated")
+#: Why a KPI has no value (``not_stated``: the Member wrote a comment or a source but no reason).
+NON_RESPONSE_STATUSES: tuple[str, ...] = ("not_applicable", "not_available", "not_stated")
+
+#: The processed observations table (``data/processed/observations.parquet``): the seven contract
+#: columns first (what :func:`pmm_lib.inputs.data.load_observations` reads), then what the Member
+#: wrote beside each value.
 OBSERVATIONS_SCHEMA = pa.DataFrameSchema(
     {
         "member": pa.Column(str, pa.Check.str_matches(MEMBER_PATTERN)),
@@ -127,9 +137,31 @@ OBSERVATIONS_SCHEMA = pa.DataFrameSchema(
         "disclosure": pa.Column(str, pa.Check.isin(DISCLOSURE_LEVELS)),
         "source": pa.Column(str),
         "flag": pa.Column(str),
+        "data_source": pa.Column(str),
+        "validation": pa.Column(str, pa.Check.isin(VALIDATION_STATUSES)),
+        "comment": pa.Column(str),
+        "disclosure_chosen": pa.Column(bool),
     },
     strict=True,
     ordered=True,
     unique=["member", "cycle", "kpi"],
     name="pmm_observations",
+)
+
+#: KPIs without a value for which the Member wrote a reason, a comment or a source
+#: (``data/processed/non_responses.parquet``).
+NON_RESPONSES_SCHEMA = pa.DataFrameSchema(
+    {
+        "member": pa.Column(str, pa.Check.str_matches(MEMBER_PATTERN)),
+        "cycle": pa.Column("int64"),
+        "kpi": pa.Column(str, pa.Check.str_matches(r"^K\d{2}$")),
+        "status": pa.Column(str, pa.Check.isin(NON_RESPONSE_STATUSES)),
+        "data_source": pa.Column(str),
+        "comment": pa.Column(str),
+        "file": pa.Column(str),
+    },
+    strict=True,
+    ordered=True,
+    unique=["member", "cycle", "kpi"],
+    name="pmm_non_responses",
 )
