@@ -97,6 +97,7 @@ __all__ = [
     "prune_meta",
     "pseudonym_key",
     "pseudonymise",
+    "suppress_by_count",
     "suppress_member_kpi",
     "suppress_small_groups",
     "visible_levels",
@@ -522,6 +523,31 @@ def suppress_small_groups(frame: pd.DataFrame, groups: pd.Series, *, min_n: int 
     hide = out[group_col].astype(str).isin(small).to_numpy()
     for col in value_cols:
         out[col] = out[col].astype(float).mask(hide)
+    return out
+
+
+def suppress_by_count(frame: pd.DataFrame, counts: Mapping[str, str], *,
+                      min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
+    """Blank each statistic whose group count is below ``min_n`` (the threshold rule, long tables).
+
+    Parameters
+    ----------
+    frame : DataFrame
+    counts : mapping
+        Statistic column → the column holding the number of Members it pools (e.g.
+        ``{"missing_in": "n_group", "missing_out": "n_other"}``).
+
+    >>> t = pd.DataFrame({"share": [0.5, 0.25], "n": [1, 4]})
+    >>> suppress_by_count(t, {"share": "n"})["share"].tolist()
+    [nan, 0.25]
+    """
+    if min_n < 1:
+        raise SpecError(f"min_n must be at least 1, got {min_n}")
+    out = frame.copy()
+    for stat, n_col in counts.items():
+        if stat not in out.columns or n_col not in out.columns:
+            raise SpecError(f"suppress_by_count: no column {stat!r} or {n_col!r} in the table")
+        out[stat] = out[stat].astype(float).mask(out[n_col].astype(float) < min_n)
     return out
 
 

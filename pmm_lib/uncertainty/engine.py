@@ -33,7 +33,7 @@ import pandas as pd
 
 from pmm_lib.core.aggregate import aggregate_tree
 from pmm_lib.core.hierarchy import Hierarchy
-from pmm_lib.core.rank import rank_desc
+from pmm_lib.core.rank import rank_desc, rank_desc_int
 from pmm_lib.errors import RunError, SpecError
 from pmm_lib.uncertainty.design import (
     Prepared,
@@ -135,8 +135,7 @@ def _rank_dtype(n_units: int) -> type[np.integer]:
 
 
 def _int_ranks(scores: np.ndarray, dtype: type[np.integer]) -> np.ndarray:
-    r = rank_desc(scores)
-    return np.nan_to_num(r, nan=0.0).astype(dtype)
+    return rank_desc_int(scores, dtype)
 
 
 def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem,
@@ -204,9 +203,11 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     keys = np.stack([ch[k] for k in key_names], axis=1)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.ravel()
-    if chunk_size is None:
-        width = max(len(hier.level_codes[lv]) for lv in range(1, hier.n_levels))
-        chunk_size = int(min(4096, max(64, 10e6 // (8 * max(nu, 1) * width))))
+    if chunk_size is None:  # per-sample temporaries are (samples, units, children of a varying level)
+        varying_leaves = problem.exclude_kpis or 1 in problem.weight_noise or len(problem.weight_sets) > 1
+        width = max([len(hier.level_codes[lv]) for lv in range(2, hier.n_levels)] or [1])
+        width = max(width, len(hier.leaves) if varying_leaves else 1)
+        chunk_size = int(min(8192, max(64, 32e6 // (8 * max(nu, 1) * width))))
     n1 = len(hier.leaves)
     excl_idx = np.array([-1 if c is None else hier.leaves.index(c) for c in prep.exclude_codes])
     b = problem.base
