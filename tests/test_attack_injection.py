@@ -92,12 +92,12 @@ def _run_folder(tmp_path: Path, secret: Path) -> tuple[Path, dict]:
     evil = " ".join(_payloads(secret))
     table = pd.DataFrame({"member": ["AAA", "BBB"], "source": [evil, "ok"], "flag": ["<b onmouseover=alert(1)>", evil],
                           "value": [1.5, 2.5]})
-    save_table(table, "tbl-coverage", f"Coverage {evil}", run, audience="public")
+    save_table(table, "tbl-notes", f"Notes {evil}", run, audience="public")
     save_table(table, "tbl-unlisted", evil, run, audience="public")
     fig, ax = plt.subplots()
     ax.plot([1, 2], [3, 4])
     ax.set_title(evil[:80])
-    save_figure(fig, "fig-coverage-kpi", f"Caption {evil}", run, audience="public")
+    save_figure(fig, "fig-notes", f"Caption {evil}", run, audience="public")
     plt.close(fig)
     manifest = {"run_id": "r1", "status": "success", "parameters": {"region": "AMS", "cycle": 2024, "seed": 1,
                                                                   "audience": "public"},
@@ -126,7 +126,7 @@ def _assert_inert(html: str) -> None:
     assert not [t for t, _ in parser.tags if t in ("script", "iframe", "svg", "object", "embed")]
     assert not [(t, a) for t, attrs in parser.tags for a, _ in attrs if a.startswith("on")]
     imgs = [dict(attrs).get("src", "") for t, attrs in parser.tags if t == "img"]
-    assert imgs and all(s.startswith("data:image/png;base64,") for s in imgs), imgs
+    assert all(s.startswith("data:image/png;base64,") for s in imgs), imgs  # only embedded figures
 
 
 def test_every_free_text_field_renders_as_text_or_stops_the_render(tmp_path, secret_file):
@@ -138,8 +138,8 @@ def test_every_free_text_field_renders_as_text_or_stops_the_render(tmp_path, sec
         assert "outside the run folder" in str(exc) or "active content" in str(exc), exc
         assert not (run / "paper.html").exists()
         # the render of the same folder with the table cells' markdown images removed succeeds
-        table = pd.read_csv(run / "tables" / "tbl-coverage.csv")
-        for name in ("tbl-coverage.csv", "tbl-unlisted.csv"):
+        table = pd.read_csv(run / "tables" / "tbl-notes.csv")
+        for name in ("tbl-notes.csv", "tbl-unlisted.csv"):
             t = pd.read_csv(run / "tables" / name)
             t = t.replace(to_replace=r"!\[x\]\([^)]*\)", value="", regex=True)
             t.to_csv(run / "tables" / name, index=False)
@@ -150,6 +150,22 @@ def test_every_free_text_field_renders_as_text_or_stops_the_render(tmp_path, sec
     _assert_inert(html)
     assert "onerror=alert(1)" in scan.html_text(html)  # shown as text, not dropped silently
     _chromium_runs_no_script(result.outputs["html"])
+
+
+def test_table_cells_with_markup_render_as_text(tmp_path, secret_file):
+    """Every table of the paper goes through table_markdown: a Member's free text in a cell
+    (source, flag) parses to plain text and renders without active content."""
+    import pypandoc
+
+    from pmm_lib.reporting.report import table_markdown
+
+    frame = pd.DataFrame({"member": ["AAA", "BBB"], "source": _payloads(secret_file)[:2],
+                          "flag": _payloads(secret_file)[2:4], "value": [1.5, 2.5]})
+    md = table_markdown(frame, caption="Free text {#tbl-free}")
+    safety.check_paper_source(md, tmp_path)  # no image, raw content or handler in the parsed table
+    html = pypandoc.convert_text(md, "html5", format=safety.PANDOC_FROM, extra_args=["--sandbox"])
+    assert safety.html_problems(html) == [] and "<img" not in html and "<script" not in html
+    assert "onerror=alert(1)" in scan.html_text(html)
 
 
 def test_a_markdown_image_to_a_local_file_stops_the_render(tmp_path, secret_file):
