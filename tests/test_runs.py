@@ -390,3 +390,19 @@ def test_run_manifest_records_project_relative_paths(good_run):
     assert m["framework_path"] == "methodology/framework.yaml"
     assert set(m["notebook_hashes"]) == {"01_coverage.ipynb", "03_scores.ipynb"}
     assert m["owner"]["pid"] == os.getpid() and "heartbeat" not in m  # finished: no heartbeat left
+
+
+@pytest.mark.slow
+def test_project_rerun_takes_the_notebooks_from_the_project_and_reproduces(tmp_path):
+    """A run of the project's notebook 01, rerun without naming any folder: the notebooks come
+    from the recorded commit (or the project's folder), checked by hash, and the outputs repeat."""
+    first = runs.execute_run(RunRequest("AMS", 2024, audience="internal", notebooks=("01",), outputs_dir=tmp_path,
+                                        render=False))
+    assert first.ok, first.error
+    res, inputs, outputs = runs.rerun(first.run_dir, render=False)
+    assert res.ok, res.error
+    m = runs.load_manifest(res.run_dir)
+    assert m["rerun_of"] == first.run_dir.name and m["notebooks_dir"] == "notebooks"
+    assert m["notebooks_source"]  # "git commit ..." or "notebooks"
+    assert m["notebook_hashes"] == runs.load_manifest(first.run_dir)["notebook_hashes"]
+    assert inputs.empty and outputs.empty
