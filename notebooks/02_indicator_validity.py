@@ -148,6 +148,8 @@ report.save_table(card, "tbl-scorecard",
                   "dimension, standardized alpha with and without it, largest |rho| with another KPI, "
                   "correlation with its expected outcome and with the rest of the index, correlation with "
                   "the latest LPI Customs score (all Spearman, oriented), and the verdict with the rules "
-                  f"that fired; thresholds: {thresholds.to_dict()}.", out_dir, audience=audience)
+                  "that fired; thresholds: " + ", ".join(f"{k.replace('_', ' ')} {'off' if v is None else v}"
+                                         for k, v in thresholds.to_dict().items()) + ".",
+                  out_dir, audience=audience)
 print(card["verdict"].value_counts().to_string())
 card[card["verdict"] != "keep"][["code", "dimension", "verdict", "reasons"]]
