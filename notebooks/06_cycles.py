@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 previous = None
 n_samples = 500
 n_boot = 1000
@@ -48,7 +49,7 @@ from pmm_lib.analysis import cycles
 from pmm_lib.core.build import build
 from pmm_lib.core.spec import Spec
 from pmm_lib.inputs import data
-from pmm_lib.inputs.framework import load_framework
+from pmm_lib.inputs.candidates import load_design
 from pmm_lib.plots import design as pdz
 from pmm_lib.reporting import disclosure, report
 from pmm_lib.reporting.params import RunParams
@@ -58,7 +59,7 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-meta = load_framework().table()
+meta = load_design(framework_path or None).table()
 obs = disclosure.audience_observations(data.load_observations(), audience)
 previous = previous or cycles.previous_cycle(obs, cycle)
 common = cycles.panel_members(obs, cycle, previous, region=region) if previous else []
@@ -69,7 +70,7 @@ print(f"{place}: cycle {cycle} against {previous}: {len(common)} Members in both
 
 # %%
 if panel:
-    matrices = {c: data.to_matrix(obs, c, region) for c in (previous, cycle)}
+    matrices = {c: data.to_matrix(obs, c, region, framework_path=framework_path or None) for c in (previous, cycle)}
     pooled = cycles.pool_cycles(matrices, members=common)
     res = build(pooled, meta, spec, seed=seed)
     top = res.top

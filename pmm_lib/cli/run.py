@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cycle", type=int, required=True, help="PMM cycle (year)")
     parser.add_argument("--scenario", action="append", type=Path, default=None, metavar="FILE.yaml",
                         help="scenario/spec YAML; repeat for several scenarios (run in parallel)")
+    parser.add_argument("--framework", type=Path, default=None, metavar="FILE.yaml",
+                        help="framework or candidate file (methodology/candidates/*.yaml) to run instead of "
+                             "methodology/framework.yaml; recorded in the manifest with its hashes")
     parser.add_argument("--audience", choices=AUDIENCES, default="wco",
                         help="who the report is for (default: wco)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     requests = [RunRequest(region=r, cycle=args.cycle, scenario=s, audience=args.audience, seed=args.seed,
                            notebooks=select, notebooks_dir=args.notebooks_dir, outputs_dir=args.outputs_dir,
                            parameters=knobs, render=not args.no_paper, renderer=args.renderer,
-                           notebook_jobs=nb_jobs)
+                           notebook_jobs=nb_jobs, framework=args.framework)
                 for r in regions for s in scenarios]
     if len(requests) == 1 and args.scheduler is None:
         req = requests[0]

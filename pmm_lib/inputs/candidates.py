@@ -69,7 +69,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -105,10 +105,12 @@ __all__ = [
     "changes_table",
     "framework_diff",
     "framework_hash",
+    "framework_record",
     "is_candidate_file",
     "kpi_sources",
     "load_candidate",
     "load_design",
+    "manifest_framework_diff",
     "map_observations",
 ]
 
@@ -467,7 +469,9 @@ def _is_candidate_cached(path: str, stamp: int) -> bool:
 def load_design(path: str | Path | None = None) -> Framework:
     """A framework file or a candidate file, as a :class:`Framework` (the one loader for user-given paths).
 
-    ``None`` is the project's framework. A candidate (a YAML file with a top-level ``base``) is
+    ``None`` is the project's framework; a relative path that does not exist from the working
+    directory is taken relative to the project root (as run manifests record it). A candidate
+    (a YAML file with a top-level ``base``) is
     applied to its base (:func:`apply_candidate`); anything else goes to
     :func:`pmm_lib.inputs.framework.load_framework`.
 
@@ -477,6 +481,12 @@ def load_design(path: str | Path | None = None) -> Framework:
     >>> len(load_design().kpis), len(load_design(METHODOLOGY_DIR / "candidates" / "drop_flagged.yaml").kpis)
     (51, 47)
     """
+    if path is not None:
+        from pmm_lib.paths import ROOT
+
+        p = Path(path)
+        if not p.is_absolute() and not p.exists() and (ROOT / p).exists():
+            path = ROOT / p  # a manifest records paths relative to the project root
     if path is not None and is_candidate_file(path):
         return apply_candidate(Path(path))
     return load_framework(path)
@@ -857,6 +867,67 @@ def framework_hash(framework: Framework) -> str:
     """SHA-256 of the framework's structure (codes, parents, directions, weights, bounds), file-independent."""
     t = framework.table()[["code", "level", "parent", "direction", "weight", "lower", "upper"]]
     return hashlib.sha256(t.to_csv(index=False).encode("utf-8")).hexdigest()
+
+
+def framework_record(path: str | Path) -> dict[str, Any]:
+    """What a run manifest records of the framework it used.
+
+    Returns
+    -------
+    dict
+        ``path``, ``sha256`` (of the file), ``structure_hash`` (:func:`framework_hash` of the applied
+        framework), ``kpis`` (count), ``candidate`` (bool) and, for a candidate, ``base`` with
+        ``base_sha256`` and ``changes`` (:func:`changes_table` rows).
+    """
+    path = Path(path)
+    fw = load_design(path)
+    rec: dict[str, Any] = {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                           "structure_hash": framework_hash(fw), "kpis": len(fw.kpis),
+                           "candidate": is_candidate_file(path)}
+    if rec["candidate"]:
+        cand = load_candidate(path)
+        rec.update(base=str(cand.base_path), base_sha256=hashlib.sha256(cand.base_path.read_bytes()).hexdigest(),
+                   changes=changes_table(cand).to_dict(orient="records"))
+    return rec
+
+
+def _manifest_framework(manifest: Mapping[str, Any]) -> tuple[Path | None, str | None]:
+    from pmm_lib.paths import ROOT
+
+    rec = manifest.get("framework") if isinstance(manifest.get("framework"), Mapping) else {}
+    raw = rec.get("path") or manifest.get("framework_path")
+    path = None
+    if raw:
+        p = Path(str(raw))
+        path = p if p.is_absolute() else ROOT / p
+    return path, rec.get("structure_hash")
+
+
+def manifest_framework_diff(manifest_a: Mapping[str, Any], manifest_b: Mapping[str, Any]) -> pd.DataFrame:
+    """How run B's framework differs from run A's, from their manifests (``framework`` record or ``framework_path``).
+
+    Returns
+    -------
+    DataFrame
+        :func:`framework_diff` of the two frameworks (``code, level, change, before, after``), empty
+        when both structure hashes agree. When a framework file can no longer be read, one row
+        ``change = "unreadable"`` names it (the structure hashes still tell whether they differ).
+    """
+    pa, ha = _manifest_framework(manifest_a)
+    pb, hb = _manifest_framework(manifest_b)
+    cols = ["code", "level", "change", "before", "after"]
+    if pa is None and pb is None:
+        return pd.DataFrame(columns=cols)
+    if ha is not None and ha == hb:
+        return pd.DataFrame(columns=cols)
+    frameworks = []
+    for path in (pa, pb):
+        try:
+            frameworks.append(load_design(path))
+        except (FrameworkError, OSError) as exc:
+            return pd.DataFrame([{"code": "", "level": "framework", "change": "unreadable",
+                                  "before": str(pa), "after": f"{pb} ({exc})"}], columns=cols)
+    return framework_diff(frameworks[0], frameworks[1])
 
 
 def _text(value: Any) -> str:

@@ -126,6 +126,10 @@ class RunRequest:
         Notebooks of this run executed at the same time (each in its own kernel). The notebooks
         are independent of each other, so on an otherwise idle machine ``notebook_jobs = 2``
         halves a single run's wall time on 2 cores; parallel runs keep 1.
+    framework : Path or None
+        A framework or candidate file (:mod:`pmm_lib.inputs.candidates`) to run instead of the
+        project's framework; passed to the notebooks as ``framework_path`` and recorded in the
+        manifest with its hashes. Checked (loaded) when the request is built.
     """
 
     region: str
@@ -142,6 +146,7 @@ class RunRequest:
     renderer: Literal["auto", "quarto", "pandoc"] = "auto"
     timeout: float | None = None
     notebook_jobs: int = 1
+    framework: Path | None = None
 
     def __post_init__(self) -> None:
         region = str(self.region).upper()
@@ -162,7 +167,12 @@ class RunRequest:
             object.__setattr__(self, name, Path(getattr(self, name)))
         if self.scenario is not None:
             object.__setattr__(self, "scenario", Path(self.scenario))
-        reserved = set(RUN_PARAMETERS) & set(self.parameters)
+        if self.framework is not None:
+            from pmm_lib.inputs.candidates import load_design
+
+            object.__setattr__(self, "framework", Path(self.framework).resolve())  # notebooks run elsewhere
+            load_design(self.framework)  # a bad framework or candidate stops here, naming file and change
+        reserved = (set(RUN_PARAMETERS) | {"framework_path"}) & set(self.parameters)
         if reserved:
             raise SpecError(f"parameters {', '.join(sorted(reserved))} are set by the runner; "
                             "use the RunRequest fields (or CLI options) instead")
@@ -319,7 +329,8 @@ def _write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
 def _param_hash(req: RunRequest, scenario_text: str | None, notebooks: Sequence[Path]) -> str:
     key = {"region": req.region, "cycle": req.cycle, "seed": req.seed, "audience": req.audience,
            "scenario": hashlib.sha256(scenario_text.encode()).hexdigest() if scenario_text else None,
-           "notebooks": [p.name for p in notebooks], "parameters": req.parameters}
+           "notebooks": [p.name for p in notebooks], "parameters": req.parameters,
+           **({"framework": sha256_file(req.framework)} if req.framework is not None else {})}
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
@@ -658,7 +669,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         **RunParams(region=request.region, cycle=request.cycle, seed=request.seed, spec_path=spec_path,
                     audience=request.audience, out_dir=str(run_dir)).as_dict(),
         **request.parameters,
+        **({"framework_path": str(request.framework)} if request.framework is not None else {}),
     }
+    from pmm_lib.inputs.candidates import framework_record
     from pmm_lib.paths import FRAMEWORK_PATH
 
     started = runstate.utc_now()
@@ -676,9 +689,10 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         "scenario_file": stable_path(request.scenario) if request.scenario is not None else None,
         "notebooks_dir": stable_path(request.notebooks_dir),
         "notebook_hashes": {p.name: sha256_file(p) for p in notebook_files(notebooks)},
-        "framework_path": stable_path(FRAMEWORK_PATH),
+        "framework_path": stable_path(request.framework or FRAMEWORK_PATH),
+        "framework": framework_record(request.framework or FRAMEWORK_PATH),
         "processed": processed,
-        "inputs": hash_inputs(notebooks=notebooks),
+        "inputs": hash_inputs([request.framework] if request.framework else [], notebooks=notebooks),
         "packages": package_versions(_PACKAGES),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -1044,6 +1058,9 @@ class RunComparison:
         From ``tables/tbl-index-scores.csv`` of both runs: ``member, score_a, score_b,
         score_diff (b − a), rank_a, rank_b, rank_shift (rank_b − rank_a; negative = moved up)``,
         sorted by absolute rank shift; None when either run lacks the table.
+    framework : DataFrame or None
+        How B's framework differs from A's (:func:`pmm_lib.inputs.candidates.manifest_framework_diff`):
+        ``code, level, change, before, after``; empty when both used the same structure.
     """
 
     run_a: Path
@@ -1052,6 +1069,7 @@ class RunComparison:
     inputs: pd.DataFrame
     outputs: pd.DataFrame
     scores: pd.DataFrame | None
+    framework: pd.DataFrame | None = None
 
     def to_markdown(self) -> str:
         """A short human-readable report."""
@@ -1061,6 +1079,12 @@ class RunComparison:
         lines.append("## Parameters and choices\n")
         lines.append(table_markdown(self.parameters, max_rows=None) if len(self.parameters)
                      else "No difference in parameters, scenario or package versions.")
+        lines.append("\n## Framework\n")
+        if self.framework is None or self.framework.empty:
+            lines.append("Both runs used the same framework structure.")
+        else:
+            lines.append(f"{len(self.framework)} difference(s) in the framework explain part of the result:\n")
+            lines.append(table_markdown(self.framework, max_rows=None))
         lines.append("\n## Inputs\n")
         lines.append(table_markdown(self.inputs.assign(sha256_a=self.inputs["sha256_a"].str[:12],
                                                        sha256_b=self.inputs["sha256_b"].str[:12]),
@@ -1125,15 +1149,20 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> RunComparison:
         order = merged["rank_shift"].abs().fillna(float("inf"))
         scores = (merged.assign(_o=order).sort_values(["_o", "member"], ascending=[False, True])
                   .drop(columns="_o").reset_index(drop=True))
-    return RunComparison(a, b, params, inputs, outputs, scores)
+    from pmm_lib.inputs.candidates import manifest_framework_diff
+
+    framework = manifest_framework_diff(ma, mb)
+    return RunComparison(a, b, params, inputs, outputs, scores, framework)
 
 
 def write_comparison(comparison: RunComparison, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``comparison.md``, ``scores.csv`` (if any), ``parameters.csv``, ``inputs.csv``, ``outputs.csv``."""
+    """Write ``comparison.md``, ``scores.csv`` (if any), ``parameters.csv``, ``inputs.csv``, ``outputs.csv``,
+    ``framework.csv`` (if any)."""
     out_dir = Path(out_dir)
     files = {"markdown": write_text_atomic(out_dir / "comparison.md", comparison.to_markdown())}
     for name, frame in (("parameters", comparison.parameters), ("inputs", comparison.inputs),
-                        ("outputs", comparison.outputs), ("scores", comparison.scores)):
+                        ("outputs", comparison.outputs), ("scores", comparison.scores),
+                        ("framework", comparison.framework)):
         if frame is not None:
             files[name] = write_text_atomic(out_dir / f"{name}.csv",
                                             frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
