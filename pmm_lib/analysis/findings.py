@@ -42,8 +42,10 @@ Rule families (``Finding.rule`` names the rule that fired, with its threshold):
 ``convergence.*`` / ``sample.*``
     Sobol' estimates on fewer than ``min_sobol_n`` base samples or with intervals wider than
     ``sobol_ci_width``; factors whose total effect is below ``zero_effect`` (their alternatives
-    give identical results); statistics withheld by :mod:`pmm_lib.analysis.guards`; a region with
-    fewer than ``min_members`` Members.
+    give identical results); a normalisation whose total index on the scores is at least
+    ``normalisation_share`` (scores under different normalisations are on different scales);
+    statistics withheld by :mod:`pmm_lib.analysis.guards`; a region with fewer than
+    ``min_members`` Members.
 
 Examples
 --------
@@ -156,6 +158,7 @@ class FindingRules:
     min_sobol_n: int = 1000
     sobol_ci_width: float = 0.3
     zero_effect: float = 1e-9
+    normalisation_share: float = 0.3
     min_members: int = 10
 
     @classmethod
@@ -700,6 +703,16 @@ def _uncertainty_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names:
                     "total Sobol' index of 0: all its alternatives give identical results on these data (e.g. no "
                     "value is treated as an outlier), so it is not a source of uncertainty here.",
                     {"factors": len(zero)}, n_base, "info", "", "convergence.zero_effect", "uncertainty", tuple(zero)))
+            norm = idx[(idx["factor"] == "normalise") & (idx["output"] == "score")] if "output" in idx.columns else idx.iloc[0:0]
+            if len(norm) and float(norm["estimate"].iloc[0]) >= r.normalisation_share:
+                out.append(Finding(
+                    f"The normalisation drives most of the variance of the scores (total Sobol' index "
+                    f"{_f(norm['estimate'].iloc[0])}): scores computed under different normalisations are on different "
+                    "scales, so score intervals and pooled score distributions mix scales; ranks are comparable.",
+                    {"total": float(norm["estimate"].iloc[0])}, n_base, "warning",
+                    "Compare Members by rank intervals, not by score intervals, across normalisations.",
+                    f"uncertainty.normalisation_scale (total index ≥ {r.normalisation_share})", "uncertainty",
+                    ("normalise",)))
             top = idx.sort_values("estimate", ascending=False)
             if "output" in top.columns:
                 top = top[top["output"] == top["output"].iloc[0]]
