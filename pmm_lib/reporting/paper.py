@@ -797,6 +797,8 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str]) -> RenderResult:
     check_paper_source(md, run_dir, pandoc=pandoc)  # images inside the run folder, no raw/active content
     common = [pandoc, src.name, "--from", PANDOC_FROM, "--standalone", "--number-sections",
               "--metadata-file", "_paper/meta.yml", "--resource-path", ".",
+              # templates and filters only from inside the run folder, never the user's data directory
+              "--data-dir", "_paper",
               "--lua-filter", "paper-blocks.lua", "--lua-filter", "crossref.lua",
               "--citeproc", "--bibliography", "references.bib"]
     outputs: dict[str, Path] = {}
