@@ -730,7 +730,7 @@ def _sample_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapp
     out: list[Finding] = []
     alpha = t.get("tbl-alpha")
     if alpha is not None and "withheld" in alpha.columns:
-        w = alpha[alpha["withheld"].fillna("").astype(str) != ""]
+        w = alpha[alpha["withheld"].astype("string").fillna("") != ""]
         if len(w):
             out.append(Finding(f"Cronbach's alpha is withheld for {len(w)} of {len(alpha)} groups of KPIs "
                                f"({_join(list(w['code'].astype(str))[:10])}{', …' if len(w) > 10 else ''}): "
@@ -738,13 +738,13 @@ def _sample_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapp
                                "", f"sample.alpha (k < {guards.MIN_K_ALPHA})", "structure", tuple(w["code"].astype(str))))
     ols = t.get("tbl-ols")
     if ols is not None and "dropped_controls" in ols.columns:
-        d = sorted({x for x in ols["dropped_controls"].fillna("").astype(str) if x})
+        d = sorted({x for x in ols["dropped_controls"].astype("string").fillna("") if x})
         if d:
             out.append(Finding("Regression controls dropped: " + "; ".join(d) + ".", {"n": len(d)}, None, "info",
                                "", f"sample.controls (< {guards.MIN_GROUP} Members)", "outcomes", ()))
     kg = t.get("tbl-known-groups")
     if kg is not None and "dropped_groups" in kg.columns:
-        d = sorted({x for x in kg["dropped_groups"].fillna("").astype(str) if x})
+        d = sorted({x for x in kg["dropped_groups"].astype("string").fillna("") if x})
         if d:
             out.append(Finding("Income groups left out of the known-groups test: " + "; ".join(d) + ".", {}, None,
                                "info", "", f"sample.groups (< {guards.MIN_GROUP} Members)", "outcomes", ()))

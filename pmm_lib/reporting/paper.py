@@ -418,7 +418,7 @@ def _validity(run: _Run) -> str:
         a = alpha[alpha["level"] == alpha["level"].max()] if "level" in alpha.columns else alpha
         cols = [c for c in ("code", "name", "alpha", "ci_low", "ci_high", "n", "k", "withheld") if c in a.columns]
         a = a[cols]
-        if "withheld" in a.columns and not (a["withheld"].fillna("").astype(str) != "").any():
+        if "withheld" in a.columns and not (a["withheld"].astype("string").fillna("") != "").any():
             a = a.drop(columns=["withheld"])
         out.append(_table(run, a, "tbl-alpha-dims", "Cronbach's alpha of each dimension with its 95 % bootstrap "
                           "interval (bounded by 1), n Members and k KPIs."))
