@@ -143,6 +143,11 @@ def test_bundled_candidates_show_what_the_truth_predicts(bundled):
     assert "collinear" in v.at["K46", "reasons_before"] and "K47" not in v.at["K46", "reasons_after"]
     assert v.at["K47", "verdict_after"] == "removed"
     assert set(truth["unrelated_kpis"]) <= set(drop.verdicts.query("verdict_after == 'removed'")["code"])
+    # the truth says K40 carries signal with its sign wrong: reversing it recovers the planted latent
+    # better than the base does, and better than dropping it
+    t_rev = rev.truth.set_index("design")["estimate"]
+    t_drop = drop.truth.set_index("design")["estimate"]
+    assert t_rev["candidate"] > t_rev["base"] and t_rev["candidate"] > t_drop["candidate"]
 
 
 def test_thresholds_are_typed_and_checked():
