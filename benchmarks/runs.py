@@ -1,7 +1,10 @@
 """Benchmark of the runner: wall time of one region's run and of all six regions in parallel.
 
-Targets (2 cores): one region < 60 s after set-up, all six regions < 3 minutes.
-Prints one line per measurement and a JSON object as the last line.
+Targets (issue 15, 2 cores): one region <= 12 s (``one_region_seconds``, as ``pmm run --region R``:
+notebooks in CPU-count warm kernels, paper rendered) and all six regions <= 60 s
+(``six_regions_seconds``, as ``pmm run --all-regions``: a pool of CPU-count workers, each keeping
+one warm kernel from run to run). Before the change: 23 s and 230 s (every notebook paid 3.5-4 s
+of kernel start and imports). Prints one line per measurement and a JSON object as the last line.
 
     .venv/bin/python benchmarks/runs.py [--jobs 2] [--notebooks 01,02] [--param n_samples=64]
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -20,6 +24,19 @@ import yaml
 
 from pmm_lib.reporting import runs
 from pmm_lib.reporting.runs import RunRequest
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (kernels, workers, pandoc)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _load() -> float:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # pragma: no cover
+        return float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-all", action="store_true", help="only the one-region run")
     ap.add_argument("--outputs-dir", type=Path, default=None, help="default: a temporary folder")
     args = ap.parse_args(argv)
+    if not (os.environ.get("PMM_PSEUDONYM_KEY") or os.environ.get("PMM_PSEUDONYM_KEY_FILE")):
+        import secrets  # a wco run needs a pseudonym key; the benchmark makes a throw-away one
+
+        os.environ["PMM_PSEUDONYM_KEY"] = secrets.token_hex(32)
     knobs = {k: yaml.safe_load(v) for k, v in (p.split("=", 1) for p in args.param)}
     select = tuple(args.notebooks.split(",")) if args.notebooks else None
     tmp = None
@@ -54,30 +75,39 @@ def main(argv: list[str] | None = None) -> int:
     result["setup_seconds"] = round(time.perf_counter() - t, 2)
     print(f"set-up (warm-up run of one notebook): {result['setup_seconds']:.1f} s", flush=True)
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
+    result["load_before_one_region"] = _load()
     one = runs.execute_run(request(args.region, args.jobs))  # as `pmm run`: notebooks side by side
     result["one_region_seconds"] = round(time.perf_counter() - t, 2)
+    # CPU seconds do not depend on what else the machine runs: the wall time an idle 2-core
+    # machine needs is at least cpu / 2
+    result["one_region_cpu_seconds"] = round(_cpu() - c, 2)
     result["one_region_ok"] = one.ok
     m = runs.load_manifest(one.run_dir)
     result["per_notebook_seconds"] = {n["name"]: n["seconds"] for n in m["notebooks"]}
     result["paper_seconds"] = m.get("paper", {}).get("seconds")
-    print(f"one region ({args.region}): {result['one_region_seconds']:.1f} s, status {one.status}"
+    print(f"one region ({args.region}): {result['one_region_seconds']:.1f} s wall, "
+          f"{result['one_region_cpu_seconds']:.1f} s CPU, status {one.status}"
           + (f" ({one.error})" if not one.ok else ""), flush=True)
     for name, sec in result["per_notebook_seconds"].items():  # type: ignore[union-attr]
         print(f"  {name}: {sec:.1f} s")
     print(f"  paper: {result['paper_seconds']} s")
 
     if not args.skip_all:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
+        result["load_before_six_regions"] = _load()
         many = runs.run_many([request(r) for r in runs.REGIONS], jobs=args.jobs, progress=False)
-        result["all_regions_seconds"] = round(time.perf_counter() - t, 2)
-        result["all_regions_ok"] = [r.ok for r in many]
-        print(f"all six regions, {args.jobs} jobs: {result['all_regions_seconds']:.1f} s, "
+        result["six_regions_seconds"] = round(time.perf_counter() - t, 2)
+        result["six_regions_cpu_seconds"] = round(_cpu() - c, 2)
+        result["all_regions_seconds"] = result["six_regions_seconds"]  # the old key, kept for comparisons
+        result["six_regions_ok"] = [r.ok for r in many]
+        print(f"all six regions, {args.jobs} jobs: {result['six_regions_seconds']:.1f} s wall, "
+              f"{result['six_regions_cpu_seconds']:.1f} s CPU, "
               f"{sum(r.ok for r in many)}/6 succeeded", flush=True)
         for r in many:
             if not r.ok:
                 print(f"  {r.run_dir}: {r.error}")
-    result["targets"] = {"one_region_seconds": 60, "all_regions_seconds": 180}
+    result["targets"] = {"one_region_seconds": 12, "six_regions_seconds": 60}
     if tmp is not None:
         tmp.cleanup()
     print(json.dumps(result))

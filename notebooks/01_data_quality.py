@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 
 # %% [markdown]
 # # Data quality of the PMM returns
@@ -41,14 +42,15 @@ import matplotlib.pyplot as plt
 from pmm_lib.inputs import data
 from pmm_lib.reporting.params import RunParams
 from pmm_lib.reporting import disclosure, report
-from pmm_lib.analysis import quality
+from pmm_lib.analysis import findings, quality
+from pmm_lib.inputs.framework import load_framework
 from pmm_lib.plots import quality as pq
 
 run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 obs = data.load_observations()
-matrix = data.to_matrix(obs, cycle, region)
+matrix = data.to_matrix(obs, cycle, region, framework_path=framework_path or None)
 members = data.load_members().set_index("member")
 levels = disclosure.disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
 visible = disclosure.mask_matrix(matrix, levels, audience)
@@ -99,6 +101,16 @@ report.save_table(miss_groups[miss_groups["n_missing"] > 0], "tbl-missingness-gr
                   "test per KPI (KPIs with at least one skip); missing_share_* is the share skipped in "
                   "each income group.", out_dir, audience=audience)
 miss_groups.sort_values("p_value").head(10)
+
+# %%
+fw = load_framework()
+gaps = findings.group_gaps(matrix, members[["sids", "landlocked", "ldc", "income_group"]],
+                           {k.code: k.parent for k in fw.kpis})
+report.save_table(gaps, "tbl-missing-by-group",
+                  f"Share of each expected outcome's values missing inside and outside each group of Members "
+                  f"({place}, {cycle}): small island developing states, landlocked, least developed, income group.",
+                  out_dir, audience=audience)
+gaps.sort_values("missing_in", ascending=False).head(5)
 
 # %% [markdown]
 # ## Distributions

@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 n_boot = 1000
 n_iter = 500
 scorecard_thresholds = {}
@@ -58,7 +59,7 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed, framework_path=framework_path or None)
 place = run.place
 thresholds = (validity.ScorecardThresholds.from_yaml(thresholds_path) if thresholds_path
               else validity.ScorecardThresholds.from_dict(scorecard_thresholds))
@@ -147,6 +148,8 @@ report.save_table(card, "tbl-scorecard",
                   "dimension, standardized alpha with and without it, largest |rho| with another KPI, "
                   "correlation with its expected outcome and with the rest of the index, correlation with "
                   "the latest LPI Customs score (all Spearman, oriented), and the verdict with the rules "
-                  f"that fired; thresholds: {thresholds.to_dict()}.", out_dir, audience=audience)
+                  "that fired; thresholds: " + ", ".join(f"{k.replace('_', ' ')} {'off' if v is None else v}"
+                                         for k, v in thresholds.to_dict().items()) + ".",
+                  out_dir, audience=audience)
 print(card["verdict"].value_counts().to_string())
 card[card["verdict"] != "keep"][["code", "dimension", "verdict", "reasons"]]

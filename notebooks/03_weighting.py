@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 
 # %% [markdown]
 # # Weighting alternatives
@@ -47,12 +48,13 @@ from pmm_lib.plots import weighting as pw
 from pmm_lib.core import weights as W
 from pmm_lib.paths import METHODOLOGY_DIR
 from pmm_lib.core.spec import Spec
+from pmm_lib.analysis import findings, validity
 
 run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed, framework_path=framework_path or None)
 normalised, meta = res.normalised, res.meta
 ids = run.member_labels(normalised.index)  # pseudonyms for a public audience
 place = run.place
@@ -146,3 +148,23 @@ effective[effective["level"] >= 2]
 #| fig-cap: "Nominal weight and effective weight (share of the parent's variance explained) of each expected outcome and dimension, {place} {cycle}."
 ax = pw.plot_effective_weights(effective[effective["level"] >= 2])
 report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
+
+# %% [markdown]
+# ## The index the findings advise
+#
+# The validity scorecard's findings (`pmm_lib.analysis.findings.kpi_fitness`) name KPIs that run
+# against their dimension, measure something else, or duplicate another KPI. The index rebuilt
+# without them is set beside the framework's, so the paper's recommendation is reconciled with a
+# computed index.
+
+# %%
+card = validity.scorecard(res.raw, res.meta, oriented=False)
+fitness = findings.kpi_fitness(card)
+advised = findings.advised_index(res, list(fitness.loc[fitness["drop"], "code"]))
+advised["member"] = advised["member"].map(ids)
+report.save_table(advised, "tbl-advised-index",
+                  f"Index score and rank of each Member of {place} ({cycle}) with the framework's KPIs and "
+                  "with the KPIs the findings advise dropping left out (shift = framework rank - advised rank).",
+                  out_dir, audience=audience)
+advised.head(10)
+

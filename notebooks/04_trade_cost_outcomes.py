@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 
 # %% [markdown]
 # # PMM scores and trade-cost outcomes
@@ -44,6 +45,8 @@ out_dir = None
 # no Member-level KPI value appears.
 
 # %%
+import pandas as pd
+
 from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes
@@ -86,7 +89,7 @@ report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed)
+res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed, framework_path=framework_path or None)
 scores = res.aggregated[[res.top, *res.scores(3).columns]]
 wide = outcomes.outcome_table(outs, outcomes.DEFAULT_OUTCOMES, as_of=cycle, members=scores.index)
 covars = members[["region", "landlocked"]].join(
@@ -106,6 +109,23 @@ cors[cors["method"] == "pearson"].pivot(index="variable", columns="code", values
 #| fig-cap: "Pearson correlations (Fisher-z 95% intervals) of the PMM index and its four dimension scores with each outcome, {place} {cycle}. Lower Doing Business times and costs are better, so negative correlations there support validity."
 ax = pv.plot_coefficients(cors[cors["method"] == "pearson"], y="variable", hue="code",
                           xlabel="Pearson correlation (95% CI)", ylabel="Outcome")
+report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
+
+
+# %% [markdown]
+# ## The region's index against LPI Customs
+#
+# The key figure: each Member's PMM index score against its LPI Customs score (latest edition at or
+# before the cycle), labelled by ISO3 code (pseudonyms for a public audience).
+
+# %%
+#| label: fig-pmm-lpi
+#| fig-cap: "PMM index score of each Member of {place} ({cycle}) against its LPI Customs score (1-5); the dashed line is the least-squares fit."
+ids = run.member_labels(scores.index)  # pseudonyms for a public audience
+pmm_lpi = pd.DataFrame({"lpi_customs": wide["lpi_customs"], "PMM": scores[res.top]}).assign(
+    member=lambda f: f.index.map(ids))
+ax = pv.plot_outcome_scatter(pmm_lpi, x="lpi_customs", y="PMM", label="member", n_labels=min(len(pmm_lpi), 40),
+                             ylabel="PMM index score (0-100)")
 report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
@@ -138,10 +158,13 @@ kpi_cors.pivot(index="code", columns="variable", values="estimate")
 # ## Partial correlations, income groups and lagged designs
 
 # %%
-partial = outcomes.partial_correlations(scores, wide, covars, ["log_gdp_pc_ppp"])
+gov = covars.join(wide[["wgi_ge"]])
+partial = pd.concat([outcomes.partial_correlations(scores, wide, covars, ["log_gdp_pc_ppp"]),
+                     outcomes.partial_correlations(scores, wide.drop(columns=["wgi_ge"]), gov,
+                                                   ["log_gdp_pc_ppp", "wgi_ge"])], ignore_index=True)
 report.save_table(partial, "tbl-partial-correlations",
-                  f"Partial correlations of PMM scores with outcomes given log GDP per capita ({place}, {cycle}), "
-                  "Fisher-z 95% intervals.", out_dir, audience=audience)
+                  "Partial correlations of PMM scores with outcomes given log GDP per capita, and given log GDP "
+                  f"per capita and WGI government effectiveness ({place}, {cycle}), Fisher-z 95% intervals.", out_dir, audience=audience)
 groups = outcomes.known_groups(scores, members["income_group"])
 report.save_table(groups, "tbl-known-groups",
                   f"Known groups: PMM scores across World Bank income groups ({place}, {cycle}): Kruskal-Wallis "
@@ -151,7 +174,8 @@ groups
 
 # %%
 obs = data.load_observations()
-by_cycle = {int(c): build.build_pmm(spec, region=region, cycle=int(c), observations=obs, seed=seed).aggregated[[res.top]]
+by_cycle = {int(c): build.build_pmm(spec, region=region, cycle=int(c), observations=obs, seed=seed,
+                                      framework_path=framework_path or None).aggregated[[res.top]]
             for c in sorted(obs["cycle"].unique())}
 lagged = outcomes.lagged_correlations(by_cycle, outs, ["lpi_customs", "lpi_overall", "wgi_ge", "wgi_cc"], lags=(0, 1, 2))
 report.save_table(lagged, "tbl-lagged",

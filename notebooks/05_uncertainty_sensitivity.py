@@ -23,6 +23,7 @@ seed = None
 spec_path = None
 audience = None
 out_dir = None
+framework_path = ""  # a framework or candidate file (pmm run --framework); "": the project's
 n_samples = 1000
 weight_sets_path = ""
 
@@ -58,7 +59,7 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-data, meta, options = sa.pmm_inputs(spec, region=region, cycle=cycle)
+data, meta, options = sa.pmm_inputs(spec, region=region, cycle=cycle, framework_path=framework_path or None)
 weight_sets = sa.load_weight_sets(weight_sets_path) if weight_sets_path else ()
 problem = sa.standard_problem(spec, weight_sets=weight_sets, exclude_kpis=True)
 ids = run.member_labels(data.index)  # pseudonyms for a public audience

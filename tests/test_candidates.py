@@ -219,3 +219,46 @@ def test_changes_table_lists_each_change_with_reason():
     assert t["type"].tolist() == ["reverse", "merge"]
     assert t["codes"].tolist() == ["K40", "K46, K47"]
     assert t["reason"].str.len().gt(0).all()
+
+
+# ------------------------------------------------------------------ runs on a candidate; pmm compare
+def test_run_request_checks_the_framework(tmp_path):
+    from pmm_lib.reporting.runs import RunRequest
+
+    bad = _cand(tmp_path, "- remove: K77\n")
+    with pytest.raises(C.CandidateError, match="unknown KPI code 'K77'"):
+        RunRequest(region="AMS", cycle=2024, framework=bad)
+    req = RunRequest(region="AMS", cycle=2024, framework=CAND_DIR / "drop_flagged.yaml")
+    assert req.framework.is_absolute()  # notebooks run in another working directory
+    with pytest.raises(Exception, match="set by the runner"):
+        RunRequest(region="AMS", cycle=2024, parameters={"framework_path": "x.yaml"})
+
+
+def test_framework_record_and_manifest_diff():
+    rec = C.framework_record(CAND_DIR / "reverse_merge.yaml")
+    assert rec["candidate"] and rec["kpis"] == 50 and len(rec["changes"]) == 2
+    base = C.framework_record(FRAMEWORK_PATH)
+    assert not base["candidate"] and base["structure_hash"] != rec["structure_hash"]
+    assert rec["base_sha256"] == base["sha256"]
+    diff = C.manifest_framework_diff({"framework": base}, {"framework": rec})
+    assert diff[["code", "change"]].values.tolist() == [["K40", "direction"], ["K46", "unit"], ["K46", "renamed"],
+                                                       ["K47", "removed"]]
+    assert C.manifest_framework_diff({"framework": rec}, {"framework": dict(rec)}).empty
+    # an old manifest with only framework_path
+    assert C.manifest_framework_diff({"framework_path": str(FRAMEWORK_PATH)}, {"framework": rec}).shape[0] == 4
+
+
+def test_compare_runs_explains_framework_differences(tmp_path):
+    import json
+
+    from pmm_lib.reporting.runs import compare_runs
+
+    for name, path in (("a", FRAMEWORK_PATH), ("b", CAND_DIR / "drop_flagged.yaml")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps({
+            "run_id": name, "parameters": {"region": "AMS", "cycle": 2024}, "inputs": {}, "outputs": {},
+            "framework_path": str(path), "framework": C.framework_record(path)}), encoding="utf-8")
+    cmp = compare_runs(tmp_path / "a", tmp_path / "b")
+    assert sorted(cmp.framework["code"]) == ["K28", "K33", "K37", "K40"]
+    md = cmp.to_markdown()
+    assert "## Framework" in md and "4 difference(s) in the framework" in md and "| K40  | kpi   | removed" in md

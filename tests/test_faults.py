@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -218,28 +219,41 @@ def test_killed_run_is_not_successful_and_latest_does_not_move(tiny_notebooks, t
     assert load_manifest(killed1[0])["status"] == "running"  # never "success"
     assert not latest.exists() and not latest.is_symlink()
 
-    # a good run (with its paper) moves latest
+    # the killed run recorded who ran it: the runner's pid, host and the kernel
+    owner = load_manifest(killed1[0])["owner"]
+    assert owner["pid"] == proc.pid and owner["host"] == socket.gethostname()
+
+    # a good run (with its paper) moves latest, and first marks the dead run abandoned
     good = execute_run(RunRequest(region="AMS", cycle=2024, audience="internal", render=True,
                                   notebooks_dir=tiny_notebooks, outputs_dir=outputs))
     assert good.ok, good.error
     assert latest.resolve() == good.run_dir.resolve()
+    gone = load_manifest(killed1[0])
+    assert gone["status"] == "abandoned" and f"process {proc.pid}" in gone["error"], gone["error"]
 
     # a second killed run leaves latest on the good one
     hang = tmp_path / "hang2"
     proc = _start_hanging_run(outputs, tiny_notebooks, hang)
     kernel = int(_wait_for(hang, proc))
-    # the kernel is executing the notebook now: the run's manifest says so
+    # the kernel is executing the notebook now: the run's manifest says so, with a heartbeat
     running = [r for r in _runs(parent) if r not in (*killed1, good.run_dir)]
     assert len(running) == 1 and load_manifest(running[0])["status"] == "running"
+    assert load_manifest(running[0])["heartbeat"]
     _kill_and_reap(proc, kernel)
 
     assert latest.resolve() == good.run_dir.resolve()
     statuses = {r.name: load_manifest(r)["status"] for r in _runs(parent)}
-    assert statuses == {killed1[0].name: "running", good.run_dir.name: "success", running[0].name: "running"}
-    assert not [p.name for p in parent.iterdir() if p.name.startswith(".latest")]  # no stray temp link
-    assert _no_temporaries(outputs) == []
+    assert statuses == {killed1[0].name: "abandoned", good.run_dir.name: "success", running[0].name: "running"}
     # the killed run's manifest records no successful notebook
     assert load_manifest(running[0])["notebooks"] == []
+    # the next run (even one without a paper) recognises it
+    again = execute_run(RunRequest(region="AMS", cycle=2024, audience="internal", render=False,
+                                   notebooks_dir=tiny_notebooks, outputs_dir=outputs))
+    assert again.ok, again.error
+    assert load_manifest(running[0])["status"] == "abandoned"
+    assert latest.resolve() == good.run_dir.resolve()
+    assert not [p.name for p in parent.iterdir() if p.name.startswith(".latest")]  # no stray temp link
+    assert _no_temporaries(outputs) == []
 
 
 # ----------------------------------------------------------------------------------------------
@@ -648,7 +662,7 @@ def full_disk_run(tiny_notebooks):
 @pytest.mark.slow
 def test_run_on_a_full_disk_fails_with_one_line_and_latest_unmoved(full_disk_run):
     rc, err, _outputs, _problems, latest, statuses = full_disk_run
-    assert rc in (1, 2), err
+    assert rc == 1, err  # errors.EXIT_STORAGE, wherever the disk filled up
     lines = _error_lines(err, "run", anywhere=True)
     assert len(lines) == 1 and "Traceback" not in err, err
     assert "No space left on device" in lines[0] or "Errno 28" in lines[0], lines[0]
@@ -660,3 +674,183 @@ def test_run_on_a_full_disk_fails_with_one_line_and_latest_unmoved(full_disk_run
 def test_run_on_a_full_disk_leaves_no_half_written_file(full_disk_run):
     _rc, _err, _outputs, problems, _latest, _statuses = full_disk_run
     assert problems == []
+
+
+# ----------------------------------------------------------------------------------------------
+# (5) kills at the two moments that leave debris: while the paper renders, at the latest switch
+# ----------------------------------------------------------------------------------------------
+
+_RUN_WRAPPER = textwrap.dedent('''
+    import os, subprocess, sys, time
+    from pathlib import Path
+    import pmm_lib.reporting.paper as paper
+    import pmm_lib.reporting.runs as runs
+    from pmm_lib import cli
+
+    point, ready = sys.argv[1], sys.argv[2]
+
+    def pause():
+        with open(ready + ".tmp", "w") as fh:
+            fh.write(str(os.getpid()))
+        os.replace(ready + ".tmp", ready)
+        time.sleep(600)
+
+    class _Proxy:
+        def __init__(self, module, **over):
+            self._m, self._over = module, over
+        def __getattr__(self, name):
+            return self._over.get(name) or getattr(self._m, name)
+
+    if point == "rendering":  # pandoc has written the temporary HTML; killed before the rename
+        real_run = subprocess.run
+        def run(cmd, *a, **k):
+            out = real_run(cmd, *a, **k)
+            if any(".paper.html." in str(c) and str(c).endswith(".tmp") for c in cmd):
+                pause()
+            return out
+        paper.subprocess = _Proxy(subprocess, run=run)
+    elif point == "switch":  # the temporary latest link exists; killed before os.replace
+        def replace(src, dst):
+            if Path(dst).name == "latest":
+                pause()
+            return os.replace(src, dst)
+        runs.os = _Proxy(os, replace=replace)
+    sys.exit(cli.main(sys.argv[3:]))
+''')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point, debris", [("rendering", ".paper.html.*.tmp"), ("switch", ".latest.*")])
+def test_kill_during_rendering_or_at_the_switch_leaves_no_debris_after_the_next_run(
+        tiny_notebooks, tmp_path, point, debris):
+    outputs = tmp_path / "outputs"
+    parent = outputs / "AMS" / "2024"
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([PYTHON, "-c", _RUN_WRAPPER, point, str(ready),
+                             *_run_cmd(outputs, tiny_notebooks, paper=True)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_subprocess_env(), start_new_session=True)
+    _wait_for(ready, proc)
+    _kill_and_reap(proc)
+    (killed,) = _runs(parent)
+    # the precondition: the kill did leave its debris
+    where = killed if point == "rendering" else parent
+    assert list(where.glob(debris)), sorted(p.name for p in where.iterdir())
+    assert not (parent / "latest").exists()
+
+    nxt = execute_run(RunRequest(region="AMS", cycle=2024, audience="internal", render=False,
+                                 notebooks_dir=tiny_notebooks, outputs_dir=outputs))
+    assert nxt.ok, nxt.error
+    assert not list(killed.glob(".paper.html.*")) and not list(parent.glob(".latest*"))
+    assert _no_temporaries(outputs) == []
+    status = load_manifest(killed)["status"]
+    # killed while rendering: the run never finished -> abandoned; at the switch it had finished
+    assert status == ("abandoned" if point == "rendering" else "success")
+    assert not (parent / "latest").exists()  # a run without its paper never moves latest
+
+
+# ----------------------------------------------------------------------------------------------
+# (6) an external tool's failure names its reason; a full disk inside a notebook exits 1 too
+# ----------------------------------------------------------------------------------------------
+
+def test_pandoc_killed_by_the_file_size_limit_says_so(tiny_notebooks, tmp_path, monkeypatch):
+    import resource
+
+    import pmm_lib.reporting.paper as paper
+
+    real_run = subprocess.run
+
+    def limited(*a, **k):  # pandoc (only) runs under a 4 KiB file-size limit: SIGXFSZ when it writes
+        k["preexec_fn"] = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        return real_run(*a, **k)
+
+    class _Sub:
+        def __getattr__(self, name):
+            return getattr(subprocess, name)
+
+    sub = _Sub()
+    sub.run = limited
+    monkeypatch.setattr(paper, "subprocess", sub)
+    outputs = tmp_path / "outputs"
+    with _capture_stderr() as captured:
+        rc = cli.main(_run_cmd(outputs, tiny_notebooks, paper=True))
+    err = captured.getvalue()
+    assert rc == 1, err  # errors.EXIT_STORAGE: the limit is a storage failure
+    lines = _error_lines(err, "run", anywhere=True)
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "pandoc" in lines[0] and "killed by signal SIGXFSZ (file size limit exceeded)" in lines[0], lines[0]
+    assert "exit -25" not in lines[0]
+    (run,) = _runs(outputs / "AMS" / "2024")
+    assert load_manifest(run)["status"] == "failed" and "SIGXFSZ" in load_manifest(run)["error"]
+    assert _no_temporaries(outputs) == [] and not (outputs / "AMS" / "2024" / "latest").exists()
+
+
+def test_tool_error_reasons_and_classes():
+    from pmm_lib.errors import EXIT_STORAGE, EXIT_TOOL, ToolError
+
+    err = ToolError.from_process("typst", -9, "", "/r")
+    assert "killed by signal SIGKILL (killed)" in str(err) and err.exit_code == EXIT_TOOL
+    err = ToolError.from_process("pandoc (HTML)", 1, "pandoc: out.html: withFile: resource exhausted "
+                                 "(No space left on device)", "/r")
+    assert err.exit_code == EXIT_STORAGE and "exit 1" in str(err) and "No space left" in str(err)
+    err = ToolError.from_process("quarto", 127, "", None)
+    assert str(err) == "quarto failed: exit 127 (command not found) (no message on stderr)"
+    assert err.exit_code == EXIT_TOOL and err.returncode == 127
+
+
+def test_disk_full_inside_a_notebook_exits_with_the_storage_code(tmp_path, capsys):
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    params = nbformat.v4.new_code_cell(_NOTEBOOK_PARAMS.strip())
+    params.metadata["tags"] = ["parameters"]
+    body = nbformat.v4.new_code_cell('raise OSError(28, "No space left on device", out_dir + "/figures/fig-x.png")')
+    nb = nbformat.v4.new_notebook(cells=[params, body])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "01_full.ipynb")
+    rc = cli.main(_run_cmd(tmp_path / "outputs", folder))
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    lines = _error_lines(err, "run", anywhere=True)
+    assert len(lines) == 1 and "No space left on device" in lines[0] and "01_full.ipynb" in lines[0], err
+
+
+# ----------------------------------------------------------------------------------------------
+# (7) pmm rerun of a planted run folder never executes the folder's own code
+# ----------------------------------------------------------------------------------------------
+
+def _planted(outputs: Path, marker: Path, *, with_hashes: bool = True) -> Path:
+    run = outputs / "AMS" / "2024" / "20240101T000000Z-planted1"
+    (run / "notebooks").mkdir(parents=True)
+    params = nbformat.v4.new_code_cell(_NOTEBOOK_PARAMS.strip())
+    params.metadata["tags"] = ["parameters"]
+    evil = nbformat.v4.new_code_cell(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')")
+    nb = nbformat.v4.new_notebook(cells=[params, evil])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = run / "notebooks" / "01_data_quality.ipynb"  # named like the project's own notebook
+    nbformat.write(nb, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+    manifest = {"run_id": run.name, "status": "success",
+                "parameters": {"region": "AMS", "cycle": 2024, "seed": 1, "audience": "internal",
+                               "notebooks": ["01"], "knobs": {}},
+                "notebooks_dir": str(run / "notebooks"), "git_commit": commit or None,
+                "inputs": {"notebooks/01_data_quality.ipynb": digest} if with_hashes else {},
+                "outputs": {}}
+    if with_hashes:
+        manifest["notebook_hashes"] = {"01_data_quality.ipynb": digest}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    return run
+
+
+@pytest.mark.parametrize("with_hashes", [True, False])
+def test_rerun_of_a_planted_run_folder_refuses_and_runs_nothing(tmp_path, capsys, with_hashes):
+    outputs, marker = tmp_path / "outputs", tmp_path / "PLANTED_CODE_RAN"
+    planted = _planted(outputs, marker, with_hashes=with_hashes)
+    rc = cli.main(["rerun", str(planted), "--no-paper"])
+    err = capsys.readouterr().err
+    assert rc == 5, err  # errors.EXIT_INTEGRITY
+    assert not marker.exists()
+    line = _error_lines(err, "rerun")[0]
+    assert ("01_data_quality.ipynb" in line and "refusing" in line) if with_hashes else "no notebook hashes" in line
+    assert _runs(outputs / "AMS" / "2024") == [planted]  # no new run started

@@ -89,23 +89,29 @@ def test_figures_are_byte_identical_for_identical_inputs(tmp_path):
     assert pa.read_bytes() != pc.read_bytes()
 
 
-def test_table_markdown_hand_checked():
+def test_table_markdown_fixed_decimals_labels_and_no_truncation():
     frame = pd.DataFrame({"member": ["ARG", "BRA", "CHL"], "score": [61.234, 58.0, np.nan],
-                          "ok": [True, False, True]})
-    text = table_markdown(frame, caption="Scores {#tbl-s}", max_rows=2)
-    assert text.splitlines() == [
-        "| member | score | ok  |",
-        "|:-------|------:|:----|",
-        "| ARG    |  61.2 | yes |",
-        "| BRA    |    58 | no  |",
-        "",
-        ": Scores {#tbl-s}",
-        "",
-        "*First 2 of 3 rows shown; the full table is in the run folder.*",
-    ]
-    assert table_markdown(frame.iloc[2:]).splitlines()[-1] == "| CHL    |     – | yes |"
-    assert table_markdown(frame.rename(columns={"score": "item_rest_r"})).splitlines()[0] == (
-        "| member | item rest r | ok  |")
+                          "item_rest_r": [0.90712, -0.5, 0.000129], "p_value": [9.33e-08, 0.0412, 1.0],
+                          "rank": [1.0, 2.0, 3.0], "ok": [True, False, True]})
+    text = table_markdown(frame, caption="Scores {#tbl-s}")
+    lines = text.splitlines()
+    assert lines[0].split("|")[1:-1] == [" Member ", " Score ", " Item-rest r ", " p       ", " Rank ", " Ok  "]
+    assert lines[2] == "| ARG    |  61.2 |        0.91 | < 0.001 |    1 | yes |"
+    assert lines[3] == "| BRA    |  58.0 |       \u22120.50 |   0.041 |    2 | no  |"
+    assert lines[4] == "| CHL    |     \u2013 |        0.00 |   1.000 |    3 | yes |"
+    assert lines[-1] == ": Scores {#tbl-s}" and "rows" not in text  # every row, no note
+    big = pd.DataFrame({"member": [f"M{i:03d}" for i in range(120)], "score": np.linspace(0, 100, 120)})
+    assert len(table_markdown(big).splitlines()) == 122
+
+
+def test_format_value_and_escaping():
+    assert report.format_value(0.30, "coef") == "0.30" and report.format_value(-0.004, "coef") == "0.00"
+    assert report.format_value(12345.6, "score") == "12\u2009345.6"
+    attack = "![x](/etc/passwd) {{< include /etc/passwd >}} <script>alert(1)</script> @fig-x"
+    esc = report.escape_md(attack)
+    assert "![" not in esc and "{{<" not in esc and "\\@fig-x" in esc
+    for ch in "<>[]{}@":  # every markup character is escaped
+        assert esc.count(ch) == esc.count("\\" + ch), ch
 
 
 def test_sections_cover_contract_labels():
@@ -116,30 +122,49 @@ def test_sections_cover_contract_labels():
     assert [s.notebook for s in SECTIONS] == ["01", "02", "03", "04", "05", "06"]  # 06: cycles (design engineer)
 
 
-# ---------------------------------------------------------------------------- cross-references
+# ---------------------------------------------------------------------------- the Quarto source
 
-def test_quarto_to_pandoc_numbers_figures_and_tables_separately():
-    md = "\n".join([
-        "See @fig-b, @tbl-x and @fig-a; also @fig-gone.", "",
-        "![Second fig](figures/fig-b.png){#fig-b width=90%}", "",
-        "| a |", "|--:|", "| 1 |", "", ": Table x {#tbl-x}", "",
-        "![First fig](figures/fig-a.png){#fig-a}", "",
-        "Mail me at someone@fig-example.org.", "",
-    ])
-    out = paper.quarto_to_pandoc(md)
-    assert out.splitlines()[0] == ("See Figure 1, Table 1 and Figure 2; also "
-                                   "(fig-gone: not produced in this run).")
-    assert "![Figure 1: Second fig](figures/fig-b.png){#fig-b width=90%}" in out
-    assert "![Figure 2: First fig](figures/fig-a.png){#fig-a}" in out
-    assert ": Table 1: Table x" in out and "{#tbl-x}" not in out
-    assert "someone@fig-example.org" in out  # e-mail addresses are not references
+def test_expand_includes_stays_inside_the_run_folder(tmp_path):
+    (tmp_path / "_paper").mkdir()
+    (tmp_path / "_paper" / "a.qmd").write_text("A {{< include b.qmd >}} inline is not expanded\n")
+    (tmp_path / "b.qmd").write_text("B\n")
+    out = paper.expand_includes("x\n{{< include _paper/a.qmd >}}\n{{< include b.qmd >}}\ny\n", tmp_path)
+    assert out == "x\nA {{< include b.qmd >}} inline is not expanded\nB\ny\n"
+    outside = tmp_path.parent / "secret.qmd"
+    outside.write_text("SECRET")
+    for bad in ("../secret.qmd", str(outside), "missing.qmd"):
+        with pytest.raises(RunError, match="not a file inside"):
+            paper.expand_includes(f"{{{{< include {bad} >}}}}\n", tmp_path)
 
 
-def test_quarto_to_pandoc_code_cell_labels():
-    md = "```{python}\n#| label: fig-cell\n#| fig-cap: \"From a cell\"\nplot()\n```\n\nAs @fig-cell shows.\n"
-    out = paper.quarto_to_pandoc(md)
-    assert "![Figure 1: From a cell](figures/fig-cell.png){#fig-cell}" in out
-    assert out.rstrip().endswith("As Figure 1 shows.")
+def _pandoc(md: str, tmp_path: Path, to: str = "html5") -> str:
+    import shutil as sh
+    import subprocess
+
+    import pypandoc
+
+    sh.copy(paper.METHODOLOGY_DIR / "crossref.lua", tmp_path / "crossref.lua")
+    (tmp_path / "in.md").write_text(md)
+    proc = subprocess.run([pypandoc.get_pandoc_path(), "in.md", "--lua-filter", "crossref.lua", "--to", to],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise RunError(proc.stderr)
+    return proc.stdout
+
+
+def test_crossref_filter_numbers_and_links(tmp_path):
+    md = "\n".join(["See @fig-b, @tbl-x and @fig-a.", "", "![Second](b.png){#fig-b}", "",
+                     "| a |", "|--:|", "| 1 |", "", ": Table x {#tbl-x}", "", "![First](a.png){#fig-a}", "",
+                     "Mail someone@fig-example.org.", ""])
+    html = _pandoc(md, tmp_path)
+    assert '<a href="#fig-b">Figure 1</a>, <a href="#tbl-x">Table 1</a>' in html
+    assert '<a href="#fig-a">Figure 2</a>' in html
+    assert "Figure 1: Second" in html and "Figure 2: First" in html and "Table 1: Table x" in html
+    assert "someone@fig-example.org" in html
+    typ = _pandoc(md, tmp_path, "typst")
+    assert "#link(<fig-b>)[Figure 1]" in typ and "<tbl-x>" in typ
+    with pytest.raises(RunError, match="cross-reference to 'fig-gone'"):
+        _pandoc("See @fig-gone.\n", tmp_path)
 
 
 # ------------------------------------------------------------------------------- paper source
@@ -152,49 +177,48 @@ def run_dir(tmp_path_factory) -> Path:
     save_figure(fig, "fig-coverage-kpi", "Coverage of every KPI", d, audience="wco")
     save_figure(fig, "fig-missingness", "Who skipped what", d, audience="internal")  # too wide for wco
     plt.close(fig)
-    save_table(pd.DataFrame({"kpi": ["K01", "K02"], "n": [3, 2], "n_members": [4, 4],
+    save_table(pd.DataFrame({"kpi": ["K01", "K02"], "name": ["Release time", "Share in 24 h"],
+                             "dimension": ["TF", "TF"], "n": [3, 2], "n_members": [4, 4],
                              "coverage": [0.75, 0.5]}), "tbl-coverage", "Coverage by KPI", d, audience="wco")
-    save_table(pd.DataFrame({"member": ["AAA", "BBB"], "score": [70.5, 40.25], "rank": [1, 2]}),
-               "tbl-index-scores", "Index scores", d, audience="wco")
-    save_table(pd.DataFrame({"x": [1]}), "tbl-unlisted", "Something extra", d, audience="public")
-    save_table(pd.DataFrame({"y": [2]}), "tbl-extra-weights", "Extra weights", d, audience="wco")
+    save_table(pd.DataFrame({"member": ["AAA", "BBB", "CCC"], "framework": [1, 2, 3], "equal": [1, 2, 3],
+                             "bod": [3, 1, 2]}), "tbl-weighting-ranks", "Ranks", d, audience="wco")
+    save_table(pd.DataFrame({"x": ["![p](/etc/passwd)"]}), "tbl-unlisted", "Evil {{< include /etc/passwd >}}", d,
+               audience="public")
     manifest = {"run_id": "20240101T000000Z-abcdef12", "status": "success", "started": "2024-01-01T00:00:00Z",
                 "parameters": {"region": "AMS", "cycle": 2024, "seed": 7, "audience": "wco"},
                 "notebooks": [{"name": "01_data_quality.ipynb"}, {"name": "03_weighting.ipynb"}],
-                "inputs": {"data/raw/questionnaires/truth.json": "ab" * 32},
-                "scenario": {"impute": {"method": "group_mean", "group": "region"}},
-                "scenario_file": "s.yaml", "artefacts": {"tbl-extra-weights": "03_weighting.ipynb"}}
+                "inputs": {"data/raw/questionnaires/truth.json": "ab" * 32,
+                           "data/processed/.ingest-x/manifest.json": "cd" * 32},
+                "artefacts": {}}
     (d / "manifest.json").write_text(json.dumps(manifest))
     paper.write_paper_source(d)
     return d
 
 
-def test_paper_source_sections_and_missing_notes(run_dir):
+def test_paper_source_is_quarto_written_from_findings(run_dir):
     qmd = (run_dir / "paper.qmd").read_text()
-    for title in ("# Introduction", "# The PMM framework", "# Data and coverage", "# Indicator validity",
-                  "# Weighting and aggregation", "# Trade-cost outcomes", "# Uncertainty and sensitivity",
-                  "# Limitations", "# Annex: indicator definitions"):
-        assert f"\n{title}" in qmd, title
-    assert 'title: "Methodology of the PMM index: Americas and Caribbean, 2024"' in qmd
-    assert "Audience: WCO Members and the Secretariat" in qmd
-    assert "{#fig-coverage-kpi width=90%}" in qmd and "{#tbl-index-scores}" in qmd
-    assert "(notebook 02 was not part of this run)" in qmd
-    assert "(notebook 01 ran but did not write them)" in qmd and "`fig-distributions`" in qmd
-    assert "**Withheld.** `fig-missingness`" in qmd and "figures/fig-missingness.png" not in qmd
-    assert "# Other results" in qmd and "@tbl-unlisted" in qmd
-    # an unlisted artefact goes to the section of the notebook that wrote it
-    weighting = qmd.split("# Weighting and aggregation")[1].split("# Trade-cost outcomes")[0]
-    assert "{#tbl-extra-weights}" in weighting and "@tbl-index-scores and @tbl-extra-weights" in weighting
-    assert "4 Members of Americas and Caribbean" in qmd and "median KPI was reported by 62%" in qmd
-    assert "- **impute**: method = group_mean, group = region" in qmd
-    assert "bundled synthetic data" in qmd
-    assert "**K51 " in qmd and "**O23 " in qmd  # annex covers the whole framework
-    assert "Indicator validity, Trade-cost outcomes, Uncertainty and sensitivity" in qmd
-    assert (run_dir / "_quarto.yml").is_file()
+    assert qmd == (paper.METHODOLOGY_DIR / "paper.qmd").read_text()  # the source as it stands
+    assert "{%" not in qmd and "{{ " not in qmd  # no template language
+    meta = json.loads((run_dir / "_paper" / "meta.yml").read_text())
+    assert meta["title"] == "The PMM index for Americas and Caribbean, 2024: methodology and findings"
+    assert meta["simulated"] is True and meta["subtitle"].startswith("SIMULATED DATA — NOT PMM RESULTS")
+    assert meta["papersize"] == "a4"
+    assert '"Simulated data — not PMM results"' in (run_dir / "_paper" / "header.typ").read_text()
+    blocks = {p.stem: p.read_text() for p in (run_dir / "_paper").glob("*.qmd")}
+    assert "(notebook 02 was not part of this run)" in blocks["validity"]
+    assert "**What this section shows.**" in blocks["data"] and "4 Members took part" in blocks["data"]
+    assert "K02 \\(50 %\\)" in blocks["data"]  # the coverage finding names the thin KPI (escaped text)
+    assert "equal\\' weights give exactly the framework" in blocks["weighting"]
+    assert "figures/fig-missingness.png" not in "".join(blocks.values())  # internal figure withheld
+    assert ".ingest-x" not in blocks["annex"] and "truth.json" in blocks["annex"]  # no temporary paths
+    assert "\\{\\{\\< include /etc/passwd" in blocks["annex"]  # a hostile caption is escaped, inert
+    assert "**K51 " in blocks["annex"] and "**O23 " in blocks["annex"]
+    found = json.loads((run_dir / "findings.json").read_text())
+    assert {f["rule"].split(" ")[0] for f in found} >= {"data.coverage", "weighting.identical"}
 
 
-def test_paper_missing_template_is_clear(tmp_path):
-    with pytest.raises(RunError, match="paper template not found"):
+def test_paper_missing_source_is_clear(tmp_path):
+    with pytest.raises(RunError, match="paper source not found"):
         paper.write_paper_source(tmp_path, {}, template_dir=tmp_path / "none")
     with pytest.raises(RunError, match="renderer 'latex' is not one of"):
         paper.render_paper(tmp_path, renderer="latex")  # type: ignore[arg-type]
@@ -206,18 +230,23 @@ def test_render_with_pandoc_and_typst(run_dir, monkeypatch):
     assert res.renderer == "pandoc+typst" and set(res.outputs) == {"html", "pdf"}
     html = (run_dir / "paper.html").read_text()
     assert "data:image/png;base64," in html  # self-contained: figures embedded
-    assert "Figure 1: Coverage of every KPI" in html and "Table 1: Dimensions of the PMM framework" in html
-    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(run_dir / "paper.pdf").pages)
-    flat = " ".join(text.split())
-    for heading in ("Introduction", "The PMM framework", "Data and coverage", "Indicator validity",
-                    "Weighting and aggregation", "Trade-cost outcomes", "Uncertainty and sensitivity",
-                    "Limitations", "Annex: indicator definitions"):
+    assert '<nav id="TOC"' in html and 'class="simulated html-only"' in html
+    assert '<a href="#fig-coverage-kpi">Figure 1</a>' in html and "Figure 1: Coverage of every KPI" in html
+    assert 'href="https://doi.org/10.1787/9789264043466-en"' in html  # citeproc, DOI as a link
+    assert 'href="tables/tbl-coverage.csv"' in html and 'href="paper.pdf"' in html
+    assert "passwd" not in html.split("tbl-unlisted.csv")[0] and "<script" not in html.lower().replace(
+        "<script>alert", "")
+    reader = pypdf.PdfReader(run_dir / "paper.pdf")
+    assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [595, 842]  # A4
+    pages = [" ".join(p.extract_text().split()) for p in reader.pages]
+    assert all("Simulated data — not PMM results" in p for p in pages)
+    flat = " ".join(pages)
+    for heading in ("Key findings and recommendations", "Introduction", "The PMM framework", "Data and coverage",
+                    "Indicator validity", "Weighting and aggregation", "Trade-cost outcomes",
+                    "Uncertainty and sensitivity", "Limitations", "References", "Annex B: indicator definitions"):
         assert heading in flat, heading
-    assert "Figure 1: Coverage of every KPI" in flat
-    assert "Table 3: Coverage by KPI" in flat and "Table 4: Index scores" in flat
-    assert "Audience: WCO Members and the Secretariat" in flat
-    assert "Not available in this run" in flat
-    assert "@fig" not in flat and "{#" not in flat
+    assert "Cronbach, Lee J. 1951" in flat and "https://doi.org/10.1007/BF02310555" in flat
+    assert "@fig" not in flat and "{#" not in flat and "tbl-framework" not in flat
 
 
 def test_render_with_quarto_when_on_path(run_dir, tmp_path, monkeypatch):
@@ -238,9 +267,8 @@ def test_render_with_quarto_when_on_path(run_dir, tmp_path, monkeypatch):
 def test_global_paper_title(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"parameters": {"region": "ALL", "cycle": 2022}}))
     ctx = paper.paper_context(tmp_path)
-    assert ctx["title"] == "Methodology of the PMM index: All WCO regions, 2022"
-    assert ctx["region_name"] == "all WCO regions"
-    assert ctx["missing_sections"] == [s.title for s in SECTIONS]  # nothing was produced
-    assert "(notebook 01 was not part of this run)" in ctx["section"]("data")
-    with pytest.raises(KeyError, match="unknown paper section 'nope'; known: data, validity"):
-        ctx["section"]("nope")
+    meta = json.loads(ctx["meta"])
+    assert meta["title"] == "The PMM index for all WCO regions, 2022: methodology and findings"
+    assert meta["simulated"] is False and not ctx["simulated"] and "simulated" not in ctx["blocks"]["notice"]
+    assert "(notebook 01 was not part of this run)" in ctx["blocks"]["data"]
+    assert "No results were produced for: Data and coverage" in ctx["blocks"]["limitations"]

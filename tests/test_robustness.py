@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,13 +66,44 @@ SPECS = [
 ]
 
 
+def _clean(frame: pd.DataFrame) -> bool:
+    """At least 3 units, every indicator finite and taking at least 3 distinct values."""
+    x = frame[list("abcd")]
+    return len(frame) >= 3 and bool(np.isfinite(x.to_numpy(dtype=float)).all()) and bool((x.nunique() >= 3).all())
+
+
+@pytest.mark.parametrize("spec_dict", SPECS, ids=[str(s) or "default" for s in SPECS])
+def test_a_clean_frame_builds_and_ranks_a_dominant_unit_first(spec_dict):
+    """Known answer: U0 is best and U5 worst on every indicator (b counts downwards), so every
+    spec that builds ranks U0 first and U5 last; only the geometric and harmonic means refuse,
+    with the documented error, because a min-max scale starts at 0."""
+    frame = pd.DataFrame({"a": [9.0, 7, 6, 4, 2, 1], "b": [1.0, 2, 4, 5, 8, 9],
+                          "c": [50.0, 40, 35, 20, 15, 10], "d": [3.0, 2.5, 2, 1.5, 1.2, 1],
+                          "grp": list("xyxyxy")}, index=[f"U{i}" for i in range(6)])
+    spec = Spec.from_dict(spec_dict)
+    if spec_dict.get("aggregate", {}).get("method") in ("geometric", "harmonic"):
+        with pytest.raises(PmmError, match="needs values > 0"):
+            build(frame, META, spec)
+        return
+    result = build(frame, META, spec)
+    ranks = result.ranks["I"]
+    assert ranks["U0"] == 1 and ranks["U5"] == 6
+    assert result.aggregated["I"].notna().all()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames(), st.sampled_from(SPECS))
 def test_build_raises_only_documented_errors(frame, spec_dict):
     spec = Spec.from_dict(spec_dict)
     try:
         result = build(frame, META, spec)
-    except PmmError:
+    except PmmError as exc:
+        # a clean frame must build: the only documented refusal left is the geometric or
+        # harmonic mean of a min-max scale, whose lower end is 0 (a test that passed when every
+        # build raised could not fail)
+        if _clean(frame):
+            assert spec_dict.get("aggregate", {}).get("method") in ("geometric", "harmonic"), exc
+            assert "needs values > 0" in str(exc)
         return
     # a successful build has one score per kept unit and ranks consistent with scores
     top = result.aggregated["I"]

@@ -16,7 +16,7 @@ import pypdf
 import pytest
 
 from pmm_lib import cli
-from pmm_lib.errors import RunError, SpecError
+from pmm_lib.errors import IntegrityError, RunError, SpecError
 from pmm_lib.paths import NOTEBOOKS_DIR
 from pmm_lib.reporting import runs
 from pmm_lib.reporting.runs import RunRequest
@@ -76,7 +76,7 @@ def broken_dir(nb_dir, tmp_path_factory) -> Path:
 def good_run(nb_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("outputs")
     res = runs.execute_run(RunRequest("AMS", 2024, notebooks_dir=nb_dir, outputs_dir=out, renderer="pandoc"))
-    return out, res
+    return out, res, nb_dir
 
 
 # ------------------------------------------------------------------------------ small pieces
@@ -119,7 +119,7 @@ def test_bad_scenario_fails_before_any_folder(nb_dir, tmp_path):
 # ------------------------------------------------------------------------------ one good run
 
 def test_run_folder_manifest_and_latest(good_run, nb_dir):
-    out, res = good_run
+    out, res, _ = good_run
     assert res.ok and res.renderer == "pandoc+typst"
     run_dir = res.run_dir
     assert run_dir.parent == out / "AMS" / "2024"
@@ -157,7 +157,7 @@ def test_run_paper_pdf_has_sections_and_captions(good_run):
 
 @pytest.mark.slow
 def test_same_inputs_and_seed_give_identical_outputs_other_seed_differs(good_run, nb_dir):
-    out, first = good_run
+    out, first, _ = good_run
     again = runs.execute_run(RunRequest("AMS", 2024, notebooks_dir=nb_dir, outputs_dir=out, render=False,
                                         notebook_jobs=2))  # notebooks side by side: same bytes
     other = runs.execute_run(RunRequest("AMS", 2024, seed=1, notebooks_dir=nb_dir, outputs_dir=out, render=False))
@@ -193,10 +193,11 @@ def test_same_inputs_and_seed_give_identical_outputs_other_seed_differs(good_run
 
 @pytest.mark.slow
 def test_rerun_reports_unchanged_then_changed_inputs(good_run, nb_dir, tmp_path):
-    _, first = good_run
-    res, inputs, outputs = runs.rerun(first.run_dir, render=False)
+    _, first, _ = good_run
+    res, inputs, outputs = runs.rerun(first.run_dir, render=False, notebooks_dir=nb_dir)
     assert res.ok and inputs.empty and outputs.empty
-    # change an input (the notebook) and rerun the rerun: the changed file is named
+    assert runs.load_manifest(res.run_dir)["rerun_of"] == first.run_dir.name
+    # the notebook is edited after the run: a rerun refuses to call the edited code the same run
     local = tmp_path / "nb"
     shutil.copytree(nb_dir, local)
     out = tmp_path / "out"
@@ -205,13 +206,14 @@ def test_rerun_reports_unchanged_then_changed_inputs(good_run, nb_dir, tmp_path)
     nb = nbf.read(local / "03_scores.ipynb", as_version=4)
     nb.cells[2].source += "\n# edited"
     nbf.write(nb, local / "03_scores.ipynb")
-    res2, inputs2, outputs2 = runs.rerun(base.run_dir, render=False)
-    assert res2.ok and inputs2["file"].str.endswith("03_scores.ipynb").tolist() == [True]
-    assert inputs2["change"].tolist() == ["changed"] and outputs2.empty
+    before = sorted(p.name for p in (out / "AMS" / "2024").iterdir())
+    with pytest.raises(IntegrityError, match=r"notebook 03_scores.ipynb: the recorded SHA-256 .* matches neither"):
+        runs.rerun(base.run_dir, render=False, notebooks_dir=local)
+    assert sorted(p.name for p in (out / "AMS" / "2024").iterdir()) == before  # nothing ran
 
 
 def test_cli_rerun_reports_inputs_and_outputs(good_run, capsys):
-    code = cli.main(["rerun", str(good_run[1].run_dir), "--no-paper"])
+    code = cli.main(["rerun", str(good_run[1].run_dir), "--no-paper", "--notebooks-dir", str(good_run[2])])
     out = capsys.readouterr().out
     assert code == 0
     assert "inputs unchanged since the original run" in out
@@ -234,7 +236,7 @@ def test_scenario_is_copied_and_passed(nb_dir, tmp_path):
 # ------------------------------------------------------------------------------ failures
 
 def test_failed_notebook_keeps_latest_on_previous_good_run(good_run, broken_dir):
-    out, _ = good_run
+    out, _, _ = good_run
     latest = out / "AMS" / "2024" / "latest"
     previous = os.readlink(latest)
     assert runs.load_manifest(latest)["status"] == "success"
@@ -256,7 +258,7 @@ def test_cli_run_failure_exit_code_and_message(broken_dir, tmp_path, capsys):
     code = cli.main(["run", "--region", "AMS", "--cycle", "2024", "--notebooks-dir", str(broken_dir),
                      "--outputs-dir", str(tmp_path), "--notebooks", "01,02", "--no-paper"])
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 3  # errors.EXIT_RUN: a notebook raised
     assert "pmm run: error: notebook 02_broken.ipynb raised ZeroDivisionError" in err
     assert "latest was left unchanged" in err
     assert not (tmp_path / "AMS" / "2024" / "latest").exists()
@@ -356,3 +358,51 @@ def test_cli_compare_writes_markdown_and_csv(good_run, tmp_path, capsys):
     assert len(scores) == 6 and (scores["rank_shift"] == 0).all() and (scores["score_diff"] == 0).all()
     assert cli.main(["compare", str(run_dir), str(tmp_path / "nope")]) == 2
     assert "run folder" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ stable manifest paths
+
+def test_manifest_paths_are_stable_across_reingest(tmp_path):
+    """Processed files are links into a hidden per-ingest folder: keys must not follow the links."""
+    proc = tmp_path / "processed"
+    for version in ("a", "b"):
+        hidden = proc / f".ingest-{version}"
+        hidden.mkdir(parents=True)
+        (hidden / "observations.parquet").write_bytes(b"same bytes")
+        link = proc / "observations.parquet"
+        tmp_link = proc / ".tmp-link"
+        os.symlink(f".ingest-{version}/observations.parquet", tmp_link)
+        os.replace(tmp_link, link)  # a re-ingest switches the link to a new hidden folder
+        if version == "a":
+            first = runs.hash_inputs(roots=[proc])
+    second = runs.hash_inputs(roots=[proc])
+    assert first == second and len(first) == 1
+    (key,) = first
+    assert key.endswith("processed/observations.parquet") and "/." not in key
+
+
+def test_run_manifest_records_project_relative_paths(good_run):
+    out, res, nb_dir = good_run
+    m = runs.load_manifest(res.run_dir)
+    assert "data/processed/observations.parquet" in m["inputs"]
+    assert not [k for k in m["inputs"] if any(part.startswith(".") for part in k.split("/"))]
+    assert {"notebooks/01_coverage.ipynb", "notebooks/03_scores.ipynb"} <= set(m["inputs"])
+    assert m["framework_path"] == "methodology/framework.yaml"
+    assert set(m["notebook_hashes"]) == {"01_coverage.ipynb", "03_scores.ipynb"}
+    assert m["owner"]["pid"] == os.getpid() and "heartbeat" not in m  # finished: no heartbeat left
+
+
+@pytest.mark.slow
+def test_project_rerun_takes_the_notebooks_from_the_project_and_reproduces(tmp_path):
+    """A run of the project's notebook 01, rerun without naming any folder: the notebooks come
+    from the recorded commit (or the project's folder), checked by hash, and the outputs repeat."""
+    first = runs.execute_run(RunRequest("AMS", 2024, audience="internal", notebooks=("01",), outputs_dir=tmp_path,
+                                        render=False))
+    assert first.ok, first.error
+    res, inputs, outputs = runs.rerun(first.run_dir, render=False)
+    assert res.ok, res.error
+    m = runs.load_manifest(res.run_dir)
+    assert m["rerun_of"] == first.run_dir.name and m["notebooks_dir"] == "notebooks"
+    assert m["notebooks_source"]  # "git commit ..." or "notebooks"
+    assert m["notebook_hashes"] == runs.load_manifest(first.run_dir)["notebook_hashes"]
+    assert inputs.empty and outputs.empty

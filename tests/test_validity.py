@@ -539,3 +539,115 @@ def test_interval_coverage_by_simulation():
         ci = v.alpha_ci(x, method="feldt").iloc[0]
         hits += ci["ci_low"] < true_alpha < ci["ci_high"]
     assert 0.91 < hits / reps < 0.98  # binomial s.e. 0.011
+
+
+# ------------------------------------------------------------------------------ EFA numerics vs R
+
+#: Harman (1976), Table 2.3: eight physical variables of 305 girls; R's datasets::Harman23.cor.
+HARMAN23 = np.array([
+    [1.000, 0.846, 0.805, 0.859, 0.473, 0.398, 0.301, 0.382],
+    [0.846, 1.000, 0.881, 0.826, 0.376, 0.326, 0.277, 0.415],
+    [0.805, 0.881, 1.000, 0.801, 0.380, 0.319, 0.237, 0.345],
+    [0.859, 0.826, 0.801, 1.000, 0.436, 0.329, 0.327, 0.365],
+    [0.473, 0.376, 0.380, 0.436, 1.000, 0.762, 0.730, 0.629],
+    [0.398, 0.326, 0.319, 0.329, 0.762, 1.000, 0.583, 0.577],
+    [0.301, 0.277, 0.237, 0.327, 0.730, 0.583, 1.000, 0.539],
+    [0.382, 0.415, 0.345, 0.365, 0.629, 0.577, 0.539, 1.000]])
+HARMAN23_NAMES = ["height", "arm.span", "forearm", "lower.leg", "weight", "bitro.diameter", "chest.girth",
+                  "chest.width"]
+#: R: factanal(factors = 2, covmat = Harman23.cor) (varimax, Kaiser-normalised, R's eps 1e-5),
+#: as printed in the example of ?Harman23.cor: uniquenesses and loadings to three decimals.
+FACTANAL_UNIQUENESS = [0.170, 0.107, 0.166, 0.199, 0.089, 0.364, 0.416, 0.537]
+FACTANAL_LOADINGS = [[0.865, 0.287], [0.927, 0.181], [0.895, 0.179], [0.859, 0.252],
+                     [0.233, 0.925], [0.194, 0.774], [0.134, 0.752], [0.278, 0.621]]
+
+
+def _frame_with_corr(corr: np.ndarray, n: int, names: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
+    """Data whose sample correlation matrix is exactly ``corr`` (whitened, then coloured)."""
+    g = np.random.default_rng(seed)
+    z = g.normal(size=(n, corr.shape[0]))
+    z = (z - z.mean(0)) / z.std(0, ddof=1)
+    z = z @ np.linalg.inv(np.linalg.cholesky(np.corrcoef(z, rowvar=False))).T
+    x = z @ np.linalg.cholesky(corr).T
+    return pd.DataFrame(x, columns=names or [f"x{i}" for i in range(corr.shape[0])])
+
+
+def test_ml_efa_reproduces_factanal_on_harman23():
+    fit = v.factor_ml(HARMAN23, 2)
+    assert fit.converged and fit.heywood == ()
+    assert np.round(fit.uniqueness, 3).tolist() == FACTANAL_UNIQUENESS
+    rotated, t = v.varimax(fit.loadings)
+    assert np.allclose(t @ t.T, np.eye(2), atol=1e-12)  # an orthogonal rotation
+    got = np.abs(rotated)
+    got = got[:, np.argsort(-got[0])]  # factanal's factor order: height loads on Factor1
+    assert np.round(got, 3).tolist() == FACTANAL_LOADINGS
+    # the same through efa() on data with exactly that correlation matrix (n = 305)
+    out = v.efa(_frame_with_corr(HARMAN23, 305, HARMAN23_NAMES), 2)
+    wide = out.pivot(index="item", columns="factor", values="estimate").loc[HARMAN23_NAMES].abs()
+    wide = wide[wide.loc["height"].sort_values(ascending=False).index]
+    assert np.round(wide.to_numpy(), 3).tolist() == FACTANAL_LOADINGS
+    uniq = out.drop_duplicates("item").set_index("item").loc[HARMAN23_NAMES, "uniqueness"]
+    assert np.round(uniq.to_numpy(), 3).tolist() == FACTANAL_UNIQUENESS
+    assert out["converged"].all() and (out["communality"] + out["uniqueness"] - 1).abs().max() < 1e-12
+
+
+def test_kaiser_normalisation_is_the_default_and_can_be_turned_off():
+    x = _frame_with_corr(HARMAN23, 305, HARMAN23_NAMES)
+    on = v.efa(x, 2).pivot(index="item", columns="factor", values="estimate").abs()
+    same = v.efa(x, 2, kaiser=True).pivot(index="item", columns="factor", values="estimate").abs()
+    off = v.efa(x, 2, kaiser=False).pivot(index="item", columns="factor", values="estimate").abs()
+    assert on.equals(same)
+    assert (on - off).abs().to_numpy().max() > 0.005  # R/psych/SPSS's default differs from raw varimax
+
+    def raw_criterion(load: np.ndarray) -> float:
+        sq = load**2
+        return float(((sq**2).mean(0) - sq.mean(0) ** 2).sum())
+
+    fit = v.factor_ml(HARMAN23, 2)
+    raw, _ = v.varimax(fit.loadings, normalize=False, eps=1e-12)
+    kaiser, _ = v.varimax(fit.loadings, normalize=True, eps=1e-12)
+    # without normalisation the rotation maximises the raw criterion; with it, the normalised one
+    assert raw_criterion(raw) >= raw_criterion(kaiser) - 1e-12
+    h = np.sqrt((fit.loadings**2).sum(1))[:, None]
+    assert raw_criterion(kaiser / h) >= raw_criterion(raw / h) - 1e-12
+    # communalities are invariant under any orthogonal rotation
+    assert np.allclose((raw**2).sum(1), (fit.loadings**2).sum(1), atol=1e-12)
+
+
+def test_heywood_case_is_bounded_at_0_005_like_factanal():
+    # one factor, r12 r13 / r23 = 0.85 * 0.85 / 0.6 = 1.204 > 1: item 1 would need a negative uniqueness
+    corr = np.array([[1.0, 0.85, 0.85], [0.85, 1.0, 0.6], [0.85, 0.6, 1.0]])
+    fit = v.factor_ml(corr, 1)
+    assert fit.heywood == (0,) and fit.uniqueness[0] == pytest.approx(v.UNIQUENESS_LOWER)
+    assert (fit.uniqueness >= v.UNIQUENESS_LOWER).all() and np.isfinite(fit.loadings).all()
+    pa = v.factor_pa(corr, 1)
+    assert (pa.uniqueness >= v.UNIQUENESS_LOWER - 1e-15).all() and 0 in pa.heywood
+    out = v.efa(_frame_with_corr(corr, 200), 1)
+    assert out["uniqueness"].min() >= v.UNIQUENESS_LOWER and np.isfinite(out["estimate"]).all()
+
+
+def test_efa_is_reproducible_and_seed_only_drives_parallel_analysis():
+    x = _frame_with_corr(HARMAN23, 305, HARMAN23_NAMES)
+    a, b = v.efa(x, 2, seed=1), v.efa(x, 2, seed=1)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, v.efa(x, 2, seed=999))  # deterministic start: no random start
+    c, d = v.efa(x, None, seed=5), v.efa(x, None, seed=5)
+    pd.testing.assert_frame_equal(c, d)
+    assert c["factor"].nunique() == 2  # parallel analysis keeps two factors on Harman's data
+
+
+def test_principal_axis_runs_to_convergence_and_reports_it():
+    # exact one-factor structure, one strong and three weak items: the fixed point is known (the
+    # loadings) and the iteration approaches it slowly (513 iterations to a 1e-9 step)
+    lam = np.array([0.7, 0.25, 0.2, 0.15])
+    corr = np.outer(lam, lam)
+    np.fill_diagonal(corr, 1.0)
+    fit = v.factor_pa(corr, 1)
+    assert fit.converged and fit.iterations > 50  # psych's max.iter = 50 would stop short here
+    assert np.abs(np.abs(fit.loadings[:, 0]) - lam).max() < 1e-6
+    short = v.factor_pa(corr, 1, max_iter=50)
+    assert not short.converged and short.iterations == 50
+    assert np.abs(np.abs(short.loadings[:, 0]) - lam).max() > 0.01  # the kind of gap the issue measured
+    out = v.efa(_frame_with_corr(corr, 400), 1, method="pa")
+    assert out["converged"].all() and (out["iterations"] > 50).all()
+    assert np.abs(out["estimate"].abs().to_numpy() - lam).max() < 1e-5

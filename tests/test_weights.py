@@ -352,8 +352,24 @@ def test_resolve_weights_errors(meta):
         W.resolve_weights("ahp", None, meta)
 
 
-def test_methodology_dir_exists():
-    assert Path(METHODOLOGY_DIR, "weights", "README.md").is_file()
+def test_bundled_example_weights_give_their_hand_computed_answers():
+    """The example inputs notebook 03 weights the dimensions with (methodology/weights/)."""
+    folder = Path(METHODOLOGY_DIR, "weights")
+    budget = W.budget_allocation(folder / "example_budget.csv").set_index("code")
+    # mean of the eight experts' points / 100, e.g. TF = (30+40+25+35+30+20+35+30) / 8 / 100
+    assert budget["weight"].to_dict() == pytest.approx({"TF": 0.30625, "RC": 0.29375, "ES": 0.18125, "OD": 0.21875})
+    assert budget["n"].tolist() == [8, 8, 8, 8]
+    assert budget.loc["ES", "iqr"] == pytest.approx(0.20 - 0.15)  # quartiles 15 and 20 points
+    res = W.ahp(folder / "example_ahp.csv")
+    a = res.matrix.to_numpy()
+    vals, vecs = np.linalg.eig(a)  # principal eigenvector, computed independently
+    k = int(np.argmax(vals.real))
+    v = np.abs(vecs[:, k].real) / np.abs(vecs[:, k].real).sum()
+    assert res.weights.to_numpy() == pytest.approx(v, abs=1e-9)
+    assert res.weights["RC"] == pytest.approx(res.weights["OD"])  # identical rows, equal priority
+    assert res.lambda_max == pytest.approx(vals.real[k])
+    assert res.cr == pytest.approx((vals.real[k] - 4) / 3 / 0.90)  # Saaty's RI(4) = 0.90
+    assert res.cr < 0.01 and res.worst == ("TF", "ES")  # 2 x 2 would make TF/ES = 4, the file says 3
 
 
 # ------------------------------------------------------------------ comparing schemes

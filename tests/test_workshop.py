@@ -367,7 +367,11 @@ def test_scenario_accepted_by_spec(session, tmp_path):
     subs = ws.load_submissions("hand", root=session, framework=FW)
     path = ws.export_scenario(ws.consensus(subs), tmp_path / "c.yaml", framework=FW)
     spec = spec_mod.Spec.from_yaml(path)
-    assert spec is not None
+    # the consensus mean of the four hand-made submissions, as computed by hand in
+    # test_export_scenario_and_weight_sets, now as the spec's explicit dimension weights
+    assert spec.weights.method == "explicit"
+    assert dict(spec.weights.values) == pytest.approx({"TF": 0.3, "RC": 0.2875, "ES": 0.2375, "OD": 0.175})
+    assert spec_mod.Spec.from_yaml_text(spec.to_yaml()) == spec  # what `pmm run --scenario` reads back
 
 
 # --------------------------------------------------------------------------- live index

@@ -79,9 +79,11 @@ __all__ = [
     "SECTIONS",
     "Severity",
     "advised_drops",
+    "advised_index",
     "compute_findings",
     "findings_frame",
     "group_gaps",
+    "headlines",
     "kpi_fitness",
 ]
 
@@ -306,6 +308,29 @@ def _data_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mappin
 
 # ------------------------------------------------------------------------------------ KPI fitness
 
+def _review_reason(row: pd.Series) -> str:
+    """The scorecard's review rules that fired, in words, at three decimals (never "0.30 below 0.3")."""
+    from pmm_lib.analysis.validity import ScorecardThresholds
+
+    th = ScorecardThresholds()
+    v = {k: pd.to_numeric(row.get(k), errors="coerce") for k in
+         ("item_rest_r", "index_r", "alpha_change", "parent_r", "n", "r_max")}
+    parts = []
+    if v["item_rest_r"] < th.item_rest_review:
+        parts.append(f"item-rest r = {_f(v['item_rest_r'], 3)} (review below {th.item_rest_review:.2f})")
+    if v["index_r"] < th.index_review:
+        parts.append(f"r with the index = {_f(v['index_r'], 3)} (review below {th.index_review:.2f})")
+    if v["alpha_change"] > th.alpha_gain_review:
+        parts.append(f"its dimension's alpha rises by {_f(v['alpha_change'], 3)} without it")
+    if th.parent_review is not None and v["parent_r"] < th.parent_review:
+        parts.append(f"r with its expected outcome = {_f(v['parent_r'], 3)} (review below {th.parent_review:.2f})")
+    if v["n"] < th.min_n:
+        parts.append(f"only {int(v['n'])} Members report it (review below {th.min_n})")
+    n = int(v["n"]) if math.isfinite(v["n"]) else 0
+    return ("flagged for review: " + "; ".join(parts) + f" (n = {n})") if parts else \
+        f"flagged for review by the scorecard (n = {n})"
+
+
 def kpi_fitness(card: pd.DataFrame, rules: FindingRules | None = None) -> pd.DataFrame:
     """Classify every non-keep KPI of a validity scorecard and advise what to do with it.
 
@@ -364,8 +389,7 @@ def kpi_fitness(card: pd.DataFrame, rules: FindingRules | None = None) -> pd.Dat
             action, drop = "kept; imputed values weigh heavily", False
         else:
             problem = "review"
-            reason = str(row.get("reasons", "")) or "flagged by the scorecard"
-            reason = reason.replace(" < ", " below ").replace(" > ", " above ")
+            reason = _review_reason(row)
             action, drop = "kept; to be reviewed", False
         rows.append({"code": code, "dimension": dim, "verdict": verdict, "problem": problem,
                      "reason": reason, "action": action, "drop": drop, "n": n})
@@ -490,7 +514,7 @@ def _weighting_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
              f"Effective weights match the nominal ones within a factor {r.balance_ratio:g} at every level; {spread}."),
             {"n_imbalanced": len(bad), "max_ratio": float(ratio.max()), "min_ratio": float(ratio.min())}, n,
             "warning" if len(bad) else "info",
-            (f"Components weigh less than intended: {_join(imbalanced[:8])}." if len(bad) else ""),
+            (f"Check why these components drive their parent more or less than intended: {_join(imbalanced[:8])}." if len(bad) else ""),
             f"weighting.balance (effective/nominal outside 1/{r.balance_ratio:g}–{r.balance_ratio:g})", "weighting",
             tuple(imbalanced)))
     if ranks is None or not len(ranks) or "framework" not in ranks.columns:
@@ -527,17 +551,17 @@ def _weighting_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
                                tuple(summary)))
     close = [s for s, v in summary.items() if v[0] <= r.shift_small and s not in identical and s != "bod"]
     if imbalanced and "balanced" in summary and summary["balanced"][0] <= r.shift_small:
-        advice = ("the 'balanced' weights: the framework's effective weights are imbalanced and balancing them moves "
-                  f"ranks by a median of only {_f(summary['balanced'][0], 1)}")
+        advice = ("the 'balanced' weights are advised: the framework's effective weights are imbalanced and "
+                  f"balancing them moves ranks by a median of only {_f(summary['balanced'][0], 1)}")
         adv = "balanced"
     else:
         adv = "framework"
-        advice = ("the framework weights: " + (
+        advice = ("the framework weights are advised: " + (
             "their effective weights are balanced" if not imbalanced else
             "no alternative balances them without reordering Members") +
             (f", and the close alternatives ({_join(close)}) move ranks by a median of at most {r.shift_small:g}"
              if close else ""))
-    out.append(Finding(f"Weighting advice: {advice}.", {"advised": adv}, n, "info",
+    out.append(Finding(f"{advice[:1].upper()}{advice[1:]}.", {"advised": adv}, n, "info",
                        f"Publish the index with the {adv} weights; report the others as sensitivity checks.",
                        f"weighting.advice (imbalance and median |shift| ≤ {r.shift_small:g})", "weighting", (adv,)))
     adv_tab = t.get("tbl-advised-index")
@@ -750,9 +774,142 @@ def compute_findings(tables: Mapping[str, pd.DataFrame], *, rules: FindingRules 
     return sorted(found, key=lambda f: (order[f.section], _SEV_ORDER[f.severity]))
 
 
+def headlines(findings: Sequence[Finding]) -> list[tuple[str, str, str]]:
+    """The key findings of a paper's first page: one short statement per family, with its recommendation.
+
+    Returns
+    -------
+    list of (section, statement, recommendation)
+        KPI fitness first (every advised drop named with its problem and evidence), then data gaps,
+        weighting, external validity, robustness, convergence and structure.
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"code": ["K01", "K40"], "dimension": ["OD", "OD"], "coverage": [1.0, 1.0],
+    ...                      "n": [110, 110], "item_rest_r": [0.8, -0.86], "index_r": [0.8, -0.88],
+    ...                      "r_max": [0.8, 0.81], "r_max_with": ["K40", "K01"], "verdict": ["keep", "drop"]})
+    >>> headlines(compute_findings({"tbl-scorecard": card}))[0][1]
+    'The findings advise dropping K40 (runs against its dimension: item-rest r = −0.86, n = 110); the index computed in this run still includes it.'
+    """
+    out: list[tuple[str, str, str]] = []
+    by = lambda prefix: [f for f in findings if f.rule.startswith(prefix)]  # noqa: E731
+    parts = []
+    unrel = by("kpi.unrelated")
+    if unrel:
+        rs = [abs(f.evidence.get("item_rest_r", float("nan"))) for f in unrel]
+        parts.append(f"{_join([f.subjects[0] for f in unrel])} (unrelated to {'their' if len(unrel) > 1 else 'its'} "
+                     f"dimension: |item-rest r| ≤ {_f(max(rs))})")
+    for f in by("kpi.misdirected"):
+        parts.append(f"{f.subjects[0]} (runs against its dimension: item-rest r = {_f(f.evidence['item_rest_r'])}, "
+                     f"n = {f.n})")
+    for f in by("kpi.collinear"):
+        kept = [c for c in f.subjects if c not in f.drop]
+        parts.append(f"{_join(list(f.drop))} (near-duplicate of {_join(kept)}: |r| = {_f(f.evidence['r_max'])})")
+    summary = by("kpi.summary")
+    if parts:
+        n_drop = len(advised_drops(findings))
+        out.append(("validity", f"The findings advise dropping {_join(parts)}; the index computed in this run still "
+                                f"includes {'them' if n_drop > 1 else 'it'}.", summary[0].recommendation if summary else ""))
+    elif summary:
+        out.append(("validity", summary[0].statement, summary[0].recommendation))
+    for f in by("data.structural_gap"):
+        out.append(("data", f.statement, f.recommendation))
+    for f in by("data.coverage"):
+        if f.severity != "info":
+            out.append(("data", f.statement, f.recommendation))
+    for f in by("sample.members"):
+        out.append(("data", f.statement, f.recommendation))
+    adv = by("weighting.advice")
+    ai = by("weighting.advised_index")
+    ident = by("weighting.identical")
+    if adv:
+        text = adv[0].statement + (" " + ai[0].statement if ai else "")
+        if ident:
+            text += f" The '{ident[0].subjects[0]}' scheme is identical to the framework's."
+        out.append(("weighting", text, adv[0].recommendation))
+    for prefix in ("outcomes.wrong_sign", "outcomes.tracks_governance", "outcomes.weak"):
+        for f in by(prefix):
+            out.append(("outcomes", f.statement, f.recommendation))
+    conv = by("convergence.sobol")
+    for f in by("robustness.rank_window"):
+        text = f.statement.split("; fragile: ", 1)[0]
+        if f.subjects:
+            text += (f"; fragile: {_join(list(f.subjects[:5]))}" if len(f.subjects) <= 5 else
+                     f"; fragile: {', '.join(f.subjects[:4])} and {len(f.subjects) - 4} others")
+        text = text.rstrip(".") + "."
+        rec = f.recommendation
+        if conv:
+            text += f" Sobol' estimates: N = {conv[0].evidence['n_base']} base samples, not converged."
+            rec = " ".join(x for x in (rec, conv[0].recommendation) if x)
+        out.append(("uncertainty", text, rec))
+    if conv and not by("robustness.rank_window"):
+        out.append(("uncertainty", conv[0].statement, conv[0].recommendation))
+    struct = by("structure.")
+    several = [f for f in struct if f.rule.startswith("structure.several")]
+    withheld = by("sample.pca")
+    if struct:
+        shares = [f.evidence["pc1_share"] for f in struct if "pc1_share" in f.evidence]
+        one = [f.subjects[0] for f in struct if f.rule.startswith("structure.one")]
+        text = (f"One dominant component in {_join(one)} ({_pct(min(shares))}–{_pct(max(shares))} of the variance)"
+                if one and shares else "")
+        if several:
+            text += ("; " if text else "") + f"several components in {_join([f.subjects[0] for f in several])}"
+        if withheld:
+            text += ("; " if text else "") + f"PCA withheld for {_join([f.subjects[0] for f in withheld])} (too few Members)"
+        out.append(("structure", text + ".", several[0].recommendation if several else ""))
+    elif withheld:
+        out.append(("structure", f"PCA withheld for {_join([f.subjects[0] for f in withheld])}: "
+                                 f"{withheld[0].statement.split(': ', 1)[-1]}", withheld[0].recommendation))
+    return out
+
+
 def advised_drops(findings: Sequence[Finding]) -> tuple[str, ...]:
     """KPIs the findings advise leaving out of the index (sorted, unique)."""
     return tuple(sorted({k for f in findings for k in f.drop}))
+
+
+def advised_index(result: Any, drop: Sequence[str]) -> pd.DataFrame:
+    """The index rebuilt without the advised KPIs, beside the framework's (same spec otherwise).
+
+    The KPIs in ``drop`` leave the data and the hierarchy (an expected outcome left with no KPI
+    leaves too; siblings keep their nominal weights, renormalised within the parent) and
+    :func:`pmm_lib.core.build.build` runs again with ``result.spec``.
+
+    Parameters
+    ----------
+    result : IndexResult
+        The framework build (:func:`pmm_lib.core.build.build_pmm`).
+    drop : sequence of str
+        KPI codes (e.g. :func:`advised_drops`); empty gives identical columns.
+
+    Returns
+    -------
+    DataFrame
+        ``member, framework, advised, rank_framework, rank_advised, shift, dropped`` sorted by
+        framework rank (``shift`` = framework rank - advised rank, positive = moves up).
+    """
+    from pmm_lib.core.build import build
+
+    top = result.top
+    meta = result.meta
+    drop = [c for c in drop if c in set(meta["code"])]
+    gone = set(drop)
+    lv = meta["level"].astype(int)
+    for level in sorted(lv.unique())[1:]:  # a node whose children all left leaves too
+        for code in meta.loc[lv == level, "code"]:
+            kids = meta.loc[meta["parent"] == code, "code"]
+            if len(kids) and set(kids) <= gone:
+                gone.add(code)
+    m2 = meta[~meta["code"].isin(gone)]
+    data = result.raw[[c for c in result.raw.columns if c not in gone]]
+    alt = build(data, m2, result.spec) if drop else result
+    out = pd.DataFrame({"framework": result.aggregated[top], "advised": alt.aggregated[top].reindex(result.aggregated.index),
+                        "rank_framework": result.ranks[top],
+                        "rank_advised": alt.ranks[top].reindex(result.ranks.index)})
+    out["shift"] = out["rank_framework"] - out["rank_advised"]
+    out["dropped"] = ", ".join(drop)
+    out.index.name = "member"
+    return out.sort_values("rank_framework").reset_index()
 
 
 def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:

@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except PmmError as exc:
         print(f"pmm {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code  # one documented code per failure class: errors.EXIT_CODES
     except PermissionError as exc:
         print(f"pmm {args.command}: error: permission denied: {exc.filename or exc}", file=sys.stderr)
         return 1

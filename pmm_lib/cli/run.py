@@ -28,7 +28,11 @@ def _knob(text: str) -> tuple[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``pmm run``."""
+    from pmm_lib.errors import EXIT_CODES_HELP
     from pmm_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXIT_CODES_HELP + "\n(several runs: the code of the first failed run, in the order given)"
 
     parser.add_argument("--region", default=None,
                         help=f"region code, a comma list, or ALL for the global paper ({', '.join(REGIONS)})")
@@ -36,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cycle", type=int, required=True, help="PMM cycle (year)")
     parser.add_argument("--scenario", action="append", type=Path, default=None, metavar="FILE.yaml",
                         help="scenario/spec YAML; repeat for several scenarios (run in parallel)")
+    parser.add_argument("--framework", type=Path, default=None, metavar="FILE.yaml",
+                        help="framework or candidate file (methodology/candidates/*.yaml) to run instead of "
+                             "methodology/framework.yaml; recorded in the manifest with its hashes")
     parser.add_argument("--audience", choices=AUDIENCES, default="wco",
                         help="who the report is for (default: wco)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
@@ -84,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     requests = [RunRequest(region=r, cycle=args.cycle, scenario=s, audience=args.audience, seed=args.seed,
                            notebooks=select, notebooks_dir=args.notebooks_dir, outputs_dir=args.outputs_dir,
                            parameters=knobs, render=not args.no_paper, renderer=args.renderer,
-                           notebook_jobs=nb_jobs)
+                           notebook_jobs=nb_jobs, framework=args.framework)
                 for r in regions for s in scenarios]
     if len(requests) == 1 and args.scheduler is None:
         req = requests[0]
@@ -92,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         res = execute_run(req, progress=True, on_event=lambda m: None)
         report(res)
         if not res.ok:
-            raise RunError(f"{res.error}; {res.run_dir.parent / 'latest'} was left unchanged")
+            raise RunError(f"{res.error}; {res.run_dir.parent / 'latest'} was left unchanged",
+                           exit_code=res.exit_code)
         return 0
     print(f"pmm run: {len(requests)} runs "
           + (f"on the Dask cluster {args.scheduler}" if args.scheduler else f"with {args.jobs or 'auto'} jobs"))
@@ -103,5 +111,5 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"pmm run: {len(failed)} of {len(results)} runs failed; their latest links are unchanged",
               file=sys.stderr)
-        return 1
+        return failed[0].exit_code or 3
     return 0

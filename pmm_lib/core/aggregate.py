@@ -176,38 +176,31 @@ def aggregate_level(values: np.ndarray, weights: np.ndarray, incidence: np.ndarr
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     a = np.asarray(incidence, dtype=float)
-    present = ~np.isnan(v)
-    any_missing = not bool(present.all())
+    nan = np.isnan(v)
+    any_missing = bool(nan.any())
+    outside = None
     if r == 1.0:
-        t = np.where(present, v, 0.0) if any_missing else v
-        outside = None
+        t = np.where(nan, 0.0, v) if any_missing else v
     else:
-        strict = r <= 0
         with np.errstate(invalid="ignore"):
-            outside = present & ((v <= 0) if strict else (v < 0))
-        ok = present & ~outside
-        base = np.where(ok, v, 1.0)
-        if r == 0.0:
-            t = np.log(base)
-        else:
-            with np.errstate(over="ignore", divide="ignore"):
-                t = np.where(ok, base ** r, 0.0)
+            off = (v <= 0) if r <= 0 else (v < 0)  # NaN compares False
+        if off.any():
+            outside = off
+        skip = (nan | off) if outside is not None else (nan if any_missing else None)
+        base = np.where(skip, 1.0, v) if skip is not None else v
+        with np.errstate(over="ignore", divide="ignore"):
+            t = np.log(base) if r == 0.0 else base ** r
+        if skip is not None and r != 0.0:
+            t = np.where(skip, 0.0, t)
+    pres = (~nan).astype(float) if any_missing else None
+    num = _weighted_sums(t, w, a)
+    den = _weighted_sums(pres, w, a) if pres is not None else None
     batched = w.ndim == 2 or v.ndim == 3
-    if w.ndim == 1:  # shared weights: one matrix product with the weighted incidence
-        aw = (a * w[None, :]).T  # (c, P)
-        num = t @ aw
-        den = (present.astype(float) @ aw) if any_missing else None
-    else:  # a weight vector per sample: scale the children, then sum them per parent
-        tw = (t[None, :, :] if t.ndim == 2 else t) * w[:, None, :]
-        num = tw @ a.T  # (S, U, P)
-        den = None
-        if any_missing:
-            den = ((present[None, :, :] if present.ndim == 2 else present) * w[:, None, :]) @ a.T
     total = (w @ a.T)[..., None, :]  # (1, P) or (S, 1, P)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if den is None:
-            y = num / total
-            bad = np.broadcast_to(total <= 0, y.shape)
+            y = np.divide(num, total, out=num if num.flags.writeable and num.dtype == float else None)
+            bad = total <= 0
         else:
             y = num / den
             bad = den <= 0
@@ -220,11 +213,24 @@ def aggregate_level(values: np.ndarray, weights: np.ndarray, incidence: np.ndarr
     if bad.any():
         y = np.where(bad, np.nan, y)
     if outside is None:
-        domain = np.zeros(max(w.shape[0] if w.ndim == 2 else 1, v.shape[0] if v.ndim == 3 else 1), dtype=bool)
-        domain = domain if batched else np.asarray(False)
+        n_s = max(w.shape[0] if w.ndim == 2 else 1, v.shape[0] if v.ndim == 3 else 1)
+        domain = np.zeros(n_s, dtype=bool) if batched else np.asarray(False)
     else:
         domain = (outside.any(axis=-2) & (w > 0)).any(axis=-1)
     return y, domain
+
+
+def _weighted_sums(t: np.ndarray, w: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """sum_c t[.., u, c] w[.., c] A[p, c] for the four shapes of (values, weights)."""
+    if w.ndim == 1:  # shared weights: one product with the weighted incidence
+        return t @ (a * w[None, :]).T
+    if t.ndim == 2:  # shared values, a weight vector per sample: one GEMM per parent, (S, c_p) @ (c_p, U)
+        out = np.empty((w.shape[0], t.shape[0], a.shape[0]))
+        for p, row in enumerate(a):
+            g = np.flatnonzero(row)
+            out[:, :, p] = w[:, g] @ t[:, g].T
+        return out
+    return np.matmul(t, w[:, :, None] * a.T[None, :, :])  # batched (U, c) @ (c, P) per sample
 
 
 def _power_mean(values: object, weights: object, r: float, min_coverage: float,

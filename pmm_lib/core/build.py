@@ -496,7 +496,8 @@ def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
 
 # --------------------------------------------------------------------------- loaders
 def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int | None = None,
-              observations: pd.DataFrame | None = None, seed: SeedLike = None) -> IndexResult:
+              observations: pd.DataFrame | None = None, seed: SeedLike = None,
+              framework_path: str | Path | None = None) -> IndexResult:
     """Build the PMM index for one region and cycle from the observations.
 
     Loads the framework (its full table is the meta: bounds feed goalposts and targets),
@@ -508,19 +509,22 @@ def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int
     ----------
     spec : Spec, optional
         Default :meth:`Spec.default`. ``region``/``cycle`` override ``spec.data``.
+    framework_path : str or Path, optional
+        A framework or candidate file (:func:`pmm_lib.inputs.candidates.load_design`); default the
+        project's framework. A candidate's observations are mapped onto its KPIs.
     """
     from pmm_lib.inputs import data as data_mod
-    from pmm_lib.inputs.framework import load_framework
+    from pmm_lib.inputs.candidates import load_design
 
     spec = Spec.default() if spec is None else spec
-    fw = load_framework()
+    fw = load_design(framework_path)
     obs = data_mod.load_observations() if observations is None else observations
     region = region if region is not None else spec.data.region
     cycles = sorted(int(c) for c in pd.unique(obs["cycle"]))
     if not cycles:
         raise InputError("no observations", column="cycle")
     cycle = cycle if cycle is not None else (spec.data.cycle if spec.data.cycle is not None else cycles[-1])
-    matrix = data_mod.to_matrix(obs, int(cycle), region)
+    matrix = data_mod.to_matrix(obs, int(cycle), region, framework_path=framework_path)
     meta = fw.table()
     groups = None
     if spec.impute.method in ("group_mean", "group_median"):
@@ -534,7 +538,7 @@ def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int
         panel = {}
         for c in cycles:
             if c != int(cycle):
-                other = data_mod.to_matrix(obs, c, region)
+                other = data_mod.to_matrix(obs, c, region, framework_path=framework_path)
                 panel[c] = other
     return build(matrix, meta, spec, groups=groups, panel=panel, cycle=int(cycle), seed=seed)
 

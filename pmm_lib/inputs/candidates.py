@@ -69,7 +69,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -105,10 +105,12 @@ __all__ = [
     "changes_table",
     "framework_diff",
     "framework_hash",
+    "framework_record",
     "is_candidate_file",
     "kpi_sources",
     "load_candidate",
     "load_design",
+    "manifest_framework_diff",
     "map_observations",
 ]
 
@@ -467,7 +469,9 @@ def _is_candidate_cached(path: str, stamp: int) -> bool:
 def load_design(path: str | Path | None = None) -> Framework:
     """A framework file or a candidate file, as a :class:`Framework` (the one loader for user-given paths).
 
-    ``None`` is the project's framework. A candidate (a YAML file with a top-level ``base``) is
+    ``None`` is the project's framework; a relative path that does not exist from the working
+    directory is taken relative to the project root (as run manifests record it). A candidate
+    (a YAML file with a top-level ``base``) is
     applied to its base (:func:`apply_candidate`); anything else goes to
     :func:`pmm_lib.inputs.framework.load_framework`.
 
@@ -477,6 +481,12 @@ def load_design(path: str | Path | None = None) -> Framework:
     >>> len(load_design().kpis), len(load_design(METHODOLOGY_DIR / "candidates" / "drop_flagged.yaml").kpis)
     (51, 47)
     """
+    if path is not None:
+        from pmm_lib.paths import ROOT
+
+        p = Path(path)
+        if not p.is_absolute() and not p.exists() and (ROOT / p).exists():
+            path = ROOT / p  # a manifest records paths relative to the project root
     if path is not None and is_candidate_file(path):
         return apply_candidate(Path(path))
     return load_framework(path)
@@ -589,10 +599,10 @@ def _apply_one(w: _Work, ch: Change, path: Path | str, i: int) -> None:
         last = max((j for j, x in enumerate(w.kpis) if x.parent == ch.to), default=len(w.kpis) - 1)
         w.kpis.insert(last + 1, replace(k, parent=ch.to))
     elif isinstance(ch, Reweight):
-        if (pos := w.kpi_pos(ch.code)) is not None:
-            w.kpis[pos] = replace(w.kpis[pos], weight=ch.weight)
-        elif (pos := w.outcome_pos(ch.code)) is not None:
-            w.outcomes[pos] = replace(w.outcomes[pos], weight=ch.weight)
+        if (kpos := w.kpi_pos(ch.code)) is not None:
+            w.kpis[kpos] = replace(w.kpis[kpos], weight=ch.weight)
+        elif (opos := w.outcome_pos(ch.code)) is not None:
+            w.outcomes[opos] = replace(w.outcomes[opos], weight=ch.weight)
         elif (dpos := next((j for j, d in enumerate(w.dims) if d.code == ch.code), None)) is not None:
             w.dims[dpos] = replace(w.dims[dpos], weight=ch.weight)
         else:
@@ -643,24 +653,25 @@ def _apply_one(w: _Work, ch: Change, path: Path | str, i: int) -> None:
             raise _err(path, i, kind, kind, f"merges outcomes of different dimensions ({desc}); "
                        "expected outcomes of one dimension")
         _free_code(w, ch.into, path, i, kind, "into", allowed=ch.codes)
-        first = outs[0]
-        merged = replace(first, code=ch.into, name=ch.name or "; ".join(o.name for o in outs))
+        first_out = outs[0]
+        merged_out = replace(first_out, code=ch.into, name=ch.name or "; ".join(o.name for o in outs))
         for p in sorted(positions, reverse=True):
             del w.outcomes[p]
-        w.outcomes.insert(min(positions), merged)
+        w.outcomes.insert(min(positions), merged_out)
         w.kpis = [replace(k, parent=ch.into) if k.parent in ch.codes else k for k in w.kpis]
     elif isinstance(ch, SplitOutcome):
         pos = _need_outcome(w, ch.code, path, i, kind, kind)
-        out = w.outcomes[pos]
+        split = w.outcomes[pos]
         members = [k.code for k in w.kpis if k.parent == ch.code]
         listed = [k for _, _, ks in ch.into for k in ks]
-        for k in listed:
-            if k not in members:
-                raise _err(path, i, kind, "into", f"{k!r} is not a KPI of {ch.code}; expected one of {', '.join(members)}")
-        twice = sorted({k for k in listed if listed.count(k) > 1})
+        for code in listed:
+            if code not in members:
+                raise _err(path, i, kind, "into", f"{code!r} is not a KPI of {ch.code}; expected one of "
+                           f"{', '.join(members)}")
+        twice = sorted({c for c in listed if listed.count(c) > 1})
         if twice:
             raise _err(path, i, kind, "into", f"{', '.join(twice)} assigned to more than one part; expected each KPI once")
-        missing = [k for k in members if k not in listed]
+        missing = [c for c in members if c not in listed]
         if missing:
             raise _err(path, i, kind, "into", f"{', '.join(missing)} of {ch.code} not assigned; expected every KPI "
                        "of the outcome in exactly one part")
@@ -669,23 +680,23 @@ def _apply_one(w: _Work, ch: Change, path: Path | str, i: int) -> None:
             raise _err(path, i, kind, "into", f"part codes repeat: {new_codes}")
         for j, c in enumerate(new_codes):
             _free_code(w, c, path, i, kind, f"into[{j}].code", allowed=(ch.code,))
-        parts = [Node(c, name, 2, out.parent, out.weight, ks) for c, name, ks in ch.into]
-        w.outcomes[pos:pos + 1] = parts
+        new_nodes = [Node(c, name, 2, split.parent, split.weight, ks) for c, name, ks in ch.into]
+        w.outcomes[pos:pos + 1] = new_nodes
         where = {k: c for c, _, ks in ch.into for k in ks}
-        w.kpis = [replace(k, parent=where[k.code]) if k.code in where else k for k in w.kpis]
+        w.kpis = [replace(x, parent=where[x.code]) if x.code in where else x for x in w.kpis]
     elif isinstance(ch, Rename):
         new = ch.new_code
         if new is not None:
             _free_code(w, new, path, i, kind, "code")
-        if (pos := w.kpi_pos(ch.code)) is not None:
-            w.kpis[pos] = replace(w.kpis[pos], code=new or ch.code, name=ch.name or w.kpis[pos].name)
+        if (kpos := w.kpi_pos(ch.code)) is not None:
+            w.kpis[kpos] = replace(w.kpis[kpos], code=new or ch.code, name=ch.name or w.kpis[kpos].name)
             if new:
                 src = w.sources.pop(ch.code)
                 w.sources[new] = replace(src, code=new)
-        elif (pos := w.outcome_pos(ch.code)) is not None:
-            w.outcomes[pos] = replace(w.outcomes[pos], code=new or ch.code, name=ch.name or w.outcomes[pos].name)
+        elif (opos := w.outcome_pos(ch.code)) is not None:
+            w.outcomes[opos] = replace(w.outcomes[opos], code=new or ch.code, name=ch.name or w.outcomes[opos].name)
             if new:
-                w.kpis = [replace(k, parent=new) if k.parent == ch.code else k for k in w.kpis]
+                w.kpis = [replace(x, parent=new) if x.parent == ch.code else x for x in w.kpis]
         elif (dpos := next((j for j, d in enumerate(w.dims) if d.code == ch.code), None)) is not None:
             w.dims[dpos] = replace(w.dims[dpos], code=new or ch.code, name=ch.name or w.dims[dpos].name)
             if new:
@@ -859,6 +870,68 @@ def framework_hash(framework: Framework) -> str:
     return hashlib.sha256(t.to_csv(index=False).encode("utf-8")).hexdigest()
 
 
+def framework_record(path: str | Path) -> dict[str, Any]:
+    """What a run manifest records of the framework it used.
+
+    Returns
+    -------
+    dict
+        ``path``, ``sha256`` (of the file), ``structure_hash`` (:func:`framework_hash` of the applied
+        framework), ``kpis`` (count), ``candidate`` (bool) and, for a candidate, ``base`` with
+        ``base_sha256`` and ``changes`` (:func:`changes_table` rows).
+    """
+    path = Path(path)
+    fw = load_design(path)
+    rec: dict[str, Any] = {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                           "structure_hash": framework_hash(fw), "kpis": len(fw.kpis),
+                           "candidate": is_candidate_file(path)}
+    if rec["candidate"]:
+        cand = load_candidate(path)
+        rec.update(base=str(cand.base_path), base_sha256=hashlib.sha256(cand.base_path.read_bytes()).hexdigest(),
+                   changes=changes_table(cand).to_dict(orient="records"))
+    return rec
+
+
+def _manifest_framework(manifest: Mapping[str, Any]) -> tuple[Path | None, str | None]:
+    from pmm_lib.paths import ROOT
+
+    got = manifest.get("framework")
+    rec: Mapping[str, Any] = got if isinstance(got, Mapping) else {}
+    raw = rec.get("path") or manifest.get("framework_path")
+    path = None
+    if raw:
+        p = Path(str(raw))
+        path = p if p.is_absolute() else ROOT / p
+    return path, rec.get("structure_hash")
+
+
+def manifest_framework_diff(manifest_a: Mapping[str, Any], manifest_b: Mapping[str, Any]) -> pd.DataFrame:
+    """How run B's framework differs from run A's, from their manifests (``framework`` record or ``framework_path``).
+
+    Returns
+    -------
+    DataFrame
+        :func:`framework_diff` of the two frameworks (``code, level, change, before, after``), empty
+        when both structure hashes agree. When a framework file can no longer be read, one row
+        ``change = "unreadable"`` names it (the structure hashes still tell whether they differ).
+    """
+    pa, ha = _manifest_framework(manifest_a)
+    pb, hb = _manifest_framework(manifest_b)
+    cols = ["code", "level", "change", "before", "after"]
+    if pa is None and pb is None:
+        return pd.DataFrame(columns=cols)
+    if ha is not None and ha == hb:
+        return pd.DataFrame(columns=cols)
+    frameworks = []
+    for path in (pa, pb):
+        try:
+            frameworks.append(load_design(path))
+        except (FrameworkError, OSError) as exc:
+            return pd.DataFrame([{"code": "", "level": "framework", "change": "unreadable",
+                                  "before": str(pa), "after": f"{pb} ({exc})"}], columns=cols)
+    return framework_diff(frameworks[0], frameworks[1])
+
+
 def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
@@ -884,12 +957,14 @@ def framework_diff(a: Framework, b: Framework) -> pd.DataFrame:
     ta, tb = a.table().set_index("code"), b.table().set_index("code")
     rows: list[dict[str, Any]] = []
     level_name = {1: "kpi", 2: "outcome", 3: "dimension", 4: "index"}
+    lv_a = {str(k): int(v) for k, v in ta["level"].items()}
+    lv_b = {str(k): int(v) for k, v in tb["level"].items()}
     for code in tb.index:
         if code not in ta.index:
-            rows.append({"code": code, "level": level_name[int(tb.at[code, "level"])], "change": "added",
+            rows.append({"code": code, "level": level_name[lv_b[code]], "change": "added",
                          "before": "", "after": _text(tb.at[code, "parent"])})
     for code in ta.index:
-        lv = level_name[int(ta.at[code, "level"])]
+        lv = level_name[lv_a[code]]
         if code not in tb.index:
             rows.append({"code": code, "level": lv, "change": "removed", "before": _text(ta.at[code, "parent"]),
                          "after": ""})

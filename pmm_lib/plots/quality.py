@@ -15,12 +15,13 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 
+from pmm_lib.labels import DIMENSION_COLOURS
 from pmm_lib.plots.base import axes as _ax
 
 __all__ = ["plot_coverage_kpi", "plot_coverage_member", "plot_distributions", "plot_missingness"]
 
 _DIM_ORDER = ["TF", "RC", "ES", "OD"]
-_PALETTE = dict(zip(_DIM_ORDER, sns.color_palette("colorblind", 4).as_hex(), strict=True))
+_PALETTE = {d: DIMENSION_COLOURS[d] for d in _DIM_ORDER}  # one colour per dimension everywhere
 
 
 

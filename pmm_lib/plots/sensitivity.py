@@ -13,10 +13,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 
 from pmm_lib.errors import InputError
+from pmm_lib.labels import DIMENSION_COLOURS
 from pmm_lib.plots.base import axes as _ax
 from pmm_lib.plots.base import require_columns as _need
 
@@ -66,12 +66,12 @@ def plot_rank_intervals(data: pd.DataFrame, *, code: str | None = None,
     sub = sub.sort_values(["rank", "unit"], na_position="last").reset_index(drop=True)
     n = len(sub)
     ax = _ax(ax, (max(6.0, 0.22 * n + 2), 4.5))
-    pal = sns.color_palette("colorblind")
     x = np.arange(n)
-    ax.vlines(x, sub["rank_low"], sub["rank_high"], color=pal[0], lw=3, alpha=0.6,
+    colour = DIMENSION_COLOURS.get(str(code), "0.3")  # the index black, a dimension its own colour
+    ax.vlines(x, sub["rank_low"], sub["rank_high"], color=colour, lw=3, alpha=0.35,
               label="5-95 % interval")
-    ax.scatter(x, sub["rank_q50"], color=pal[0], s=18, zorder=3, label="median rank")
-    ax.scatter(x, sub["rank"], color=pal[3], marker="x", s=22, zorder=4, label="nominal rank")
+    ax.scatter(x, sub["rank_q50"], color=colour, s=18, zorder=3, label="median rank")
+    ax.scatter(x, sub["rank"], color="#D55E00", marker="x", s=22, zorder=4, label="nominal rank")
     ax.set_xticks(x)
     ax.set_xticklabels(_labels(sub["unit"], labels), rotation=90, fontsize=7)
     ax.invert_yaxis()
@@ -114,7 +114,6 @@ def plot_sobol(data: pd.DataFrame, *, code: str | None = None, output: str = "me
                          expected=", ".join(map(str, pd.unique(data["output"]))))
     factors = list(pd.unique(sub["factor"]))
     ax = _ax(ax, (max(5.0, 1.2 * len(factors) + 2), 4.0))
-    pal = sns.color_palette("colorblind")
     width = 0.38
     for k, (order, label) in enumerate((("first", "first order S1"), ("total", "total ST"))):
         part = sub[sub["order"] == order].set_index("factor").reindex(factors)
@@ -122,7 +121,7 @@ def plot_sobol(data: pd.DataFrame, *, code: str | None = None, output: str = "me
         est = part["estimate"].to_numpy(dtype=float)
         err = np.vstack([est - part["ci_low"].to_numpy(dtype=float),
                          part["ci_high"].to_numpy(dtype=float) - est])
-        ax.bar(x, est, width, color=pal[k], label=label)
+        ax.bar(x, est, width, color=("0.7", "0.25")[k], label=label)  # greys: no dimension colour
         ax.errorbar(x, est, yerr=np.clip(err, 0, None), fmt="none", ecolor="black", capsize=3, lw=1)
     ax.set_xticks(np.arange(len(factors)))
     ax.set_xticklabels(factors)
@@ -161,13 +160,12 @@ def plot_score_distributions(data: pd.DataFrame, *, code: str | None = None,
     sub = sub.sort_values(["rank", "unit"], na_position="last").reset_index(drop=True)
     n = len(sub)
     ax = _ax(ax, (max(6.0, 0.22 * n + 2), 4.5))
-    pal = sns.color_palette("colorblind")
     stats = [{"med": r.score_q50, "q1": r.score_q25, "q3": r.score_q75, "whislo": r.score_low,
               "whishi": r.score_high, "label": lab}
              for r, lab in zip(sub.itertuples(), _labels(sub["unit"], labels), strict=True)]
     ax.bxp(stats, positions=np.arange(n), showfliers=False, widths=0.6, patch_artist=True,
-           boxprops={"facecolor": pal[0], "alpha": 0.5}, medianprops={"color": "black", "gid": "median"})
-    ax.scatter(np.arange(n), sub["score"], color=pal[3], marker="x", s=20, zorder=4, label="nominal score")
+           boxprops={"facecolor": DIMENSION_COLOURS.get(str(code), "0.6"), "alpha": 0.35}, medianprops={"color": "black", "gid": "median"})
+    ax.scatter(np.arange(n), sub["score"], color="#D55E00", marker="x", s=20, zorder=4, label="nominal score")
     ax.set_xticks(np.arange(n))
     ax.set_xticklabels([s["label"] for s in stats], rotation=90, fontsize=7)
     ax.set_xlabel("unit (ordered by nominal rank)")

@@ -10,12 +10,15 @@ palettes, labels its axes, and never calls ``show()``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
 from pmm_lib.errors import InputError
+from pmm_lib.labels import DIMENSION_COLOURS, column_label, variable_label
 from pmm_lib.plots.base import axes as _ax
 from pmm_lib.plots.base import require_columns as _need
 
@@ -33,6 +36,13 @@ DIVERGING = "vlag"  # blue-white-red, readable with red-green colour blindness
 
 
 
+def _hue_colours(groups: list[Any]) -> list[Any]:
+    """Dimension codes (and the index) keep their catalogue colour; other groups the palette."""
+    if groups and all(g is not None and str(g) in DIMENSION_COLOURS for g in groups):
+        return [DIMENSION_COLOURS[str(g)] for g in groups]
+    return list(sns.color_palette(PALETTE, max(1, len(groups))))
+
+
 def plot_coefficients(data: pd.DataFrame, *, y: str = "predictor", hue: str | None = "outcome",
                       estimate: str = "estimate", ci_low: str = "ci_low", ci_high: str = "ci_high",
                       xlabel: str = "Estimate (95% CI)", ylabel: str | None = None, title: str | None = None,
@@ -46,7 +56,7 @@ def plot_coefficients(data: pd.DataFrame, *, y: str = "predictor", hue: str | No
     cats = list(dict.fromkeys(data[y].astype(str)))
     groups = list(dict.fromkeys(data[hue].astype(str))) if hue else [None]
     ax = _ax(ax, (6.5, min(11.0, max(3.0, 1.5 + len(cats) * (0.25 + 0.1 * len(groups))))))
-    colours = sns.color_palette(PALETTE, max(1, len(groups)))
+    colours = _hue_colours(groups)
     width = 0.7
     step = width / max(1, len(groups))
     for gi, grp in enumerate(groups):
@@ -59,14 +69,14 @@ def plot_coefficients(data: pd.DataFrame, *, y: str = "predictor", hue: str | No
                     label=None if grp is None else grp)
     if reference is not None:
         ax.axvline(reference, color="0.4", lw=0.8, ls="--")
-    ax.set_yticks(range(len(cats)), cats)
+    ax.set_yticks(range(len(cats)), [variable_label(c) for c in cats])
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel if ylabel is not None else y.replace("_", " ").capitalize())
     if title:
         ax.set_title(title)
     if hue and len(groups) > 1:
-        ax.legend(title=hue.replace("_", " "), fontsize="small", loc="best")
+        ax.legend(title=column_label(hue), fontsize="small", loc="best")
     return ax
 
 
@@ -85,20 +95,20 @@ def plot_outcome_scatter(data: pd.DataFrame, *, x: str, y: str, label: str | Non
     _need(data, [x, y] + ([label] if label else []), "plot_outcome_scatter")
     d = data.dropna(subset=[x, y])
     ax = _ax(ax)
-    colour = sns.color_palette(PALETTE)[0]
+    colour = DIMENSION_COLOURS["PMM"] if y == "PMM" else "0.35"
     ax.scatter(d[x], d[y], s=18, alpha=0.75, color=colour, edgecolor="white", linewidth=0.4)
     if len(d) >= 3:
         slope, intercept = np.polyfit(d[x].to_numpy(dtype=float), d[y].to_numpy(dtype=float), 1)
         xs = np.linspace(d[x].min(), d[x].max(), 50)
-        ax.plot(xs, intercept + slope * xs, color=sns.color_palette(PALETTE)[1], lw=1.5, label="OLS fit")
+        ax.plot(xs, intercept + slope * xs, color="0.15", lw=1.2, ls="--", label="OLS fit")
         resid = d[y] - (intercept + slope * d[x])
         names = d[label] if label else pd.Series(d.index.astype(str), index=d.index)
         for i in resid.abs().sort_values(ascending=False).index[:n_labels]:
-            ax.annotate(str(names.loc[i]), (d.loc[i, x], d.loc[i, y]), fontsize=7, xytext=(3, 3),
+            ax.annotate(str(names.loc[i]), (d.loc[i, x], d.loc[i, y]), fontsize=7.5, xytext=(3, 3),
                         textcoords="offset points")
         ax.legend(fontsize="small", loc="best")
-    ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(ylabel or y)
+    ax.set_xlabel(xlabel or variable_label(x))
+    ax.set_ylabel(ylabel or variable_label(y))
     ax.set_title(title or f"n = {len(d)}")
     return ax
 
@@ -137,8 +147,8 @@ def plot_alpha(data: pd.DataFrame, *, threshold: float | None = 0.7, y: str = "c
     ax = _ax(ax, (6.5, max(3.0, 0.3 * len(d) + 1.5)))
     hue = "level" if "level" in d.columns else None
     lvl_name = {2: "expected outcome", 3: "dimension", 4: "index"}
-    colours = sns.color_palette(PALETTE, 3)
-    col = [colours[0] if (hue and lv == 3) else colours[1] for lv in (d[hue] if hue else [2] * len(d))]
+    # a dimension keeps its catalogue colour; expected outcomes are grey (no colour means "a dimension")
+    col = [DIMENSION_COLOURS.get(str(c), "0.65") for c in d[y]]
     pos = np.arange(len(d))
     ax.barh(pos, d["alpha"], color=col, alpha=0.85)
     err = np.vstack([d["alpha"] - d["ci_low"], d["ci_high"] - d["alpha"]])
@@ -154,9 +164,10 @@ def plot_alpha(data: pd.DataFrame, *, threshold: float | None = 0.7, y: str = "c
     if hue:
         from matplotlib.patches import Patch
 
-        handles = [Patch(color=colours[0], label=lvl_name[3]), Patch(color=colours[1], label=lvl_name[2])]
+        handles = [Patch(color=DIMENSION_COLOURS[c], label=c) for c in DIMENSION_COLOURS
+                   if c in set(d[y].astype(str))] + [Patch(color="0.65", label=lvl_name[2])]
         ax.legend(handles=handles, fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                  ncol=2, frameon=False)
+                  ncol=min(6, len(handles)), frameon=False)
     if title:
         ax.set_title(title)
     return ax
@@ -171,7 +182,7 @@ def plot_scree(data: pd.DataFrame, *, hue: str | None = "code", title: str | Non
     _need(data, ["component", "eigenvalue", "threshold"], "plot_scree")
     ax = _ax(ax)
     groups = list(dict.fromkeys(data[hue])) if hue and hue in data.columns else [None]
-    colours = sns.color_palette(PALETTE, max(1, len(groups)))
+    colours = _hue_colours(groups)
     for gi, grp in enumerate(groups):
         sub = data if grp is None else data[data[hue] == grp]
         pos = np.arange(1, len(sub) + 1)

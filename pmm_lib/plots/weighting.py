@@ -16,6 +16,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from pmm_lib.errors import InputError
+from pmm_lib.labels import DIMENSION_COLOURS
 from pmm_lib.plots.base import axes as _ax
 from pmm_lib.plots.base import require_columns as _need
 
@@ -120,8 +121,12 @@ def plot_effective_weights(data: pd.DataFrame, *, level: int | None = None,
                   var_name="weight", value_name="value")
     long["value"] = 100 * long["value"]
     ax = _ax(ax, (7, max(3, 0.28 * len(d) + 1.2)))
-    sns.barplot(long, y="code", x="value", hue="weight", orient="h",
-                palette=sns.color_palette("colorblind", 2), ax=ax)
+    sns.barplot(long, y="code", x="value", hue="weight", orient="h", palette=["0.75", "0.3"], ax=ax)
+    # dimension bars in their catalogue colour (effective weight), so a dimension looks the same everywhere
+    for bar_group, shade in zip(ax.containers, ("light", "dark"), strict=False):
+        for bar, code in zip(bar_group, d["code"], strict=False):
+            if str(code) in DIMENSION_COLOURS and shade == "dark":
+                bar.set_color(DIMENSION_COLOURS[str(code)])
     ax.set_xlabel("Share within parent (%)")
     ax.set_ylabel("Code" if level is None else f"Level-{level} code")
     ax.legend(title="", fontsize=8, frameon=False)

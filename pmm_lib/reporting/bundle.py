@@ -55,7 +55,7 @@ PUBLISHED = ("paper.html", "paper.pdf", "paper.md", "paper.qmd", "paper.typ", "f
 _WORKINGS = ("notebooks", "scenario.yaml")
 #: manifest keys a public or wco manifest keeps
 _PUBLIC_KEYS = ("run_id", "status", "started", "finished", "seconds", "parameters", "seed", "renderer",
-                "paper", "artefacts", "notebooks", "outputs", "inputs", "packages", "python", "git_commit",
+                "paper", "artefacts", "notebooks", "outputs", "inputs", "packages", "python", "git_commit", "framework",
                 "error")
 
 

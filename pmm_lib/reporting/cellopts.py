@@ -59,7 +59,7 @@ def current_cell() -> tuple[str, Mapping[str, Any]]:
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with ipykernel
-        get_ipython = None  # type: ignore[assignment]
+        get_ipython = None
     shell = get_ipython() if get_ipython is not None else None
     if shell is None:
         raise SpecError("no notebook cell is running: pass the figure's label and caption explicitly")

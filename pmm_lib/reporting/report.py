@@ -7,7 +7,9 @@ This module owns the artefact format that notebooks write and the paper reads:
 * :data:`SECTIONS` maps each section of the methodology paper to the notebook and the labels
   that feed it (the list in docs/CONTRACTS.md);
 * :func:`load_artefacts` reads a run folder back; :func:`table_markdown` turns a table into a
-  rounded pipe table for the paper (rounding is presentation, so it happens only here);
+  pipe table for the paper with fixed decimals by kind of column and headers from the labels
+  catalogue (rounding is presentation, so it happens only here); :func:`escape_md` makes free
+  text inert;
 * :func:`use_reproducible_style` fixes the matplotlib settings that would otherwise make two
   identical runs produce different files.
 """
@@ -24,6 +26,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from pmm_lib.io import write_text_atomic, write_with
+from pmm_lib.labels import DECIMALS, column_kind, column_label
 from pmm_lib.reporting.disclosure import figure_values
 from pmm_lib.vocab import AUDIENCES
 
@@ -34,6 +37,8 @@ __all__ = [
     "load_artefacts",
     "save_figure",
     "save_table",
+    "escape_md",
+    "format_value",
     "table_markdown",
     "use_reproducible_style",
 ]
@@ -218,60 +223,112 @@ def load_artefacts(run_dir: str | Path) -> dict[str, Artefact]:
     return dict(sorted(found.items()))
 
 
-def _fmt(value: Any, digits: int) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "–"
+_MINUS = "\u2212"
+def escape_md(text: Any) -> str:
+    """Free text made inert for pandoc/Quarto markdown: whitespace collapsed, every character that
+    opens markup escaped (:func:`pmm_lib.reporting.safety.markdown_text`, plus ``_``).
+
+    Examples
+    --------
+    >>> print(escape_md("a_b [x](y) @fig-z *k* $1"))
+    a\\_b \\[x\\]\\(y\\) \\@fig-z \\*k\\* \\$1
+    """
+    from pmm_lib.reporting.safety import markdown_text
+
+    return markdown_text(" ".join(str(text).split())).replace("_", "\\_")
+
+
+def format_value(value: Any, kind: str = "number") -> str:
+    """One cell as the paper prints it: fixed decimals by kind of column (:data:`pmm_lib.labels.DECIMALS`).
+
+    Missing values are an en dash, booleans yes/no, negative numbers take a true minus sign,
+    p-values below 0.001 print as ``< 0.001``; text is escaped (:func:`escape_md`).
+
+    Examples
+    --------
+    >>> format_value(0.90712, "coef"), format_value(-0.5, "coef"), format_value(3.0, "rank")
+    ('0.91', '\u22120.50', '3')
+    >>> format_value(9.33e-08, "p"), format_value(float("nan"), "share")
+    ('< 0.001', '\u2013')
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "\u2013"
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.{digits}g}"
-    text = str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    if isinstance(value, int | float) and kind != "text":
+        x = float(value)
+        if math.isinf(x):
+            return "\u221e" if x > 0 else _MINUS + "\u221e"
+        if kind == "p" and 0 <= x < 0.001:
+            return "< 0.001"
+        digits = DECIMALS.get(kind, 2)
+        if kind == "number" and x.is_integer() and abs(x) < 1e15:
+            digits = 0
+        text = f"{x:,.{digits}f}".replace(",", "\u2009") if abs(x) >= 10000 else f"{x:.{digits}f}"
+        if text.startswith("-"):
+            text = _MINUS + text[1:] if float(text.replace("\u2009", "")) != 0 else text[1:]
+        return text
+    return escape_md(value)
 
 
-def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows: int | None = 30,
-                   digits: int = 3) -> str:
-    """A pandoc/Quarto pipe table of ``frame`` with numbers rounded to ``digits`` significant digits.
+def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows: int | None = None,
+                   digits: int | None = None, kinds: Mapping[str, str] | None = None,
+                   headers: Mapping[str, str] | None = None) -> str:
+    """A pandoc/Quarto pipe table of ``frame``, every row, decimals fixed by the kind of each column.
 
-    Numeric columns are right-aligned, text left-aligned; missing values show as an en dash;
-    underscores in column names become spaces.
-    When ``frame`` has more than ``max_rows`` rows, only the first ``max_rows`` are shown and a
-    last line says how many were left out (the full table stays in the run's CSV).
-    ``caption`` (e.g. ``"Coverage by KPI {#tbl-coverage}"``) is written as a pandoc table caption
-    directly below the table, before that note.
+    Headers come from the labels catalogue (:func:`pmm_lib.labels.column_label`) unless given in
+    ``headers``; each column's kind (``count, rank, share, coef, score, p, number, text``) from
+    :func:`pmm_lib.labels.column_kind` unless given in ``kinds`` — that fixes its decimals. Numeric
+    columns are right-aligned, text left-aligned. The separator dashes give each column a width
+    proportional to its longest cell (text capped at 38 characters), so pandoc sets a wide table
+    to the full text width and wraps text cells instead of letting columns collide.
+    ``caption`` (e.g. ``"Coverage by KPI {#tbl-coverage}"``) goes below the table as its caption.
+    ``max_rows`` is kept for callers that print a preview (the paper never truncates); ``digits``
+    forces that many decimals on every non-count numeric column.
 
     Examples
     --------
     >>> print(table_markdown(pd.DataFrame({"member": ["ARG", "BRA"], "score": [61.234, 58.0]})))
-    | member | score |
+    | Member | Score |
     |:-------|------:|
     | ARG    |  61.2 |
-    | BRA    |    58 |
+    | BRA    |  58.0 |
     """
     shown = frame if max_rows is None or len(frame) <= max_rows else frame.head(max_rows)
-    # snake_case headers read as words and may break between them in narrow PDF columns
-    cols = [str(c).replace("_", " ") for c in frame.columns]
+    cols = [str(c) for c in frame.columns]
+    heads = [escape_md((headers or {}).get(c, column_label(c))) for c in cols]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                for c in frame.columns]
-    cells = [[_fmt(v.item() if hasattr(v, "item") else v, digits) for v in row]
+    kind = []
+    for c, num in zip(cols, numeric, strict=True):
+        k = (kinds or {}).get(c, column_kind(c)) if num else "text"
+        if digits is not None and num and k not in ("count", "rank"):
+            k = f"d{digits}"
+        kind.append(k)
+
+    def cell(v: Any, k: str) -> str:
+        if k.startswith("d") and k[1:].isdigit():
+            DECIMALS.setdefault(k, int(k[1:]))
+        return format_value(v, k)
+
+    cells = [[cell(v, k) for v, k in zip(row, kind, strict=True)]
              for row in shown.itertuples(index=False, name=None)]
-    widths = [max([len(h), 3, *(len(r[i]) for r in cells)]) for i, h in enumerate(cols)]
+    widths = [max([len(h), 3, *(len(r[i]) for r in cells)]) for i, h in enumerate(heads)]
+    dashes = [w if numeric[i] else max(min(w, 38), max([3, *(len(x) for r in cells for x in r[i].split()[:50])]))
+              for i, w in enumerate(widths)]
 
     def line(values: list[str]) -> str:
         return "| " + " | ".join(v.rjust(w) if num else v.ljust(w)
                                  for v, w, num in zip(values, widths, numeric, strict=True)) + " |"
 
-    head = "| " + " | ".join(h.ljust(w) for h, w in zip(cols, widths, strict=True)) + " |"
-    rule = "|" + "|".join((("-" * (w + 1)) + ":") if num else (":" + "-" * (w + 1))
-                          for w, num in zip(widths, numeric, strict=True)) + "|"
-    out = [head, rule, *(line(r) for r in cells)]
-    text = "\n".join(out)
+    head = "| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)) + " |"
+    rule = "|" + "|".join((("-" * (d + 1)) + ":") if num else (":" + "-" * (d + 1))
+                          for d, num in zip(dashes, numeric, strict=True)) + "|"
+    text = "\n".join([head, rule, *(line(r) for r in cells)])
     if caption:
         text += f"\n\n: {caption}"
     if len(shown) < len(frame):
-        text += f"\n\n*First {len(shown)} of {len(frame)} rows shown; the full table is in the run folder.*"
+        text += f"\n\n*First {len(shown)} of {len(frame)} rows; the full table is in the run folder.*"
     return text

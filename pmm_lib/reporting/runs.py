@@ -23,16 +23,15 @@ and :func:`compare_runs` explains how two runs differ. The CLI subcommands ``run
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import platform
+import socket
 import subprocess
 import time
 import uuid
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +40,15 @@ from typing import Any, Literal, get_args
 import pandas as pd
 import yaml
 
-from pmm_lib.errors import RunError, SpecError
+from pmm_lib.errors import (
+    EXIT_RUN,
+    EXIT_STORAGE,
+    IntegrityError,
+    RunError,
+    SpecError,
+    exit_code_for,
+    is_storage_failure,
+)
 from pmm_lib.io import write_text_atomic
 from pmm_lib.paths import (
     METHODOLOGY_DIR,
@@ -51,7 +58,9 @@ from pmm_lib.paths import (
     RAW_DIR,
     ROOT,
 )
-from pmm_lib.provenance import package_versions, relative_path, sha256_file
+from pmm_lib.provenance import package_versions, sha256_file
+from pmm_lib.reporting import runstate
+from pmm_lib.reporting.kernel import WarmKernel
 from pmm_lib.reporting.nbpair import read_notebook
 from pmm_lib.reporting.params import RUN_PARAMETERS, RunParams
 from pmm_lib.vocab import DEFAULT_SEED, REGIONS, Audience
@@ -66,10 +75,13 @@ __all__ = [
     "discover_notebooks",
     "execute_run",
     "hash_inputs",
+    "notebook_files",
+    "stable_path",
     "load_manifest",
     "notebook_parameters",
     "point_latest",
     "rerun",
+    "trusted_notebooks",
     "run_many",
     "write_comparison",
 ]
@@ -77,7 +89,6 @@ __all__ = [
 _PACKAGES = ("pmm-workbench", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "matplotlib",
              "seaborn", "SALib", "papermill", "nbclient", "ipykernel", "pypandoc-binary", "typst",
              "jinja2", "pyyaml", "pyarrow")
-_KERNEL_ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -114,6 +125,10 @@ class RunRequest:
         Notebooks of this run executed at the same time (each in its own kernel). The notebooks
         are independent of each other, so on an otherwise idle machine ``notebook_jobs = 2``
         halves a single run's wall time on 2 cores; parallel runs keep 1.
+    framework : Path or None
+        A framework or candidate file (:mod:`pmm_lib.inputs.candidates`) to run instead of the
+        project's framework; passed to the notebooks as ``framework_path`` and recorded in the
+        manifest with its hashes. Checked (loaded) when the request is built.
     """
 
     region: str
@@ -130,6 +145,7 @@ class RunRequest:
     renderer: Literal["auto", "quarto", "pandoc"] = "auto"
     timeout: float | None = None
     notebook_jobs: int = 1
+    framework: Path | None = None
 
     def __post_init__(self) -> None:
         region = str(self.region).upper()
@@ -150,7 +166,12 @@ class RunRequest:
             object.__setattr__(self, name, Path(getattr(self, name)))
         if self.scenario is not None:
             object.__setattr__(self, "scenario", Path(self.scenario))
-        reserved = set(RUN_PARAMETERS) & set(self.parameters)
+        if self.framework is not None:
+            from pmm_lib.inputs.candidates import load_design
+
+            object.__setattr__(self, "framework", Path(self.framework).resolve())  # notebooks run elsewhere
+            load_design(self.framework)  # a bad framework or candidate stops here, naming file and change
+        reserved = (set(RUN_PARAMETERS) | {"framework_path"}) & set(self.parameters)
         if reserved:
             raise SpecError(f"parameters {', '.join(sorted(reserved))} are set by the runner; "
                             "use the RunRequest fields (or CLI options) instead")
@@ -171,6 +192,10 @@ class RunResult:
         ``quarto``, ``pandoc+typst`` or ``""`` (not rendered).
     seconds : float
         Wall time.
+    exit_code : int
+        0 on success; otherwise the documented exit code of the failure's class
+        (:data:`pmm_lib.errors.EXIT_CODES`: 1 storage, 2 invalid input, 3 notebook/kernel,
+        4 external tool, 5 integrity).
     """
 
     run_dir: Path
@@ -178,6 +203,7 @@ class RunResult:
     error: str = ""
     renderer: str = ""
     seconds: float = 0.0
+    exit_code: int = 0
 
     @property
     def ok(self) -> bool:
@@ -187,7 +213,7 @@ class RunResult:
     def raise_for_status(self) -> RunResult:
         """Raise :class:`RunError` with the error message if the run failed."""
         if not self.ok:
-            raise RunError(f"run {self.run_dir} failed: {self.error}")
+            raise RunError(f"run {self.run_dir} failed: {self.error}", exit_code=self.exit_code or EXIT_RUN)
         return self
 
 
@@ -217,13 +243,46 @@ def discover_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
     return [available[s] for s in sorted(set(wanted))]
 
 
-def hash_inputs(extra: Sequence[Path] = (), *,
+def stable_path(path: str | Path) -> str:
+    """``path`` as a manifest records it: relative to the project root, symlinks *not* resolved.
+
+    ``data/processed/observations.parquet`` stays that (it is a link into a hidden, per-ingest
+    folder; resolving it would make every re-ingest look like a data change). Paths outside the
+    project are recorded absolute (again without resolving links).
+
+    >>> from pmm_lib.paths import ROOT
+    >>> stable_path(ROOT / "data" / "processed" / "observations.parquet")
+    'data/processed/observations.parquet'
+    """
+    absolute = Path(os.path.abspath(path))
+    for root in (Path(os.path.abspath(ROOT)), ROOT.resolve()):
+        try:
+            return absolute.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return absolute.as_posix()
+
+
+def notebook_files(notebooks: Sequence[Path]) -> list[Path]:
+    """The files a run executes: each ``NN_*.ipynb`` and, if present, its paired jupytext ``.py``."""
+    out: list[Path] = []
+    for nb in notebooks:
+        out.append(Path(nb))
+        py = Path(nb).with_suffix(".py")
+        if py.is_file():
+            out.append(py)
+    return out
+
+
+def hash_inputs(extra: Sequence[Path] = (), *, notebooks: Sequence[Path] = (),
                 roots: Sequence[Path] = (RAW_DIR, PROCESSED_DIR, METHODOLOGY_DIR)) -> dict[str, str]:
-    """SHA-256 of every input file of a run, keyed by path relative to the project root.
+    """SHA-256 of every input file of a run, keyed by a stable path (:func:`stable_path`).
 
     Covers every file under ``roots`` (raw data, processed data, the methodology folder with the
-    framework and the paper template) plus ``extra`` files (the notebooks run, the scenario).
-    Hidden files (``.gitkeep``) are skipped.
+    framework and the paper template), the ``notebooks`` run (keyed ``notebooks/<name>``
+    wherever their folder is, with their paired ``.py`` sources) and ``extra`` files. Hidden
+    files and folders (``.gitkeep``, an ingest's private ``.ingest-*`` folder) are skipped;
+    symbolic links are hashed through but keyed by their own path.
     """
     out: dict[str, str] = {}
     for base in roots:
@@ -232,10 +291,12 @@ def hash_inputs(extra: Sequence[Path] = (), *,
             continue
         for path in sorted(base.rglob("*")):
             if path.is_file() and not any(part.startswith(".") for part in path.relative_to(base).parts):
-                out[relative_path(path)] = sha256_file(path)
+                out[stable_path(path)] = sha256_file(path)
+    for path in notebook_files(notebooks):
+        out[f"notebooks/{path.name}"] = sha256_file(path)
     for path in extra:
         if Path(path).is_file():
-            out[relative_path(Path(path))] = sha256_file(Path(path))
+            out[stable_path(Path(path))] = sha256_file(Path(path))
     return dict(sorted(out.items()))
 
 
@@ -264,14 +325,11 @@ def _write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
     write_text_atomic(run_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _param_hash(req: RunRequest, scenario_text: str | None, notebooks: Sequence[Path]) -> str:
     key = {"region": req.region, "cycle": req.cycle, "seed": req.seed, "audience": req.audience,
            "scenario": hashlib.sha256(scenario_text.encode()).hexdigest() if scenario_text else None,
-           "notebooks": [p.name for p in notebooks], "parameters": req.parameters}
+           "notebooks": [p.name for p in notebooks], "parameters": req.parameters,
+           **({"framework": sha256_file(req.framework)} if req.framework is not None else {})}
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
@@ -315,30 +373,22 @@ def _read_scenario(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def point_latest(run_dir: Path) -> Path:
-    """Point ``<run_dir>/../latest`` at ``run_dir`` atomically (temporary symlink + ``os.replace``)."""
+    """Point ``<run_dir>/../latest`` at ``run_dir`` atomically (temporary symlink + ``os.replace``).
+
+    The temporary link is named ``.latest.<host>.<pid>.<hex>`` so that a run killed between the
+    two steps leaves a link the next run recognises as its debris (:func:`runstate.sweep`);
+    the switch holds the folder's lock, so a concurrent sweep never removes a live one.
+    """
     link = run_dir.parent / "latest"
-    tmp = run_dir.parent / f".latest.{uuid.uuid4().hex}"
-    os.symlink(run_dir.name, tmp, target_is_directory=True)
-    try:
-        os.replace(tmp, link)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    tmp = run_dir.parent / f".latest.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:12]}"
+    with runstate.folder_lock(run_dir.parent):
+        os.symlink(run_dir.name, tmp, target_is_directory=True)
+        try:
+            os.replace(tmp, link)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
     return link
-
-
-@contextlib.contextmanager
-def _kernel_env() -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in _KERNEL_ENV}
-    os.environ.update(_KERNEL_ENV)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _notebook_error(exc: BaseException) -> str:
@@ -367,10 +417,14 @@ def notebook_parameters(src: Path) -> set[str]:
     return set()
 
 
-def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Path,
+#: warm kernels kept by a worker process of :func:`run_many` between its runs (see _pool_init)
+_POOL_KERNELS: list[WarmKernel] = []
+_REUSE_KERNELS = False
+
+
+def _execute_notebook(kernel: WarmKernel, src: Path, dst: Path, params: dict[str, Any], run_dir: Path,
                       timeout: float | None) -> str | None:
-    """Run one notebook into ``dst``; return None on success, else the error text."""
-    import papermill as pm
+    """Run one notebook in ``kernel`` into ``dst``; return None on success, else the error text."""
     from papermill.exceptions import PapermillExecutionError
 
     declared = notebook_parameters(src)
@@ -378,18 +432,13 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
     error: str | None = None
     tmp = dst.with_name(f".{dst.stem}.{uuid.uuid4().hex[:8]}.ipynb")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pm.execute_notebook(read_notebook(src), str(tmp), parameters=passed, kernel_name="python3", language="python",
-                                cwd=str(run_dir), progress_bar=False, log_output=False,
-                                request_save_on_cell_execute=False, execution_timeout=timeout,
-                                # the kernel's own log (TCP warning, shutdown notices) is noise on
-                                # the console; notebook errors still reach the executed notebook
-                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        kernel.execute(read_notebook(src), tmp, passed, cwd=run_dir, timeout=timeout)
     except PapermillExecutionError as exc:
         error = _notebook_error(exc)
     except Exception as exc:  # kernel died, timeout, bad notebook JSON...
         error = _notebook_error(exc)
+        if "DeadKernel" in type(exc).__name__ or "died" in str(exc).lower():
+            error = f"the kernel died while executing the notebook ({error})"
     if tmp.exists():
         try:  # keep the executed notebook either way (its error visible), but never a truncated file
             import nbformat
@@ -401,6 +450,30 @@ def _execute_notebook(src: Path, dst: Path, params: dict[str, Any], run_dir: Pat
         else:
             os.replace(tmp, dst)
     return error
+
+
+def _kernels(n: int) -> list[WarmKernel]:
+    """``n`` kernels for one run: the worker's warm ones when it keeps them, else new ones."""
+    if not _REUSE_KERNELS:
+        return [WarmKernel() for _ in range(n)]
+    while len(_POOL_KERNELS) < n:
+        _POOL_KERNELS.append(WarmKernel())
+    return _POOL_KERNELS[:n]
+
+
+def _pool_init() -> None:
+    """Initializer of :func:`run_many`'s worker processes: keep kernels warm between runs."""
+    import multiprocessing.util
+
+    global _REUSE_KERNELS
+    _REUSE_KERNELS = True
+    multiprocessing.util.Finalize(None, _shutdown_pool_kernels, exitpriority=10)
+
+
+def _shutdown_pool_kernels() -> None:
+    for kernel in _POOL_KERNELS:
+        kernel.shutdown()
+    _POOL_KERNELS.clear()
 
 
 def _labels(run_dir: Path) -> list[str]:
@@ -435,59 +508,116 @@ def _writers(notebooks: Sequence[Path]) -> dict[str, str]:
 
 
 def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[str, Any], run_dir: Path,
-                   manifest: dict[str, Any], bar: Any, say: Callable[[str], None]) -> str | None:
-    """Execute the notebooks (``request.notebook_jobs`` at a time); return the first failure or None.
+                   manifest: _Manifest, bar: Any, say: Callable[[str], None]) -> str | None:
+    """Execute the notebooks in ``request.notebook_jobs`` warm kernels; return the first failure or None.
 
-    After a failure no further notebook starts; notebooks already running finish. The manifest
-    lists every notebook that ran, in name order, with its time and status.
+    Each kernel executes notebook after notebook (:class:`~pmm_lib.reporting.kernel.WarmKernel`:
+    the scientific stack is imported once per kernel, not once per notebook). After a failure
+    no further notebook starts; notebooks already running finish. The manifest lists every
+    notebook that ran, in name order, with its time and status.
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    import queue
+    import threading
 
     writers = _writers(notebooks)
     errors: dict[str, str] = {}
-
-    def one(nb: Path) -> tuple[Path, str | None, float]:
-        t_nb = time.perf_counter()
-        error = _execute_notebook(nb, run_dir / "notebooks" / nb.name, params, run_dir, request.timeout)
-        return nb, error, round(time.perf_counter() - t_nb, 3)
+    todo: queue.Queue[Path] = queue.Queue()
+    for nb in notebooks:
+        todo.put(nb)
+    n_kernels = max(1, min(request.notebook_jobs, len(notebooks)))
+    kernels = _kernels(n_kernels)
 
     def record(nb: Path, error: str | None, seconds: float) -> None:
-        manifest["notebooks"] = sorted([*manifest["notebooks"], {"name": nb.name, "seconds": seconds,
-                                        "status": "failed" if error else "success"}], key=lambda n: n["name"])
-        for label in _labels(run_dir):  # which notebook wrote each artefact
-            manifest["artefacts"].setdefault(label, writers.get(label, nb.name))
-        manifest["artefacts"] = dict(sorted(manifest["artefacts"].items()))
-        _write_manifest(run_dir, manifest)
-        if error:
-            errors[nb.name] = (f"notebook {nb.name} raised {error} (see {run_dir / 'notebooks' / nb.name})")
-        else:
-            say(f"{nb.name}: ok ({seconds:.1f} s)")
-        if bar is not None:
-            bar.update()
+        with manifest.lock:
+            m = manifest.data
+            m["notebooks"] = sorted([*m["notebooks"], {"name": nb.name, "seconds": seconds,
+                                    "status": "failed" if error else "success"}], key=lambda n: n["name"])
+            for label in _labels(run_dir):  # which notebook wrote each artefact
+                m["artefacts"].setdefault(label, writers.get(label, nb.name))
+            m["artefacts"] = dict(sorted(m["artefacts"].items()))
+            m["owner"]["kernel_pids"] = sorted({k.pid for k in kernels if k.pid is not None})
+            manifest.write()
+            if error:
+                errors[nb.name] = f"notebook {nb.name} raised {error} (see {run_dir / 'notebooks' / nb.name})"
+            else:
+                say(f"{nb.name}: ok ({seconds:.1f} s)")
+            if bar is not None:
+                bar.update()
 
-    pending = list(notebooks)
-    with ThreadPoolExecutor(max_workers=max(1, request.notebook_jobs)) as pool:
-        running: set[Any] = set()
-        while pending or running:
-            while pending and not errors and len(running) < max(1, request.notebook_jobs):
-                nb = pending.pop(0)
-                if bar is not None:
-                    bar.set_postfix_str(nb.name)
-                running.add(pool.submit(one, nb))
-            if not running:
-                break
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                record(*fut.result())
+    def worker(kernel: WarmKernel) -> None:
+        while not errors:
+            try:
+                nb = todo.get_nowait()
+            except queue.Empty:
+                return
+            if bar is not None:
+                bar.set_postfix_str(nb.name)
+            t_nb = time.perf_counter()
+            error = _execute_notebook(kernel, nb, run_dir / "notebooks" / nb.name, params, run_dir,
+                                      request.timeout)
+            record(nb, error, round(time.perf_counter() - t_nb, 3))
+
+    try:
+        if n_kernels == 1:
+            worker(kernels[0])
+        else:
+            threads = [threading.Thread(target=worker, args=(k,), name=f"pmm-kernel-{i}", daemon=True)
+                       for i, k in enumerate(kernels)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        if not _REUSE_KERNELS:
+            for kernel in kernels:
+                kernel.shutdown()
     return errors[min(errors)] if errors else None
+
+
+class _Manifest:
+    """The run's manifest: the dict, a lock (the heartbeat thread writes too) and its atomic write."""
+
+    def __init__(self, run_dir: Path, data: dict[str, Any]) -> None:
+        import threading
+
+        self.run_dir, self.data, self.lock = run_dir, data, threading.RLock()
+
+    def write(self) -> None:
+        with self.lock:
+            _write_manifest(self.run_dir, self.data)
+
+    def beat(self) -> None:
+        with self.lock:
+            if self.data.get("status") == "running":
+                self.data["heartbeat"] = runstate.utc_now()
+                self.write()
 
 
 # ----------------------------------------------------------------------------------------------
 # One run
 # ----------------------------------------------------------------------------------------------
 
+def _failure_code(exc: BaseException | None, message: str) -> int:
+    """The documented exit code of a failed run (errors.EXIT_CODES)."""
+    if exc is not None and not isinstance(exc, OSError) and not is_storage_failure(message):
+        return exit_code_for(exc)
+    if exc is not None and isinstance(exc, OSError):
+        return EXIT_STORAGE
+    return EXIT_STORAGE if is_storage_failure(message) else EXIT_RUN
+
+
+def _sweep(request: RunRequest) -> list[dict[str, Any]]:
+    """Clean-up on start: abandoned runs and kill debris in this region's and cycle's folder."""
+    parent = request.outputs_dir / request.region / str(request.cycle)
+    if not parent.is_dir():
+        return []
+    with runstate.folder_lock(parent):
+        return runstate.sweep(parent, write_manifest=_write_manifest)
+
+
 def execute_run(request: RunRequest, *, progress: bool = False,
-                on_event: Callable[[str], None] | None = None) -> RunResult:
+                on_event: Callable[[str], None] | None = None,
+                provenance: Mapping[str, Any] | None = None) -> RunResult:
     """Execute one run; see the module docstring for the steps.
 
     Parameters
@@ -497,15 +627,23 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         Show a tqdm bar over the notebooks.
     on_event : callable, optional
         Called with one-line status messages (``"01_data_quality.ipynb: ok (3.2 s)"``).
+    provenance : mapping, optional
+        Extra manifest entries written from the start (:func:`rerun`: ``rerun_of``,
+        ``notebooks_source``, ``notebooks_dir``).
 
     Returns
     -------
     RunResult
         ``status == "failed"`` when a notebook raised or rendering failed; the manifest carries
-        the error and ``latest`` is unchanged. The processed data are first brought up to date
-        with the questionnaires (:func:`pmm_lib.inputs.ingest.ensure_processed`). Errors in the request
-        itself (an invalid questionnaire, unknown notebook,
-        bad scenario) raise :class:`SpecError` before any folder is created.
+        the error, ``latest`` is unchanged and ``exit_code`` gives the failure's class. Before
+        anything else, runs of the same region and cycle that died (their process is gone, or
+        their heartbeat stopped) are marked ``abandoned`` and the debris of kills is removed
+        (:func:`pmm_lib.reporting.runstate.sweep`). The processed data are then brought up to
+        date with the questionnaires (:func:`pmm_lib.inputs.ingest.ensure_processed`, under a lock
+        so parallel runs never ingest at once). Errors in the request itself (an invalid
+        questionnaire, unknown notebook, bad scenario) raise :class:`SpecError` before any
+        folder is created. While the run lives, its manifest records the owner (pid, host,
+        boot id, kernel pids) and a heartbeat refreshed every few seconds.
     """
     t0 = time.perf_counter()
     say = on_event or (lambda msg: None)
@@ -520,9 +658,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     from pmm_lib.reporting.safety import check_free_text
 
     check_free_text(dict(request.parameters), where="parameter")
-    from pmm_lib.inputs.ingest import ensure_processed
-
-    processed = ensure_processed()  # raw → ingest → processed, before anything reads the data
+    for gone in _sweep(request):
+        say(f"run {gone['run_id']} marked abandoned ({gone['reason']})")
+    processed = _ensure_processed()
     if processed["action"] == "ingested":
         say(f"data/processed refreshed by ingest ({processed['reason']})")
     run_dir = _make_run_dir(request, _param_hash(request, scenario_text, notebooks))
@@ -534,23 +672,30 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         **RunParams(region=request.region, cycle=request.cycle, seed=request.seed, spec_path=spec_path,
                     audience=request.audience, out_dir=str(run_dir)).as_dict(),
         **request.parameters,
+        **({"framework_path": str(request.framework)} if request.framework is not None else {}),
     }
+    from pmm_lib.inputs.candidates import framework_record
     from pmm_lib.paths import FRAMEWORK_PATH
 
-    manifest: dict[str, Any] = {
+    started = runstate.utc_now()
+    manifest = _Manifest(run_dir, {
         "run_id": run_dir.name,
         "status": "running",
-        "started": _now(),
+        "started": started,
         "finished": None,
+        "owner": runstate.owner_record(),
+        "heartbeat": started,
         "parameters": {k: params[k] for k in ("region", "cycle", "seed", "audience")}
                       | {"notebooks": [p.name[:2] for p in notebooks], "knobs": dict(request.parameters)},
         "seed": request.seed,
         "scenario": scenario,
-        "scenario_file": str(request.scenario) if request.scenario is not None else None,
-        "notebooks_dir": str(request.notebooks_dir.resolve()),
-        "framework_path": str(FRAMEWORK_PATH),
+        "scenario_file": stable_path(request.scenario) if request.scenario is not None else None,
+        "notebooks_dir": stable_path(request.notebooks_dir),
+        "notebook_hashes": {p.name: sha256_file(p) for p in notebook_files(notebooks)},
+        "framework_path": stable_path(request.framework or FRAMEWORK_PATH),
+        "framework": framework_record(request.framework or FRAMEWORK_PATH),
         "processed": processed,
-        "inputs": hash_inputs([*notebooks, *([request.scenario] if request.scenario else [])]),
+        "inputs": hash_inputs([request.framework] if request.framework else [], notebooks=notebooks),
         "packages": package_versions(_PACKAGES),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -561,8 +706,11 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         "paper": {},
         "outputs": {},
         "error": None,
-    }
-    _write_manifest(run_dir, manifest)
+    })
+    if scenario_text is not None:  # the copy in the run folder is what the notebooks read
+        manifest.data["inputs"]["scenario.yaml"] = hashlib.sha256(scenario_text.encode("utf-8")).hexdigest()
+    manifest.data.update(provenance or {})
+    manifest.write()
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -570,49 +718,66 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         bar = tqdm(total=len(notebooks) + int(request.render), desc=f"{request.region} {request.cycle}",
                    unit="step", leave=True)
 
-    def fail(message: str) -> RunResult:
+    def fail(message: str, exc: BaseException | None = None) -> RunResult:
         if bar is not None:  # close first: the messages below must start on their own line
             bar.close()
-        manifest.update(status="failed", error=message, finished=_now(),
-                        outputs=_hash_outputs(run_dir), seconds=round(time.perf_counter() - t0, 3))
-        _write_manifest(run_dir, manifest)
+        with manifest.lock:
+            manifest.data.update(status="failed", error=message, finished=runstate.utc_now(),
+                                 outputs=_hash_outputs(run_dir), seconds=round(time.perf_counter() - t0, 3))
+            manifest.write()
         say(f"FAILED: {message}")
-        return RunResult(run_dir, "failed", message, "", time.perf_counter() - t0)
+        return RunResult(run_dir, "failed", message, "", time.perf_counter() - t0,
+                         exit_code=_failure_code(exc, message))
 
-    try:
-        with _kernel_env():
+    with runstate.Heartbeat(manifest.beat):
+        try:
             failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say)
-        if failure:
-            return fail(failure)
-        manifest["outputs"] = _hash_outputs(run_dir)
-        if request.render:
-            from pmm_lib.reporting.paper import render_paper, write_paper_source
+            if failure:
+                return fail(failure)
+            with manifest.lock:
+                manifest.data["outputs"] = _hash_outputs(run_dir)
+            if request.render:
+                from pmm_lib.reporting.paper import render_paper, write_paper_source
 
-            if bar is not None:
-                bar.set_postfix_str("paper")
-            manifest["status_at_render"] = "notebooks complete"
-            write_paper_source(run_dir, manifest | {"status": "notebooks complete, paper being rendered"},
-                               template_dir=request.template_dir)
-            rendered = render_paper(run_dir, renderer=request.renderer, template_dir=request.template_dir)
-            manifest["renderer"] = rendered.renderer
-            manifest["paper"] = {"files": {k: p.name for k, p in rendered.outputs.items()},
-                                 "versions": rendered.versions, "seconds": round(rendered.seconds, 3)}
-            say(f"paper rendered with {rendered.renderer} ({rendered.seconds:.1f} s)")
-            if bar is not None:
-                bar.update()
-    except (RunError, SpecError, OSError) as exc:
-        return fail(str(exc))
-    except Exception as exc:  # an unexpected failure still ends with a failed manifest
-        return fail(f"{type(exc).__name__}: {exc}")
-    if bar is not None:
-        bar.close()
-    manifest.pop("status_at_render", None)
-    manifest.update(status="success", finished=_now(), seconds=round(time.perf_counter() - t0, 3))
-    _write_manifest(run_dir, manifest)
-    seal_run(run_dir, request.audience)  # workings to _internal/, manifest.json relative (reporting.bundle)
+                if bar is not None:
+                    bar.set_postfix_str("paper")
+                with manifest.lock:
+                    snapshot = json.loads(json.dumps(manifest.data, default=str))
+                write_paper_source(run_dir, snapshot | {"status": "notebooks complete, paper being rendered"},
+                                   template_dir=request.template_dir)
+                rendered = render_paper(run_dir, renderer=request.renderer, template_dir=request.template_dir)
+                with manifest.lock:
+                    manifest.data["renderer"] = rendered.renderer
+                    manifest.data["paper"] = {"files": {k: p.name for k, p in rendered.outputs.items()},
+                                              "versions": rendered.versions, "seconds": round(rendered.seconds, 3)}
+                say(f"paper rendered with {rendered.renderer} ({rendered.seconds:.1f} s)")
+                if bar is not None:
+                    bar.update()
+        except (RunError, SpecError, OSError) as exc:
+            return fail(str(exc), exc)
+        except Exception as exc:  # an unexpected failure still ends with a failed manifest
+            return fail(f"{type(exc).__name__}: {exc}", exc)
+        if bar is not None:
+            bar.close()
+        with manifest.lock:
+            manifest.data.update(status="success", finished=runstate.utc_now(),
+                                 seconds=round(time.perf_counter() - t0, 3))
+            manifest.data.pop("heartbeat", None)
+            manifest.write()
+        seal_run(run_dir, request.audience)  # workings to _internal/, manifest.json relative (reporting.bundle)
     if request.render:  # latest always points at a complete run with its paper
         point_latest(run_dir)
-    return RunResult(run_dir, "success", "", manifest["renderer"] or "", time.perf_counter() - t0)
+    return RunResult(run_dir, "success", "", manifest.data["renderer"] or "", time.perf_counter() - t0)
+
+
+def _ensure_processed() -> dict[str, Any]:
+    """raw → ingest → processed before anything reads the data; one process at a time."""
+    from pmm_lib.inputs.ingest import ensure_processed
+
+    if PROCESSED_DIR.is_dir():
+        with runstate.folder_lock(PROCESSED_DIR):
+            return ensure_processed()
+    return ensure_processed()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -623,9 +788,9 @@ def _safe_execute(request: RunRequest) -> RunResult:
     """Worker entry point: never raises, so one bad request cannot hide the others' results."""
     try:
         return execute_run(request)
-    except Exception as exc:  # a SpecError/RunError before the run folder existed
+    except Exception as exc:  # a SpecError/RunError/OSError before the run folder existed
         return RunResult(request.outputs_dir / request.region / str(request.cycle), "failed",
-                         f"{type(exc).__name__}: {exc}")
+                         f"{type(exc).__name__}: {exc}", exit_code=exit_code_for(exc))
 
 
 def run_many(requests: Sequence[RunRequest], *, jobs: int | None = None, scheduler: str | None = None,
@@ -637,7 +802,9 @@ def run_many(requests: Sequence[RunRequest], *, jobs: int | None = None, schedul
     requests : sequence of RunRequest
     jobs : int, optional
         Worker processes (default: ``min(len(requests), os.cpu_count())``). ``jobs=1`` runs in
-        this process, one after the other.
+        this process, one after the other. Each worker keeps its kernel warm from one run to
+        the next (the scientific stack is imported once per worker, not once per notebook), so
+        six regions on two workers cost about two kernel starts.
     scheduler : str, optional
         Address of a Dask distributed scheduler (``tcp://host:8786``); the runs are submitted to
         that cluster instead of the local process pool. Needs the optional extra ``dask``.
@@ -647,6 +814,8 @@ def run_many(requests: Sequence[RunRequest], *, jobs: int | None = None, schedul
     requests = list(requests)
     if not requests:
         return []
+    if scheduler is None:  # once, before the workers start: they then find the data current
+        _ensure_processed()
     results: dict[int, RunResult] = {}
     bar = None
     if progress:
@@ -673,8 +842,15 @@ def run_many(requests: Sequence[RunRequest], *, jobs: int | None = None, schedul
                 for fut in as_completed(futures):
                     done(index[fut.key], fut.result())
         elif (jobs or 0) == 1 or len(requests) == 1:
-            for i, req in enumerate(requests):
-                done(i, _safe_execute(req))
+            global _REUSE_KERNELS
+            keep, _REUSE_KERNELS = _REUSE_KERNELS, True  # one warm kernel for the whole sequence
+            try:
+                for i, req in enumerate(requests):
+                    done(i, _safe_execute(req))
+            finally:
+                _REUSE_KERNELS = keep
+                if not keep:
+                    _shutdown_pool_kernels()
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -682,7 +858,7 @@ def run_many(requests: Sequence[RunRequest], *, jobs: int | None = None, schedul
 
             workers = max(1, min(jobs or os.cpu_count() or 1, len(requests)))
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pool_init) as pool:
                 futs = {pool.submit(_safe_execute, req): i for i, req in enumerate(requests)}
                 for fut in cf_completed(futs):
                     done(futs[fut], fut.result())
@@ -711,13 +887,95 @@ def _resolve_run(path: str | Path) -> Path:
     if not p.exists() and (OUTPUTS_DIR / p).exists():
         p = OUTPUTS_DIR / p
     if not p.is_dir():
-        raise RunError(f"run folder {path} not found")
+        raise SpecError(f"run folder {path} not found")
     return p.resolve()
 
 
+def _git_show(commit: str, rel: str) -> bytes | None:
+    """The bytes of ``rel`` at ``commit`` in the project's repository (None if unavailable)."""
+    try:
+        proc = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:{rel}"], capture_output=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def trusted_notebooks(manifest: Mapping[str, Any], dest: Path, *,
+                      notebooks_dir: Path | None = None) -> tuple[Path, str]:
+    """Copy the notebooks a past run executed into ``dest``, from a trusted source, checked by hash.
+
+    The notebooks come from the project (the recorded git commit first, then the project's
+    notebooks folder), or from ``notebooks_dir`` when the caller names one; never from the run
+    folder or from a folder the manifest names. Each file's SHA-256 must equal the one the
+    manifest recorded (``notebook_hashes``).
+
+    Returns
+    -------
+    (folder, source)
+        ``dest`` and a description of where the notebooks came from.
+
+    Raises
+    ------
+    IntegrityError
+        A notebook (or its paired ``.py``) matches neither the commit nor the working copy,
+        or the manifest records no notebook hashes.
+    """
+    hashes = manifest.get("notebook_hashes")
+    if not isinstance(hashes, Mapping) or not hashes:
+        hashes = {k.split("/", 1)[1]: v for k, v in (manifest.get("inputs") or {}).items()
+                  if isinstance(k, str) and k.startswith("notebooks/") and k.count("/") == 1}
+    if not hashes:
+        raise IntegrityError("the manifest records no notebook hashes: cannot check what the run executed")
+    commit = manifest.get("git_commit") if notebooks_dir is None else None
+    base = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
+    rel_base = stable_path(NOTEBOOKS_DIR)
+    dest.mkdir(parents=True, exist_ok=True)
+    sources = set()
+    for name, want in sorted(hashes.items()):
+        if Path(name).name != name or not name[:2].isdigit() or Path(name).suffix not in (".ipynb", ".py"):
+            raise IntegrityError(f"the manifest names a notebook {name!r} that is not NN_*.ipynb/.py")
+        tried: list[str] = []
+        chosen: bytes | None = None
+        if isinstance(commit, str) and commit:
+            data = _git_show(commit, f"{rel_base}/{name}")
+            if data is not None:
+                digest = hashlib.sha256(data).hexdigest()
+                tried.append(f"commit {commit[:10]}: {digest[:12]}")
+                if digest == want:
+                    chosen = data
+                    sources.add(f"git commit {commit[:10]}")
+            else:
+                tried.append(f"commit {commit[:10]}: not found")
+        if chosen is None:
+            path = base / name
+            if path.is_file():
+                data = path.read_bytes()
+                digest = hashlib.sha256(data).hexdigest()
+                tried.append(f"{stable_path(path)}: {digest[:12]}")
+                if digest == want:
+                    chosen = data
+                    sources.add(stable_path(base))
+            else:
+                tried.append(f"{stable_path(path)}: missing")
+        if chosen is None:
+            raise IntegrityError(f"notebook {name}: the recorded SHA-256 {str(want)[:12]} matches neither "
+                                 f"{'; nor '.join(tried)}; refusing to execute code that is not the "
+                                 "project's own notebook at the recorded commit")
+        (dest / name).write_bytes(chosen)
+    return dest, ", ".join(sorted(sources))
+
+
 def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, notebook_jobs: int = 1,
+          notebooks_dir: str | Path | None = None,
           on_event: Callable[[str], None] | None = None) -> tuple[RunResult, pd.DataFrame, pd.DataFrame]:
     """Repeat a past run from its manifest (same parameters, seed, notebooks and scenario copy).
+
+    Only the project's own notebooks are executed: taken from the recorded git commit (or the
+    project's notebooks folder, or the ``notebooks_dir`` the caller names), each checked against
+    the SHA-256 the manifest recorded (:func:`trusted_notebooks`). The run folder's own files and
+    the folder its manifest names are never executed. The scenario copy is data (validated as a
+    spec), not code.
 
     Returns
     -------
@@ -729,33 +987,57 @@ def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, n
     output_changes : DataFrame
         Figures and tables whose SHA-256 differs between the two runs (same columns); empty
         when the rerun reproduced the old outputs byte for byte.
+
+    Raises
+    ------
+    IntegrityError
+        A notebook is not the project's own at the recorded commit (exit code 5).
     """
+    import shutil
+    import tempfile
+
     run_dir = _resolve_run(run_dir)
     old = load_manifest(run_dir)
     p = old.get("parameters", {})
     from pmm_lib.reporting.bundle import internal_path
 
     scenario = internal_path(run_dir, "scenario.yaml")
-    nb_dir = Path(old.get("notebooks_dir") or NOTEBOOKS_DIR)
-    if not nb_dir.is_dir():
-        nb_dir = NOTEBOOKS_DIR
+    private = Path(tempfile.mkdtemp(prefix="pmm-rerun-"))
     try:
-        request = RunRequest(region=p["region"], cycle=int(p["cycle"]), seed=int(p["seed"]),
-                             audience=p.get("audience", "wco"),
-                             scenario=scenario if scenario.is_file() else None,
-                             notebooks=tuple(p.get("notebooks") or ()) or None, notebooks_dir=nb_dir,
-                             outputs_dir=run_dir.parents[2], parameters=p.get("knobs") or {},
-                             render=render, notebook_jobs=notebook_jobs)
-    except KeyError as exc:
-        raise RunError(f"{run_dir / 'manifest.json'}: parameters lack {exc}") from None
-    notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
-    current = hash_inputs([*notebooks, *([request.scenario] if request.scenario else [])])
-    old_inputs = {k: v for k, v in old.get("inputs", {}).items() if k != relative_path(scenario)}
-    current.pop(relative_path(scenario), None)
-    if old.get("scenario_file"):
-        old_inputs.pop(relative_path(Path(old["scenario_file"])), None)
-    input_changes = _diff_hashes(old_inputs, current)
-    result = execute_run(request, progress=progress, on_event=on_event)
+        nb_dir, source = trusted_notebooks(old, private / "notebooks",
+                                           notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
+        if on_event is not None:
+            on_event(f"notebooks from {source}, checked against the recorded SHA-256")
+        try:
+            request = RunRequest(region=p["region"], cycle=int(p["cycle"]), seed=int(p["seed"]),
+                                 audience=p.get("audience", "wco"),
+                                 scenario=scenario if scenario.is_file() else None,
+                                 notebooks=tuple(p.get("notebooks") or ()) or None, notebooks_dir=nb_dir,
+                                 outputs_dir=run_dir.parents[2], parameters=p.get("knobs") or {},
+                                 render=render, notebook_jobs=notebook_jobs)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"{run_dir / 'manifest.json'}: parameters lack or garble {exc}") from None
+        notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
+        current = hash_inputs(notebooks=notebooks)
+        old_inputs = {k: v for k, v in old.get("inputs", {}).items()
+                      if k != "scenario.yaml" and not k.startswith("notebooks/")}
+        current = {k: v for k, v in current.items() if not k.startswith("notebooks/")}
+        if old.get("scenario_file"):
+            old_inputs.pop(str(old["scenario_file"]), None)
+        input_changes = _diff_hashes(old_inputs, current)
+        working = hash_inputs(notebooks=discover_notebooks(Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR,
+                                                           request.notebooks)) if (
+            Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR).is_dir() else {}
+        edited = _diff_hashes({k: v for k, v in old.get("inputs", {}).items() if k.startswith("notebooks/")},
+                              {k: v for k, v in working.items() if k.startswith("notebooks/")})
+        if len(edited):  # the working copy moved on; the recorded version is what runs
+            edited = edited.assign(change=edited["change"] + " (recorded version run)")
+            input_changes = pd.concat([input_changes, edited], ignore_index=True)
+        result = execute_run(request, progress=progress, on_event=on_event, provenance={
+            "rerun_of": old.get("run_id", run_dir.name), "notebooks_source": source,
+            "notebooks_dir": stable_path(Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR)})
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     new = load_manifest(result.run_dir)
     output_changes = _diff_hashes(old.get("outputs", {}), new.get("outputs", {}))
     return result, input_changes, output_changes
@@ -778,6 +1060,9 @@ class RunComparison:
         From ``tables/tbl-index-scores.csv`` of both runs: ``member, score_a, score_b,
         score_diff (b − a), rank_a, rank_b, rank_shift (rank_b − rank_a; negative = moved up)``,
         sorted by absolute rank shift; None when either run lacks the table.
+    framework : DataFrame or None
+        How B's framework differs from A's (:func:`pmm_lib.inputs.candidates.manifest_framework_diff`):
+        ``code, level, change, before, after``; empty when both used the same structure.
     """
 
     run_a: Path
@@ -786,6 +1071,7 @@ class RunComparison:
     inputs: pd.DataFrame
     outputs: pd.DataFrame
     scores: pd.DataFrame | None
+    framework: pd.DataFrame | None = None
 
     def to_markdown(self) -> str:
         """A short human-readable report."""
@@ -795,6 +1081,12 @@ class RunComparison:
         lines.append("## Parameters and choices\n")
         lines.append(table_markdown(self.parameters, max_rows=None) if len(self.parameters)
                      else "No difference in parameters, scenario or package versions.")
+        lines.append("\n## Framework\n")
+        if self.framework is None or self.framework.empty:
+            lines.append("Both runs used the same framework structure.")
+        else:
+            lines.append(f"{len(self.framework)} difference(s) in the framework explain part of the result:\n")
+            lines.append(table_markdown(self.framework, max_rows=None))
         lines.append("\n## Inputs\n")
         lines.append(table_markdown(self.inputs.assign(sha256_a=self.inputs["sha256_a"].str[:12],
                                                        sha256_b=self.inputs["sha256_b"].str[:12]),
@@ -859,15 +1151,20 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> RunComparison:
         order = merged["rank_shift"].abs().fillna(float("inf"))
         scores = (merged.assign(_o=order).sort_values(["_o", "member"], ascending=[False, True])
                   .drop(columns="_o").reset_index(drop=True))
-    return RunComparison(a, b, params, inputs, outputs, scores)
+    from pmm_lib.inputs.candidates import manifest_framework_diff
+
+    framework = manifest_framework_diff(ma, mb)
+    return RunComparison(a, b, params, inputs, outputs, scores, framework)
 
 
 def write_comparison(comparison: RunComparison, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``comparison.md``, ``scores.csv`` (if any), ``parameters.csv``, ``inputs.csv``, ``outputs.csv``."""
+    """Write ``comparison.md``, ``scores.csv`` (if any), ``parameters.csv``, ``inputs.csv``, ``outputs.csv``,
+    ``framework.csv`` (if any)."""
     out_dir = Path(out_dir)
     files = {"markdown": write_text_atomic(out_dir / "comparison.md", comparison.to_markdown())}
     for name, frame in (("parameters", comparison.parameters), ("inputs", comparison.inputs),
-                        ("outputs", comparison.outputs), ("scores", comparison.scores)):
+                        ("outputs", comparison.outputs), ("scores", comparison.scores),
+                        ("framework", comparison.framework)):
         if frame is not None:
             files[name] = write_text_atomic(out_dir / f"{name}.csv",
                                             frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))

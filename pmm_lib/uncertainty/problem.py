@@ -218,12 +218,15 @@ def standard_problem(base: Spec, *, winmax: Iterable[int] = range(1, 6),
 
 
 def pmm_inputs(spec: Spec, *, region: str | None = None, cycle: int | None = None,
-               observations: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+               observations: pd.DataFrame | None = None, framework_path: str | Path | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """The PMM matrix, hierarchy and build options for one region and cycle.
 
     Loads what :func:`pmm_lib.core.build.build_pmm` loads (the framework table as hierarchy,
     :func:`pmm_lib.inputs.data.to_matrix` of the observations, Member grouping columns for group
     imputation, other cycles for panel imputation) and returns it for the analyses here.
+    ``framework_path`` (a framework or candidate file, default the project's) is passed on as in
+    :func:`pmm_lib.core.build.build_pmm`.
 
     Returns
     -------
@@ -235,7 +238,7 @@ def pmm_inputs(spec: Spec, *, region: str | None = None, cycle: int | None = Non
         Keyword arguments for :func:`pmm_lib.core.build.build` (``groups``, ``panel``, ``cycle``).
     """
     from pmm_lib.inputs import data as data_mod
-    from pmm_lib.inputs.framework import load_framework
+    from pmm_lib.inputs.candidates import load_design
 
     obs = data_mod.load_observations() if observations is None else observations
     region = region if region is not None else spec.data.region
@@ -246,7 +249,7 @@ def pmm_inputs(spec: Spec, *, region: str | None = None, cycle: int | None = Non
     if int(cycle) not in cycles:
         raise InputError(f"no observations for cycle {cycle}", column="cycle",
                          expected=f"one of {', '.join(map(str, cycles))}")
-    matrix = data_mod.to_matrix(obs, int(cycle), region)
+    matrix = data_mod.to_matrix(obs, int(cycle), region, framework_path=framework_path)
     options: dict[str, Any] = {"cycle": int(cycle)}
     if spec.impute.method in ("group_mean", "group_median"):
         members = data_mod.load_members().set_index("member")
@@ -254,8 +257,9 @@ def pmm_inputs(spec: Spec, *, region: str | None = None, cycle: int | None = Non
             raise SpecError(f"impute.group: unknown Member grouping column {spec.impute.group!r}")
         options["groups"] = members.reindex(matrix.index)
     if spec.impute.method == "panel":
-        options["panel"] = {c: data_mod.to_matrix(obs, c, region) for c in cycles if c != int(cycle)}
-    return matrix, load_framework().table(), options
+        options["panel"] = {c: data_mod.to_matrix(obs, c, region, framework_path=framework_path)
+                            for c in cycles if c != int(cycle)}
+    return matrix, load_design(framework_path).table(), options
 
 
 def load_weight_sets(path: str | Path) -> tuple[pd.Series, ...]:

@@ -23,13 +23,15 @@ import pandas as pd
 from pmm_lib.core.rank import sorted_quantiles
 from pmm_lib.seed import SeedLike
 from pmm_lib.uncertainty.design import prepare, sample_design
-from pmm_lib.uncertainty.engine import Replications, evaluate
+from pmm_lib.uncertainty.engine import Replications, default_targets, evaluate
 from pmm_lib.uncertainty.problem import UncertaintyProblem
 
 __all__ = ["UncertaintyResult", "rank_intervals", "uncertainty_analysis"]
 
 #: units per block when sorting along replications (keeps a block near 16 MB)
 _BLOCK_BYTES = 1 << 24
+#: up to this many units, rank quantiles come from a (units x units) table of rank counts
+_COUNT_UNITS = 2048
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,46 +40,110 @@ class UncertaintyResult:
 
     rank_intervals: pd.DataFrame
     summary: pd.DataFrame
-    replications: Replications
+    replications: Replications | None
 
     @property
     def n_failed(self) -> int:
         """Number of failed replications."""
-        return int(self.replications.failed.sum())
+        return int(self.summary["n_failed"].max()) if len(self.summary) else 0
+
+
+def _rank_stats_counts(r: np.ndarray, nominal: np.ndarray, qs: tuple[float, ...]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact rank quantiles and mean |rank - nominal| of every unit from rank counts (small U).
+
+    ``r`` is (U, m) with ranks 1..U and 0 = no rank. One bincount per unit gives the (U, U + 1)
+    table of how often each unit took each rank; the type-7 quantile of a unit's ranks is read
+    off the cumulative counts, so no sort is needed.
+    """
+    nu, m = r.shape
+    k = nu + 1
+    counts = np.empty((nu, k), dtype=np.int64)
+    for u in range(nu):
+        counts[u] = np.bincount(r[u], minlength=k)[:k]
+    valid = counts[:, 1:]
+    n_valid = valid.sum(axis=1)
+    cum = np.cumsum(valid, axis=1)  # cum[u, j] = ranks <= j + 1
+    out = np.full((len(qs), nu), np.nan)
+    has = n_valid > 0
+
+    def at(pos: np.ndarray) -> np.ndarray:  # the pos-th smallest rank (0-based) of each unit
+        return (cum <= pos[:, None]).sum(axis=1) + 1.0
+
+    for i, q in enumerate(qs):
+        h = (np.maximum(n_valid, 1) - 1) * float(q)
+        j = np.floor(h).astype(np.int64)
+        lo = at(j)
+        hi = at(np.minimum(j + 1, np.maximum(n_valid, 1) - 1))
+        out[i] = np.where(has, lo + (h - j) * (hi - lo), np.nan)
+    values = np.arange(1.0, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shift = (valid * np.abs(values[None, :] - nominal[:, None])).sum(axis=1) / n_valid
+    shift = np.where(has & np.isfinite(nominal), shift, np.nan)
+    return out, shift, n_valid
+
+
+def _rank_stats_sorted(r: np.ndarray, nominal: np.ndarray, qs: tuple[float, ...]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same by a radix sort of each unit's ranks (large U, where counts would be U x U)."""
+    nu, m = r.shape
+    out = np.full((len(qs), nu), np.nan)
+    shift = np.full(nu, np.nan)
+    n_valid = np.zeros(nu, dtype=np.int64)
+    step = max(1, _BLOCK_BYTES // max(m * 8, 1))
+    for u0 in range(0, nu, step):
+        blk = slice(u0, min(nu, u0 + step))
+        srt = np.sort(r[blk], axis=-1, kind="stable")  # small integers: radix sort; 0 sorts first
+        missing = (srt == 0).sum(axis=-1)
+        nv = m - missing
+        out[:, blk] = sorted_quantiles(srt, qs, n_valid=nv, start=missing)
+        nom = nominal[blk]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = np.abs(srt.astype(np.float64) - nom[:, None]).sum(axis=-1) - missing * np.abs(nom)
+            shift[blk] = np.where((nv > 0) & np.isfinite(nom), total / nv, np.nan)
+        n_valid[blk] = nv
+    return out, shift, n_valid
+
+
+def _score_quantiles(s: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Type-7 quantiles of every unit's scores (U, m): one sort per block of units."""
+    nu, m = s.shape
+    out = np.full((len(qs), nu), np.nan)
+    n_valid = np.zeros(nu, dtype=np.int64)
+    step = max(1, _BLOCK_BYTES // max(m * s.itemsize, 1))
+    for u0 in range(0, nu, step):
+        blk = slice(u0, min(nu, u0 + step))
+        srt = np.sort(s[blk], axis=-1)  # NaN sorts last
+        nv = m - np.isnan(srt).sum(axis=-1)
+        out[:, blk] = sorted_quantiles(srt, qs, n_valid=nv)
+        n_valid[blk] = nv
+    return out, n_valid
 
 
 def _target_stats(reps: Replications, t: int, ok: np.ndarray | None, quantiles: tuple[float, float]
                   ) -> dict[str, np.ndarray]:
     lo, hi = quantiles
-    r_all = reps.rank_store[t]
+    r_all = reps.rank_store[t]  # (units, n): each unit's replications contiguous
     s_all = reps.score_store[t]
     if ok is not None:  # copy only the successful replications, and only when something failed
-        r_all, s_all = r_all[ok], s_all[ok]
-    m, nu = r_all.shape
-    nominal = reps.nominal_ranks[:, t]
-    out = {k: np.full(nu, np.nan) for k in ("rank_low", "rank_q50", "rank_high", "mean_abs_rank_shift",
-                                             "score_low", "score_q25", "score_q50", "score_q75", "score_high")}
-    out["n"] = np.zeros(nu, dtype=np.int64)
+        r_all, s_all = r_all[:, ok], s_all[:, ok]
+    nu, m = r_all.shape
+    out: dict[str, np.ndarray] = {}
     if m == 0:
+        for k in ("rank_low", "rank_q50", "rank_high", "mean_abs_rank_shift",
+                  "score_low", "score_q25", "score_q50", "score_q75", "score_high"):
+            out[k] = np.full(nu, np.nan)
+        out["n"] = np.zeros(nu, dtype=np.int64)
         return out
-    step = max(1, _BLOCK_BYTES // max(m * r_all.itemsize, 1))
-    for u0 in range(0, nu, step):
-        blk = slice(u0, min(nu, u0 + step))
-        r = np.sort(r_all[:, blk].T, axis=-1)  # (units, m): 0 = no rank sorts first
-        missing = (r == 0).sum(axis=-1)
-        rq = sorted_quantiles(r, (lo, 0.5, hi), n_valid=m - missing, start=missing)
-        out["rank_low"][blk], out["rank_q50"][blk], out["rank_high"][blk] = rq
-        with np.errstate(invalid="ignore", divide="ignore"):
-            total = np.abs(r.astype(np.int64) - np.nan_to_num(nominal[blk], nan=0.0)[:, None].astype(np.int64))
-            total = total.sum(axis=-1) - missing * np.nan_to_num(nominal[blk], nan=0.0)
-            shift = total / (m - missing)
-        out["mean_abs_rank_shift"][blk] = np.where((m - missing > 0) & np.isfinite(nominal[blk]), shift, np.nan)
-        s = np.sort(s_all[:, blk].T, axis=-1)  # NaN sorts last
-        valid = (~np.isnan(s)).sum(axis=-1)
-        sq = sorted_quantiles(s, (lo, 0.25, 0.5, 0.75, hi), n_valid=valid)
-        for k, name in enumerate(("score_low", "score_q25", "score_q50", "score_q75", "score_high")):
-            out[name][blk] = sq[k]
-        out["n"][blk] = valid
+    nominal = reps.nominal_ranks[:, t]
+    stats = _rank_stats_counts if nu <= _COUNT_UNITS else _rank_stats_sorted
+    rq, shift, _ = stats(r_all, nominal, (lo, 0.5, hi))
+    out["rank_low"], out["rank_q50"], out["rank_high"] = rq
+    out["mean_abs_rank_shift"] = shift
+    sq, n_scores = _score_quantiles(s_all, (lo, 0.25, 0.5, 0.75, hi))
+    for k, name in enumerate(("score_low", "score_q25", "score_q50", "score_q75", "score_high")):
+        out[name] = sq[k]
+    out["n"] = n_scores
     return out
 
 
@@ -123,13 +189,19 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
                          n_samples: int = 1000, seed: SeedLike = None,
                          targets: Sequence[str] | None = None, chunk_size: int | None = None,
                          progress: bool = False, max_failed_share: float = 0.05,
-                         build_options: Mapping[str, Any] | None = None) -> UncertaintyResult:
+                         build_options: Mapping[str, Any] | None = None,
+                         keep_replications: bool = True) -> UncertaintyResult:
     """Monte Carlo uncertainty analysis over all assumptions together.
 
     Draws ``n_samples`` replications (every varied assumption independently and uniformly over
     its alternatives, weights perturbed by the declared noise), evaluates them with
     :func:`pmm_lib.uncertainty.engine.evaluate` and summarises ranks and scores per unit
     (Saisana et al. 2005, doi:10.1111/j.1467-985X.2005.00350.x).
+
+    With ``keep_replications=False`` only the summaries are kept: the design is evaluated one
+    target at a time (the normalised matrices are computed once and reused), so memory holds
+    one target's replications (6 bytes per unit and replication) instead of all of them, and
+    ``.replications`` is None. The numbers are the same.
 
     Returns
     -------
@@ -158,18 +230,31 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
     """
     prep = prepare(data, meta, problem, build_options)
     design = sample_design(data, meta, problem, n_samples, method="monte_carlo", seed=seed, _prep=prep)
-    reps = evaluate(data, meta, problem, design, targets=targets, chunk_size=chunk_size,
-                    progress=progress, max_failed_share=max_failed_share, _prep=prep)
-    ri = rank_intervals(reps)
-    n_ok = int((~reps.failed).sum())
+    kw = {"chunk_size": chunk_size, "progress": progress, "max_failed_share": max_failed_share, "_prep": prep}
+    if keep_replications:
+        reps: Replications | None = evaluate(data, meta, problem, design, targets=targets, **kw)
+        parts = [(reps, rank_intervals(reps))]
+    else:  # one target at a time: memory of one target's replications (the matrices stay cached)
+        codes = tuple(targets) if targets is not None else default_targets(prep.hierarchy)
+        parts = []
+        for code in codes:
+            one = evaluate(data, meta, problem, design, targets=(code,), **kw)
+            parts.append((one, rank_intervals(one)))
+            del one
+        reps = None
+    ri = pd.concat([p[1] for p in parts], ignore_index=True)
     rows = []
-    for code in reps.targets:
-        sub = ri[ri["code"] == code]
-        weights = sub["n"].to_numpy()
-        shift = sub["mean_abs_rank_shift"].to_numpy()
-        keep = np.isfinite(shift) & (weights > 0)
-        mean_shift = float((shift[keep] * weights[keep]).sum() / weights[keep].sum()) if keep.any() else np.nan
-        rows.append({"code": code, "mean_abs_rank_shift": mean_shift,
-                     "max_rank_range": float((sub["rank_high"] - sub["rank_low"]).max()),
-                     "n": n_ok, "n_failed": int(reps.failed.sum())})
+    for one, sub_ri in parts:
+        n_ok = int((~one.failed).sum())
+        for code in one.targets:
+            sub = sub_ri[sub_ri["code"] == code]
+            weights = sub["n"].to_numpy()
+            shift = sub["mean_abs_rank_shift"].to_numpy()
+            keep = np.isfinite(shift) & (weights > 0)
+            mean_shift = float((shift[keep] * weights[keep]).sum() / weights[keep].sum()) if keep.any() else np.nan
+            rows.append({"code": code, "mean_abs_rank_shift": mean_shift,
+                         "max_rank_range": float((sub["rank_high"] - sub["rank_low"]).max()),
+                         "n": n_ok, "n_failed": int(one.failed.sum())})
+    if reps is None:
+        parts.clear()
     return UncertaintyResult(ri, pd.DataFrame(rows), reps)

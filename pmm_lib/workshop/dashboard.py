@@ -138,9 +138,11 @@ class FacilitatorDashboard:
         left = W.VBox([self.groups, self.weights], layout=W.Layout(width="600px"))
         right = W.VBox([self.consensus, self.effect, W.HBox([self.statistic, self.export_button]), self.export_msg],
                        layout=W.Layout(width="640px"))
+        from pmm_lib.workshop.banner import ConnectionBanner
         from pmm_lib.workshop.widgets import STYLE
 
-        self.widget = W.VBox([W.HTML(STYLE), W.HBox([self.title, self.language], layout=W.Layout(
+        self.banner = ConnectionBanner()
+        self.widget = W.VBox([W.HTML(STYLE), self.banner, W.HBox([self.title, self.language], layout=W.Layout(
             justify_content="space-between", width="100%")), self.summary, W.HBox([left, right])],
             layout=W.Layout(width="1260px", padding="0 8px"))
         self.widget.add_class("pmm-dashboard")
@@ -154,6 +156,8 @@ class FacilitatorDashboard:
         self.lang = lang
         if self.language.value != lang:
             self.language.value = lang
+        if hasattr(self, "banner"):
+            self.banner.set_language(lang)
         self.title.value = (f"<h3 style='margin:4px 0'>{html.escape(t('dash_title', lang))} — "
                             f"{html.escape(self.session)}</h3>")
         self.export_button.description = t("dash_export", lang)

@@ -126,6 +126,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
                  "fr": "Facultatif : pondérez les KPI d'une dimension (vos choix sont gardés pour chaque dimension).",
                  "es": "Opcional: pondere los KPI de una dimensión (se conservan sus elecciones en cada dimensión)."},
     "kpi_dim": {"en": "Dimension", "fr": "Dimension", "es": "Dimensión"},
+    "kpi_none": {"en": "— choose a dimension —", "fr": "— choisir une dimension —", "es": "— elija una dimensión —"},
     "kpi_use": {"en": "Use my KPI weights for this dimension", "fr": "Utiliser mes poids de KPI pour cette dimension",
                 "es": "Usar mis pesos de KPI en esta dimensión"},
     "kpi_set": {"en": "set", "fr": "défini", "es": "definido"},
@@ -195,6 +196,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
                     "es": "Mayores movimientos frente a los pesos del marco (puestos)"},
     "no_shift": {"en": "Same ranks as with the framework weights.", "fr": "Mêmes rangs qu'avec les poids du cadre.",
                  "es": "Mismos puestos que con los pesos del marco."},
+    "connection_lost": {"en": "Connection to the workshop server lost: your changes are not being saved. "
+                               "Wait for the facilitator, then reload this page.",
+                         "fr": "Connexion au serveur de l'atelier perdue : vos modifications ne sont pas "
+                               "enregistrées. Attendez l'animateur, puis rechargez la page.",
+                         "es": "Se perdió la conexión con el servidor del taller: sus cambios no se están "
+                               "guardando. Espere al facilitador y vuelva a cargar la página."},
     "error": {"en": "Something went wrong: {reason}", "fr": "Une erreur est survenue : {reason}",
               "es": "Algo salió mal: {reason}"},
     # ---------------------------------------------------------------- facilitator dashboard

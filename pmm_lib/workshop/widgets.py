@@ -261,6 +261,9 @@ class WeightingApp:
         self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
         self.notice = W.HTML()
         self.notice.add_class("pmm-notice")
+        from pmm_lib.workshop.banner import ConnectionBanner
+
+        self.banner = ConnectionBanner()
         self._simulated = simulated
 
         # ---------------------------------------------------------- join
@@ -316,26 +319,12 @@ class WeightingApp:
         self.budget_box = W.VBox([self.budget_head, *self.budget.rows, W.HBox([self.budget.remaining,
                                                                               self.reset_button])])
         self.pairs = [(a, b) for i, a in enumerate(live.dims) for b in live.dims[i + 1:]]
-        self.ahp_head = W.HTML()
-        self.ahp_sliders = [W.SelectionSlider(options=ahp_options(a, b, lang, self._dim_names), value=1.0,
-                                              continuous_update=False, readout=True,
-                                              layout=W.Layout(width="560px"))
-                            for a, b in self.pairs]
-        self.ahp_labels = [W.HTML() for _ in self.pairs]
-        for s in self.ahp_sliders:
-            s.add_class("pmm-ahp")
-            s.observe(lambda _ch: self._on_ahp(), names="value")
-        self.ahp_status = W.HTML()
-        self.ahp_status.add_class("pmm-cr")
-        self.ahp_fix = W.Button(layout=W.Layout(width="auto", display="none"))
-        self.ahp_fix.on_click(lambda _b: self.apply_suggestion())
-        self.ahp_box = W.VBox([self.ahp_head, *[W.VBox([lab, s]) for lab, s in zip(self.ahp_labels,
-                                                                                    self.ahp_sliders, strict=True)],
-                               self.ahp_status, self.ahp_fix], layout=W.Layout(display="none"))
+        self._ahp_sliders: list[W.SelectionSlider] | None = None   # built when first needed
+        self.ahp_box = W.VBox([], layout=W.Layout(display="none"))
 
         # ---------------------------------------------------------- KPI blocks
         self.kpi_head = W.HTML()
-        self.kpi_dim = W.Dropdown(options=[(self._dim_names[d], d) for d in live.dims], value=live.dims[0],
+        self.kpi_dim = W.Dropdown(options=[("—", "")] + [(self._dim_names[d], d) for d in live.dims], value="",
                                   layout=W.Layout(width="420px"))
         self.kpi_dim.add_class("pmm-kpi-dim")
         self.kpi_dim.observe(lambda _ch: self._show_kpi_block(), names="value")
@@ -361,7 +350,7 @@ class WeightingApp:
                        layout=W.Layout(width="560px", max_height="560px", overflow="auto"))
         self.work_box = W.VBox([self.action_bar, self.confirm_box, W.HBox([left, right])],
                                layout=W.Layout(display="none"))
-        self.widget = W.VBox([W.HTML(STYLE), W.HBox([self.title, self.language], layout=W.Layout(
+        self.widget = W.VBox([W.HTML(STYLE), self.banner, W.HBox([self.title, self.language], layout=W.Layout(
             justify_content="space-between", align_items="center", width="100%")),
             self.notice, self.join_box, self.work_box], layout=W.Layout(width="1260px", padding="0 8px"))
         self.widget.add_class("pmm-app")
@@ -393,6 +382,7 @@ class WeightingApp:
             notes.append(t("pseudonyms", lang))
         self.notice.value = "".join(f"<div style='background:#fff3cd;padding:3px 6px;margin:2px 0'>"
                                     f"{html.escape(x)}</div>" for x in notes)
+        self.banner.set_language(lang)
         self.join_help.value = html.escape(t("join_help", lang))
         self.group_pick.description = t("choose_group", lang)
         self.group_text.description = t("join_code", lang)
@@ -411,18 +401,8 @@ class WeightingApp:
         self.budget_head.value = f"<b>{html.escape(t('budget_head', lang))}</b>"
         self.budget.relabel(self._dim_names, lang)
         self.reset_button.description = t("reset", lang)
-        self.ahp_head.value = f"<b>{html.escape(t('ahp_head', lang))}</b>"
-        self._quiet = True
-        try:
-            for (a, b), s, lab in zip(self.pairs, self.ahp_sliders, self.ahp_labels, strict=True):
-                v = s.value
-                s.options = ahp_options(a, b, lang, self._dim_names)
-                s.value = v
-                lab.value = (f"<span style='font-size:92%'><b>{html.escape(self._dim_names[a])}</b> — "
-                             f"<b>{html.escape(self._dim_names[b])}</b></span>")
-        finally:
-            self._quiet = False
-        self.ahp_fix.description = t("apply_fix", lang)
+        if self._ahp_sliders is not None:
+            self._relabel_ahp()
         self.kpi_head.value = f"<b>{html.escape(t('kpi_head', lang))}</b>"
         self.kpi_dim.description = t("kpi_dim", lang)
         for d, cb in self.kpi_use.items():
@@ -440,9 +420,53 @@ class WeightingApp:
         self._update_status()
         self.refresh()
 
+    @property
+    def ahp_sliders(self) -> list[W.SelectionSlider]:
+        """The pairwise-judgement sliders (built on first use: fewer widgets per page load)."""
+        self._ensure_ahp()
+        assert self._ahp_sliders is not None
+        return self._ahp_sliders
+
+    def _ensure_ahp(self) -> None:
+        if self._ahp_sliders is not None:
+            return
+        lay = W.Layout(width="560px")
+        self.ahp_head = W.HTML()
+        sliders = [W.SelectionSlider(options=ahp_options(a, b, self.lang, self._dim_names), value=1.0,
+                                     continuous_update=False, readout=True, layout=lay) for a, b in self.pairs]
+        self.ahp_labels = [W.HTML() for _ in self.pairs]
+        for sl in sliders:
+            sl.add_class("pmm-ahp")
+            sl.observe(lambda _ch: self._on_ahp(), names="value")
+        self.ahp_status = W.HTML()
+        self.ahp_status.add_class("pmm-cr")
+        self.ahp_fix = W.Button(layout=W.Layout(width="auto", display="none"))
+        self.ahp_fix.on_click(lambda _b: self.apply_suggestion())
+        self._ahp_sliders = sliders
+        self.ahp_box.children = [self.ahp_head, *[W.VBox([lab, sl]) for lab, sl in zip(self.ahp_labels, sliders,
+                                                                                          strict=True)],
+                                 self.ahp_status, self.ahp_fix]
+        self._relabel_ahp()
+        self._update_ahp_status()
+
+    def _relabel_ahp(self) -> None:
+        lang = self.lang
+        self.ahp_head.value = f"<b>{html.escape(t('ahp_head', lang))}</b>"
+        self._quiet = True
+        try:
+            for (a, b), sl, lab in zip(self.pairs, self.ahp_sliders, self.ahp_labels, strict=True):
+                v = sl.value
+                sl.options = ahp_options(a, b, lang, self._dim_names)
+                sl.value = v
+                lab.value = (f"<span style='font-size:92%'><b>{html.escape(self._dim_names[a])}</b> — "
+                             f"<b>{html.escape(self._dim_names[b])}</b></span>")
+        finally:
+            self._quiet = False
+        self.ahp_fix.description = t("apply_fix", lang)
+
     def _relabel_kpi_dims(self) -> None:
         v = self.kpi_dim.value
-        opts = []
+        opts = [(t("kpi_none", self.lang), "")]
         for d in self.live.dims:
             on = d in self.kpi_use and self.kpi_use[d].value
             opts.append((self._dim_names[d] + (f" ({t('kpi_set', self.lang)})" if on else ""), d))
@@ -511,11 +535,13 @@ class WeightingApp:
 
     def judgements(self) -> dict[str, float]:
         """The AHP judgements shown, ``{"A/B": value}``."""
-        return {f"{a}/{b}": float(s.value) for (a, b), s in zip(self.pairs, self.ahp_sliders, strict=True)}
+        if self._ahp_sliders is None:
+            return {f"{a}/{b}": 1.0 for a, b in self.pairs}
+        return {f"{a}/{b}": float(s.value) for (a, b), s in zip(self.pairs, self._ahp_sliders, strict=True)}
 
     def ahp_result(self) -> AhpLive:
         """Priorities and consistency of the current pairwise judgements (cached per judgement set)."""
-        key = tuple(float(s.value) for s in self.ahp_sliders)
+        key = tuple(self.judgements().values())
         if self._ahp_cache is None or self._ahp_cache[0] != key:
             self._ahp_cache = (key, ahp_judgements(self.live.dims, self.judgements()))
         return self._ahp_cache[1]
@@ -557,6 +583,8 @@ class WeightingApp:
 
     def _on_mode_display(self) -> None:
         ahp = self.method == "ahp"
+        if ahp:
+            self._ensure_ahp()
         self.budget_box.layout.display = "none" if ahp else None
         self.ahp_box.layout.display = None if ahp else "none"
 
@@ -586,6 +614,9 @@ class WeightingApp:
 
     def _show_kpi_block(self) -> None:
         dim = self.kpi_dim.value
+        if not dim:
+            self.kpi_box.children = []
+            return
         self.kpi_box.children = [self._kpi_view(dim)]
         self.kpi_blocks[dim].show_remaining(self.lang)
 
@@ -594,7 +625,7 @@ class WeightingApp:
         self.budget.set_values(dict(zip(self.live.dims, self.live.default_dim_points, strict=True)))
         self._quiet = True
         try:
-            for s in self.ahp_sliders:
+            for s in self._ahp_sliders or []:
                 s.value = 1.0
             for d, block in self.kpi_blocks.items():
                 block.set_values(dict(zip(self.live.kpis_of[d], self.live.default_kpi_points[d], strict=True)))
@@ -668,6 +699,8 @@ class WeightingApp:
 
     # ------------------------------------------------------------------ views
     def _update_ahp_status(self) -> None:
+        if self._ahp_sliders is None:
+            return
         r = self.ahp_result()
         lang = self.lang
         if r.consistent or r.worst is None:

@@ -1,0 +1,260 @@
+"""Load benchmark of the room's server: N participants arriving at once, in real browsers.
+
+Registers a fresh session with N groups, starts ``pmm workshop serve``'s server (one Solara
+process, :func:`pmm_lib.workshop.server.serve_command`) on a free loopback port, and drives
+Debian's Chromium through Playwright: every participant is a page in its own browser context
+(its own cookie, i.e. its own device) in one of a few browser processes. All pages open their
+group's join link at the same moment; each then moves dimension sliders with the keyboard
+``--moves`` times (with a short think time) and submits once.
+
+Measured:
+
+* ``time_to_interactive_max_s``: from the common start to the Submit button being visible,
+  the slowest participant;
+* ``update_p95_ms``: from a slider key press to the ranking table changing in the page
+  (95th percentile over all moves of all participants, under the whole room's load);
+* ``server_rss_mb``: peak resident memory of the server process (sampled every 0.25 s);
+* ``lost_submissions``: groups whose submission file is missing or does not hold the points
+  the page showed when it submitted; ``merged_submissions``: files holding revisions from more
+  than one device.
+
+Usage: ``python benchmarks/workshop_load.py --participants 50`` (last printed line: JSON).
+Targets (issue 17): 50 participants on 2 cores, all interactive within 15 s, p95 ≤ 300 ms,
+RSS ≤ 2 GB, no lost or merged submission.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-renderer-backgrounding",
+        "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
+DIMS = ["TF", "RC", "ES", "OD"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(session: str, root: Path, port: int, log: Path) -> subprocess.Popen:
+    """Start the room's server and wait until it answers (returns the process)."""
+    from pmm_lib.workshop.server import serve_command, serve_env
+
+    env = serve_env(session, root)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    fh = open(log, "w")  # noqa: SIM115 - the server outlives this function
+    proc = subprocess.Popen(serve_command(port), env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=root,
+                            start_new_session=True)
+    end = time.monotonic() + 120
+    import urllib.request
+
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early (code {proc.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("server did not answer within 120 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop the server's process group (SIGTERM, then SIGKILL)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+class RssSampler(threading.Thread):
+    """Peak RSS (MB) of a process and its children, sampled in the background."""
+
+    def __init__(self, pid: int, every: float = 0.25):
+        super().__init__(daemon=True)
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.every = every
+        self.peak = 0.0
+        self.cpu_s = 0.0
+        self._stop_evt = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        while not self._stop_evt.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in procs) / 2**20
+                self.peak = max(self.peak, rss)
+                ct = self.proc.cpu_times()
+                self.cpu_s = ct.user + ct.system
+            except psutil.Error:
+                pass
+            self._stop_evt.wait(self.every)
+
+    def stop(self) -> float:
+        self._stop_evt.set()
+        self.join(timeout=2)
+        return self.peak
+
+
+async def _participant(browser: Any, url: str, code: str, start: float, moves: int, rng: random.Random,
+                       block: bool) -> dict[str, Any]:
+    ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
+    external: list[str] = []
+    if block:
+        async def route(r: Any) -> None:
+            u = r.request.url
+            if u.startswith(("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "data:", "blob:")):
+                await r.continue_()
+            else:
+                external.append(u)
+                await r.abort()
+        await ctx.route("**/*", route)
+    page = await ctx.new_page()
+    out: dict[str, Any] = {"code": code, "tti": math.nan, "updates": [], "submitted": None, "external": external,
+                           "error": ""}
+    try:
+        await page.goto(f"{url}?join={code}", timeout=120_000)
+        await page.wait_for_selector(".pmm-submit", state="visible", timeout=120_000)
+        out["tti"] = time.perf_counter() - start
+        for k in range(moves):
+            await asyncio.sleep(rng.uniform(0.2, 0.8))
+            dim = DIMS[k % len(DIMS)]
+            handle = page.locator(".pmm-slider .noUi-handle").nth(DIMS.index(dim))
+            old = await page.inner_html(".pmm-ranking")
+            await handle.focus()
+            t0 = time.perf_counter()
+            await page.keyboard.press("PageUp" if k % 2 == 0 else "PageDown")
+            try:
+                await page.wait_for_function("old => document.querySelector('.pmm-ranking').innerHTML !== old",
+                                             arg=old, timeout=10_000, polling="raf")
+                out["updates"].append((time.perf_counter() - t0) * 1000)
+            except Exception:  # noqa: BLE001 - a move that changed no rank shown is not a sample
+                pass
+        pts = [int(await page.input_value(f".pmm-points-{d} input")) for d in DIMS]
+        await page.click(".pmm-submit")
+        await page.wait_for_selector(".pmm-status:has-text('Saved at')", timeout=60_000)
+        out["submitted"] = dict(zip(DIMS, pts, strict=True))
+    except Exception as exc:  # noqa: BLE001 - reported in the JSON, counted as not interactive / lost
+        out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    finally:
+        await ctx.close()
+    return out
+
+
+async def _drive(url: str, codes: list[str], moves: int, n_browsers: int, seed: int, block: bool) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browsers = [await p.chromium.launch(executable_path=CHROMIUM, args=ARGS) for _ in range(n_browsers)]
+        rng = random.Random(seed)
+        start = time.perf_counter()
+        tasks = [_participant(browsers[i % n_browsers], url, c, start, moves, random.Random(rng.random()), block)
+                 for i, c in enumerate(codes)]
+        results = await asyncio.gather(*tasks)
+        for b in browsers:
+            await b.close()
+    return list(results)
+
+
+def check_submissions(root: Path, session: str, cfg: Any, results: list[dict]) -> tuple[int, int]:
+    """``(lost, merged)``: see the module docstring."""
+    from pmm_lib.workshop.exercise import session_dir
+
+    folder = session_dir(session, root)
+    by_code = {g.code: g for g in cfg.groups}
+    lost = merged = 0
+    for r in results:
+        g = by_code[r["code"]]
+        path = folder / f"{g.slug}.json"
+        if r["submitted"] is None or not path.exists():
+            lost += 1
+            continue
+        doc = json.loads(path.read_text())
+        if doc["history"][-1]["points"]["PMM"] != r["submitted"]:
+            lost += 1
+        if len({h.get("device") for h in doc["history"]}) > 1:
+            merged += 1
+    return lost, merged
+
+
+def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed: int = 1,
+        block_external: bool = True, region: str = "AMS", cycle: int = 2024) -> dict[str, Any]:
+    """Run the benchmark once; returns the figures (see the module docstring)."""
+    import numpy as np
+
+    from pmm_lib.workshop.session import register_session
+
+    tmp = Path(tempfile.mkdtemp(prefix="pmm-load-"))
+    session = f"load-{participants}"
+    cfg = register_session(session, [f"Group {i + 1}" for i in range(participants)], region=region,
+                           cycle=cycle, root=tmp, seed=seed)
+    port = _free_port()
+    log = tmp / "server.log"
+    proc = start_server(session, tmp, port, log)
+    sampler = RssSampler(proc.pid)
+    sampler.start()
+    try:
+        n_b = browsers or max(1, math.ceil(participants / 25))
+        results = asyncio.run(_drive(f"http://127.0.0.1:{port}/", [g.code for g in cfg.groups], moves, n_b, seed,
+                                     block_external))
+    finally:
+        rss = sampler.stop()
+        stop_server(proc)
+    lost, merged = check_submissions(tmp, session, cfg, results)
+    tti = [r["tti"] for r in results if np.isfinite(r["tti"])]
+    ups = [u for r in results for u in r["updates"]]
+    cdn = "Could not load URL" in log.read_text(errors="replace")
+    return {"participants": participants, "interactive": len(tti), "browsers": n_b,
+            "time_to_interactive_max_s": round(max(tti), 2) if tti else None,
+            "time_to_interactive_median_s": round(float(np.median(tti)), 2) if tti else None,
+            "update_p95_ms": round(float(np.percentile(ups, 95)), 1) if ups else None,
+            "update_median_ms": round(float(np.median(ups)), 1) if ups else None, "updates": len(ups),
+            "server_rss_mb": round(rss, 1), "lost_submissions": lost, "merged_submissions": merged,
+            "external_requests": sum(len(r["external"]) for r in results), "server_fetched_cdn": cdn,
+            "server_cpu_s": round(sampler.cpu_s, 1), "load_average_1min": round(os.getloadavg()[0], 1),
+            "errors": [r["error"] for r in results if r["error"]][:3], "cpu_count": os.cpu_count()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--participants", type=int, default=10)
+    ap.add_argument("--moves", type=int, default=5, help="slider moves per participant")
+    ap.add_argument("--browsers", type=int, default=0, help="browser processes (default: one per 25 pages)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    res = run(args.participants, moves=args.moves, browsers=args.browsers or None, seed=args.seed)
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Tests of pmm_lib.reporting.kernel: one warm kernel runs notebook after notebook, cleanly.
+
+What must hold: a second notebook sees none of the first one's variables, numbers its cells from
+1 and starts with matplotlib's default rc parameters, while the kernel process (and its imported
+modules) is the same; kernels started side by side never collide (IPC sockets, no TCP ports);
+a notebook that kills its kernel is reported and the next notebook gets a fresh kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import nbformat as nbf
+import pytest
+
+from pmm_lib.reporting.kernel import WarmKernel
+
+
+def _nb(*sources: str) -> nbf.NotebookNode:
+    nb = nbf.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbf.v4.new_code_cell("x = 0")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbf.v4.new_code_cell(s) for s in sources)]
+    return nb
+
+
+def _text(nb: nbf.NotebookNode, index: int) -> str:
+    return "".join(o.get("text", "") for o in nb.cells[index].outputs if o.get("output_type") == "stream")
+
+
+def test_second_notebook_gets_a_clean_namespace_in_the_same_process(tmp_path):
+    first = _nb("import os, sys, matplotlib\nmatplotlib.rcParams['lines.linewidth'] = 9\n"
+                "secret = 42\nprint(os.getpid(), 'json' in sys.modules)")
+    second = _nb("import os, matplotlib\nprint(os.getpid(), 'secret' in dir(), x, "
+                 "matplotlib.rcParams['lines.linewidth'], os.getcwd())")
+    with WarmKernel() as kernel:
+        a = kernel.execute(first, tmp_path / "a.ipynb", {"x": 1}, cwd=tmp_path)
+        b = kernel.execute(second, tmp_path / "b.ipynb", {"x": 2}, cwd=tmp_path)
+        assert kernel.starts == 1
+    pid_a = _text(a, 2).split()[0]
+    pid_b, leaked, x, linewidth, cwd = _text(b, 2).split()
+    assert pid_a == pid_b  # the same kernel process ...
+    assert leaked == "False" and x == "2"  # ... but nothing of the first notebook is visible
+    assert float(linewidth) == 1.5  # matplotlib's default, not the first notebook's 9
+    assert Path(cwd).resolve() == tmp_path.resolve()
+    counts = [c.get("execution_count") for c in b.cells if c.cell_type == "code"]
+    assert counts == [1, 2, 3]  # parameters, injected parameters, body: as a fresh kernel numbers them
+    saved = json.loads((tmp_path / "b.ipynb").read_text())
+    assert any("injected-parameters" in c["metadata"].get("tags", []) for c in saved["cells"])
+
+
+def test_kernels_started_side_by_side_use_ipc_and_never_collide(tmp_path):
+    results: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            with WarmKernel() as kernel:
+                kernel.start(tmp_path)
+                conn = json.loads(Path(kernel._km.connection_file).read_text())
+                assert conn["transport"] == "ipc"
+                nb = kernel.execute(_nb("print(x * 10)"), tmp_path / f"{i}.ipynb", {"x": i}, cwd=tmp_path)
+                results[i] = _text(nb, 2).strip()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    assert results == {i: str(i * 10) for i in range(6)}
+
+
+def test_a_dead_kernel_is_replaced_for_the_next_notebook(tmp_path):
+
+    with WarmKernel() as kernel:
+        kernel.start(tmp_path)
+        first_pid = kernel.pid
+        with pytest.raises(Exception, match="(?i)dead|died"):
+            kernel.execute(_nb("import os\nos._exit(3)"), tmp_path / "dies.ipynb", {"x": 1}, cwd=tmp_path)
+        nb = kernel.execute(_nb("import os\nprint(os.getpid())"), tmp_path / "next.ipynb", {"x": 1}, cwd=tmp_path)
+        assert kernel.starts == 2 and int(_text(nb, 2)) != first_pid
