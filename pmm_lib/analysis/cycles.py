@@ -68,11 +68,11 @@ def previous_cycle(observations: pd.DataFrame, cycle: int) -> int | None:
 
 def panel_members(observations: pd.DataFrame, cycle: int, previous: int, *, region: str | None = None) -> list[str]:
     """Members with at least one observation in both cycles (sorted), optionally of one WCO region."""
-    have = observations.groupby("cycle")["member"].agg(lambda s: set(map(str, s)))
+    have: dict[int, set[str]] = {int(str(c)): set(map(str, g)) for c, g in observations.groupby("cycle")["member"]}
     for c in (cycle, previous):
-        if c not in have.index:
+        if c not in have:
             raise InputError(f"no observations for cycle {c}", column="cycle",
-                             expected="one of " + ", ".join(str(x) for x in sorted(have.index)))
+                             expected="one of " + ", ".join(str(x) for x in sorted(have)))
     common = have[cycle] & have[previous]
     if region not in (None, "ALL"):
         from pmm_lib.inputs.data import load_members

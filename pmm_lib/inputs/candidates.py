@@ -599,10 +599,10 @@ def _apply_one(w: _Work, ch: Change, path: Path | str, i: int) -> None:
         last = max((j for j, x in enumerate(w.kpis) if x.parent == ch.to), default=len(w.kpis) - 1)
         w.kpis.insert(last + 1, replace(k, parent=ch.to))
     elif isinstance(ch, Reweight):
-        if (pos := w.kpi_pos(ch.code)) is not None:
-            w.kpis[pos] = replace(w.kpis[pos], weight=ch.weight)
-        elif (pos := w.outcome_pos(ch.code)) is not None:
-            w.outcomes[pos] = replace(w.outcomes[pos], weight=ch.weight)
+        if (kpos := w.kpi_pos(ch.code)) is not None:
+            w.kpis[kpos] = replace(w.kpis[kpos], weight=ch.weight)
+        elif (opos := w.outcome_pos(ch.code)) is not None:
+            w.outcomes[opos] = replace(w.outcomes[opos], weight=ch.weight)
         elif (dpos := next((j for j, d in enumerate(w.dims) if d.code == ch.code), None)) is not None:
             w.dims[dpos] = replace(w.dims[dpos], weight=ch.weight)
         else:
@@ -653,24 +653,25 @@ def _apply_one(w: _Work, ch: Change, path: Path | str, i: int) -> None:
             raise _err(path, i, kind, kind, f"merges outcomes of different dimensions ({desc}); "
                        "expected outcomes of one dimension")
         _free_code(w, ch.into, path, i, kind, "into", allowed=ch.codes)
-        first = outs[0]
-        merged = replace(first, code=ch.into, name=ch.name or "; ".join(o.name for o in outs))
+        first_out = outs[0]
+        merged_out = replace(first_out, code=ch.into, name=ch.name or "; ".join(o.name for o in outs))
         for p in sorted(positions, reverse=True):
             del w.outcomes[p]
-        w.outcomes.insert(min(positions), merged)
+        w.outcomes.insert(min(positions), merged_out)
         w.kpis = [replace(k, parent=ch.into) if k.parent in ch.codes else k for k in w.kpis]
     elif isinstance(ch, SplitOutcome):
         pos = _need_outcome(w, ch.code, path, i, kind, kind)
-        out = w.outcomes[pos]
+        split = w.outcomes[pos]
         members = [k.code for k in w.kpis if k.parent == ch.code]
         listed = [k for _, _, ks in ch.into for k in ks]
-        for k in listed:
-            if k not in members:
-                raise _err(path, i, kind, "into", f"{k!r} is not a KPI of {ch.code}; expected one of {', '.join(members)}")
-        twice = sorted({k for k in listed if listed.count(k) > 1})
+        for code in listed:
+            if code not in members:
+                raise _err(path, i, kind, "into", f"{code!r} is not a KPI of {ch.code}; expected one of "
+                           f"{', '.join(members)}")
+        twice = sorted({c for c in listed if listed.count(c) > 1})
         if twice:
             raise _err(path, i, kind, "into", f"{', '.join(twice)} assigned to more than one part; expected each KPI once")
-        missing = [k for k in members if k not in listed]
+        missing = [c for c in members if c not in listed]
         if missing:
             raise _err(path, i, kind, "into", f"{', '.join(missing)} of {ch.code} not assigned; expected every KPI "
                        "of the outcome in exactly one part")
@@ -679,23 +680,23 @@ def _apply_one(w: _Work, ch: Change, path: Path | str, i: int) -> None:
             raise _err(path, i, kind, "into", f"part codes repeat: {new_codes}")
         for j, c in enumerate(new_codes):
             _free_code(w, c, path, i, kind, f"into[{j}].code", allowed=(ch.code,))
-        parts = [Node(c, name, 2, out.parent, out.weight, ks) for c, name, ks in ch.into]
-        w.outcomes[pos:pos + 1] = parts
+        new_nodes = [Node(c, name, 2, split.parent, split.weight, ks) for c, name, ks in ch.into]
+        w.outcomes[pos:pos + 1] = new_nodes
         where = {k: c for c, _, ks in ch.into for k in ks}
-        w.kpis = [replace(k, parent=where[k.code]) if k.code in where else k for k in w.kpis]
+        w.kpis = [replace(x, parent=where[x.code]) if x.code in where else x for x in w.kpis]
     elif isinstance(ch, Rename):
         new = ch.new_code
         if new is not None:
             _free_code(w, new, path, i, kind, "code")
-        if (pos := w.kpi_pos(ch.code)) is not None:
-            w.kpis[pos] = replace(w.kpis[pos], code=new or ch.code, name=ch.name or w.kpis[pos].name)
+        if (kpos := w.kpi_pos(ch.code)) is not None:
+            w.kpis[kpos] = replace(w.kpis[kpos], code=new or ch.code, name=ch.name or w.kpis[kpos].name)
             if new:
                 src = w.sources.pop(ch.code)
                 w.sources[new] = replace(src, code=new)
-        elif (pos := w.outcome_pos(ch.code)) is not None:
-            w.outcomes[pos] = replace(w.outcomes[pos], code=new or ch.code, name=ch.name or w.outcomes[pos].name)
+        elif (opos := w.outcome_pos(ch.code)) is not None:
+            w.outcomes[opos] = replace(w.outcomes[opos], code=new or ch.code, name=ch.name or w.outcomes[opos].name)
             if new:
-                w.kpis = [replace(k, parent=new) if k.parent == ch.code else k for k in w.kpis]
+                w.kpis = [replace(x, parent=new) if x.parent == ch.code else x for x in w.kpis]
         elif (dpos := next((j for j, d in enumerate(w.dims) if d.code == ch.code), None)) is not None:
             w.dims[dpos] = replace(w.dims[dpos], code=new or ch.code, name=ch.name or w.dims[dpos].name)
             if new:
@@ -894,7 +895,8 @@ def framework_record(path: str | Path) -> dict[str, Any]:
 def _manifest_framework(manifest: Mapping[str, Any]) -> tuple[Path | None, str | None]:
     from pmm_lib.paths import ROOT
 
-    rec = manifest.get("framework") if isinstance(manifest.get("framework"), Mapping) else {}
+    got = manifest.get("framework")
+    rec: Mapping[str, Any] = got if isinstance(got, Mapping) else {}
     raw = rec.get("path") or manifest.get("framework_path")
     path = None
     if raw:
@@ -955,12 +957,14 @@ def framework_diff(a: Framework, b: Framework) -> pd.DataFrame:
     ta, tb = a.table().set_index("code"), b.table().set_index("code")
     rows: list[dict[str, Any]] = []
     level_name = {1: "kpi", 2: "outcome", 3: "dimension", 4: "index"}
+    lv_a = {str(k): int(v) for k, v in ta["level"].items()}
+    lv_b = {str(k): int(v) for k, v in tb["level"].items()}
     for code in tb.index:
         if code not in ta.index:
-            rows.append({"code": code, "level": level_name[int(tb.at[code, "level"])], "change": "added",
+            rows.append({"code": code, "level": level_name[lv_b[code]], "change": "added",
                          "before": "", "after": _text(tb.at[code, "parent"])})
     for code in ta.index:
-        lv = level_name[int(ta.at[code, "level"])]
+        lv = level_name[lv_a[code]]
         if code not in tb.index:
             rows.append({"code": code, "level": lv, "change": "removed", "before": _text(ta.at[code, "parent"]),
                          "after": ""})

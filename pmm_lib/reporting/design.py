@@ -108,7 +108,13 @@ class DesignThresholds:
         unknown = sorted(set(values) - set(allowed))
         if unknown:
             raise SpecError(f"design thresholds: unknown name(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
-        return cls(**{k: (int(v) if k == "rank_move" else float(v)) for k, v in values.items()})
+        clean: dict[str, Any] = {}
+        for key, val in values.items():
+            try:
+                clean[key] = int(val) if key == "rank_move" else float(val)
+            except (TypeError, ValueError):
+                raise SpecError(f"design thresholds: {key} must be a number, got {val!r}") from None
+        return cls(**clean)
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,8 +136,9 @@ class DesignReview:
         k_after, measure_after, alpha_after, ci_low_after, ci_high_after, change, n``; ``measure`` is
         ``alpha`` or ``spearman_brown`` (two KPIs), empty when withheld.
     structure : DataFrame
-        First principal component per dimension: ``code, explained_before, explained_after,
-        n_kaiser_before, n_kaiser_after, kmo_before, kmo_after``.
+        First principal component per dimension: ``code, explained_before, n_kaiser_before,
+        kmo_before, withheld_before, explained_after, ...`` (``withheld``: why the small-sample guards
+        withheld the statistics, when they did).
     verdicts : DataFrame
         ``code, parent_before, parent_after, verdict_before, verdict_after, item_rest_before,
         item_rest_after, reasons_before, reasons_after`` (``removed`` / ``new`` where absent).
@@ -315,7 +322,8 @@ def _consistency(b: _Side, c: _Side) -> pd.DataFrame:
 
 
 def _structure(b: _Side, c: _Side) -> pd.DataFrame:
-    return _before_after(b.structure, c.structure, ["code"], ["explained", "n_kaiser", "kmo"])
+    values = ["explained", "n_kaiser", "kmo"] + (["withheld"] if "withheld" in c.structure.columns else [])
+    return _before_after(b.structure, c.structure, ["code"], values)
 
 
 def _verdicts(b: _Side, c: _Side) -> pd.DataFrame:
@@ -511,22 +519,25 @@ def design_findings(review_tables: Mapping[str, pd.DataFrame], *, thresholds: De
         moved=len(moved), interval_excludes_zero=len(sure), threshold=th.rank_move))
     rob = review_tables.get("robustness")
     if rob is not None and {"base", "candidate"} <= set(rob["design"]):
-        rb = rob.set_index("design")
+        rb = {str(d): {str(k): float(v) for k, v in row.items() if k != "design"}
+              for d, row in zip(rob["design"], rob.to_dict(orient="records"), strict=True)}
         findings.append(_finding(
-            f"The mean width of the Members' 90% rank intervals goes from {rb.at['base', 'mean_rank_range']:.2f} "
-            f"to {rb.at['candidate', 'mean_rank_range']:.2f} ranks.",
-            f"mean |rank shift| over replications {rb.at['base', 'mean_abs_rank_shift']:.2f} -> "
-            f"{rb.at['candidate', 'mean_abs_rank_shift']:.2f}; {int(rb.at['candidate', 'n'])} replications",
+            f"The mean width of the Members' 90% rank intervals goes from {rb['base']['mean_rank_range']:.2f} "
+            f"to {rb['candidate']['mean_rank_range']:.2f} ranks.",
+            f"mean |rank shift| over replications {rb['base']['mean_abs_rank_shift']:.2f} -> "
+            f"{rb['candidate']['mean_abs_rank_shift']:.2f}; {int(rb['candidate']['n'])} replications",
             n_units, "neutral", "design.robustness", "uncertainty",
-            width_before=float(rb.at["base", "mean_rank_range"]), width_after=float(rb.at["candidate", "mean_rank_range"])))
-    bu = review_tables["burden"].set_index("design")
-    if {"base", "candidate"} <= set(bu.index):
-        kb, kc = int(bu.at["base", "kpis"]), int(bu.at["candidate", "kpis"])
-        sb, sc = int(bu.at["base", "skipped"]), int(bu.at["candidate", "skipped"])
+            width_before=rb["base"]["mean_rank_range"], width_after=rb["candidate"]["mean_rank_range"]))
+    burden = review_tables["burden"]
+    if {"base", "candidate"} <= set(burden["design"]):
+        bu = {str(d): {str(k): float(v) for k, v in row.items() if k != "design"}
+              for d, row in zip(burden["design"], burden.to_dict(orient="records"), strict=True)}
+        kb, kc = int(bu["base"]["kpis"]), int(bu["candidate"]["kpis"])
+        sb, sc = int(bu["base"]["skipped"]), int(bu["candidate"]["skipped"])
         findings.append(_finding(
             f"Members are asked {kc} KPIs instead of {kb}; expected skips go from {sb} to {sc} values.",
-            f"skip share {bu.at['base', 'skip_share']:.2f} -> {bu.at['candidate', 'skip_share']:.2f}",
-            int(bu.at["candidate", "members"]), "neutral", "design.burden", "data",
+            f"skip share {bu['base']['skip_share']:.2f} -> {bu['candidate']['skip_share']:.2f}",
+            int(bu["candidate"]["members"]), "neutral", "design.burden", "data",
             kpis_before=kb, kpis_after=kc, skipped_before=sb, skipped_after=sc))
     verdict: Verdict = ("mixed" if pos and neg else "improves" if pos else "worsens" if neg else "neutral")
     tail = f"{len(moved)} Member{'s' if len(moved) != 1 else ''} move{'s' if len(moved) == 1 else ''} by more than " \
