@@ -102,6 +102,7 @@ class RssSampler(threading.Thread):
         self.proc = psutil.Process(pid)
         self.every = every
         self.peak = 0.0
+        self.cpu_s = 0.0
         self._stop_evt = threading.Event()
 
     def run(self) -> None:
@@ -112,6 +113,8 @@ class RssSampler(threading.Thread):
                 procs = [self.proc, *self.proc.children(recursive=True)]
                 rss = sum(p.memory_info().rss for p in procs) / 2**20
                 self.peak = max(self.peak, rss)
+                ct = self.proc.cpu_times()
+                self.cpu_s = ct.user + ct.system
             except psutil.Error:
                 pass
             self._stop_evt.wait(self.every)
@@ -237,7 +240,8 @@ def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed:
             "update_median_ms": round(float(np.median(ups)), 1) if ups else None, "updates": len(ups),
             "server_rss_mb": round(rss, 1), "lost_submissions": lost, "merged_submissions": merged,
             "external_requests": sum(len(r["external"]) for r in results), "server_fetched_cdn": cdn,
-            "errors": [r["error"] for r in results if r["error"]][:5], "cpu_count": os.cpu_count()}
+            "server_cpu_s": round(sampler.cpu_s, 1), "load_average_1min": round(os.getloadavg()[0], 1),
+            "errors": [r["error"] for r in results if r["error"]][:3], "cpu_count": os.cpu_count()}
 
 
 def main(argv: list[str] | None = None) -> int:
