@@ -144,3 +144,20 @@ def test_group_gaps_and_frame():
     frame = findings_frame(compute_findings({"tbl-missing-by-group": gaps.assign(missing_in=1.0)}))
     assert list(frame.columns) == ["section", "severity", "statement", "recommendation", "rule", "n", "subjects"]
     assert frame["rule"].str.startswith("data.structural_gap").all()
+
+
+def test_convergence_zero_effect_and_normalisation_warnings():
+    rows = []
+    for output in ("score", "mean_abs_rank_shift"):
+        for factor, first, total in (("treat", 0.0, 0.0), ("normalise", 0.6, 0.83), ("weights", 0.01, 0.02)):
+            for order, est in (("first", first), ("total", total)):
+                rows.append({"code": "PMM", "output": output, "factor": factor, "order": order, "estimate": est,
+                             "ci_low": est - 0.2, "ci_high": est + 0.2, "n": 64})
+    fs = compute_findings({"tbl-sobol": pd.DataFrame(rows)})
+    rules = {f.rule.split(" ")[0]: f for f in fs}
+    assert rules["convergence.sobol"].evidence["n_base"] == 64 and "n_samples ≥ 1000" in rules["convergence.sobol"].recommendation
+    assert rules["convergence.zero_effect"].subjects == ("treat",)
+    assert "different scales" in rules["uncertainty.normalisation_scale"].statement
+    converged = pd.DataFrame(rows).assign(n=2000, ci_low=lambda f: f["estimate"] - 0.01,
+                                          ci_high=lambda f: f["estimate"] + 0.01)
+    assert "convergence.sobol" not in {f.rule.split(" ")[0] for f in compute_findings({"tbl-sobol": converged})}

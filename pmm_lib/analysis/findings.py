@@ -42,8 +42,10 @@ Rule families (``Finding.rule`` names the rule that fired, with its threshold):
 ``convergence.*`` / ``sample.*``
     Sobol' estimates on fewer than ``min_sobol_n`` base samples or with intervals wider than
     ``sobol_ci_width``; factors whose total effect is below ``zero_effect`` (their alternatives
-    give identical results); statistics withheld by :mod:`pmm_lib.analysis.guards`; a region with
-    fewer than ``min_members`` Members.
+    give identical results); a normalisation whose total index on the scores is at least
+    ``normalisation_share`` (scores under different normalisations are on different scales);
+    statistics withheld by :mod:`pmm_lib.analysis.guards`; a region with fewer than
+    ``min_members`` Members.
 
 Examples
 --------
@@ -156,6 +158,7 @@ class FindingRules:
     min_sobol_n: int = 1000
     sobol_ci_width: float = 0.3
     zero_effect: float = 1e-9
+    normalisation_share: float = 0.3
     min_members: int = 10
 
     @classmethod
@@ -700,6 +703,16 @@ def _uncertainty_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names:
                     "total Sobol' index of 0: all its alternatives give identical results on these data (e.g. no "
                     "value is treated as an outlier), so it is not a source of uncertainty here.",
                     {"factors": len(zero)}, n_base, "info", "", "convergence.zero_effect", "uncertainty", tuple(zero)))
+            norm = idx[(idx["factor"] == "normalise") & (idx["output"] == "score")] if "output" in idx.columns else idx.iloc[0:0]
+            if len(norm) and float(norm["estimate"].iloc[0]) >= r.normalisation_share:
+                out.append(Finding(
+                    f"The normalisation drives most of the variance of the scores (total Sobol' index "
+                    f"{_f(norm['estimate'].iloc[0])}): scores computed under different normalisations are on different "
+                    "scales, so score intervals and pooled score distributions mix scales; ranks are comparable.",
+                    {"total": float(norm["estimate"].iloc[0])}, n_base, "warning",
+                    "Compare Members by rank intervals, not by score intervals, across normalisations.",
+                    f"uncertainty.normalisation_scale (total index ≥ {r.normalisation_share})", "uncertainty",
+                    ("normalise",)))
             top = idx.sort_values("estimate", ascending=False)
             if "output" in top.columns:
                 top = top[top["output"] == top["output"].iloc[0]]
@@ -717,7 +730,7 @@ def _sample_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapp
     out: list[Finding] = []
     alpha = t.get("tbl-alpha")
     if alpha is not None and "withheld" in alpha.columns:
-        w = alpha[alpha["withheld"].fillna("").astype(str) != ""]
+        w = alpha[alpha["withheld"].astype("string").fillna("") != ""]
         if len(w):
             out.append(Finding(f"Cronbach's alpha is withheld for {len(w)} of {len(alpha)} groups of KPIs "
                                f"({_join(list(w['code'].astype(str))[:10])}{', …' if len(w) > 10 else ''}): "
@@ -725,13 +738,13 @@ def _sample_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapp
                                "", f"sample.alpha (k < {guards.MIN_K_ALPHA})", "structure", tuple(w["code"].astype(str))))
     ols = t.get("tbl-ols")
     if ols is not None and "dropped_controls" in ols.columns:
-        d = sorted({x for x in ols["dropped_controls"].fillna("").astype(str) if x})
+        d = sorted({x for x in ols["dropped_controls"].astype("string").fillna("") if x})
         if d:
             out.append(Finding("Regression controls dropped: " + "; ".join(d) + ".", {"n": len(d)}, None, "info",
                                "", f"sample.controls (< {guards.MIN_GROUP} Members)", "outcomes", ()))
     kg = t.get("tbl-known-groups")
     if kg is not None and "dropped_groups" in kg.columns:
-        d = sorted({x for x in kg["dropped_groups"].fillna("").astype(str) if x})
+        d = sorted({x for x in kg["dropped_groups"].astype("string").fillna("") if x})
         if d:
             out.append(Finding("Income groups left out of the known-groups test: " + "; ".join(d) + ".", {}, None,
                                "info", "", f"sample.groups (< {guards.MIN_GROUP} Members)", "outcomes", ()))
