@@ -134,6 +134,11 @@ def test_outcome_warnings_wrong_sign_and_governance():
     assert {"outcomes.wrong_sign", "outcomes.tracks_governance"} <= rules
     wrong = next(f for f in fs if f.rule.startswith("outcomes.wrong_sign"))
     assert "DB border time to export" in wrong.statement and wrong.n == 13
+    # WCA's +0.14 with DB export border time: the interval includes 0, the sign is still named
+    weak = compute_findings({"tbl-outcome-correlations": oc.assign(estimate=[0.8, 0.86, 0.14],
+                                                                      ci_low=[0.6, 0.7, -0.45])})
+    w = next(f for f in weak if f.rule.startswith("outcomes.weak"))
+    assert "r = 0.14, the wrong sign, n = 13" in w.statement
 
 
 def test_group_gaps_and_frame():

@@ -623,7 +623,12 @@ def _outcome_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Map
                            "Check the KPIs behind this outcome and the outcome's coverage before publishing.",
                            "outcomes.wrong_sign (interval excludes 0 on the wrong side)", "outcomes", (label,)))
     if weak:
-        out.append(Finding("No clear relation with " + _join([f"{lb} (r = {_f(e)}, n = {n})" for lb, e, n in weak])
+        def _weak(lb: str, e: float, n: int) -> str:
+            meta = next((variable_meta(str(v)) for v in sub["variable"] if variable_label(str(v)) == lb), None)
+            wrong_way = meta is not None and e * meta.direction < 0
+            return f"{lb} (r = {_f(e)}{', the wrong sign' if wrong_way else ''}, n = {n})"
+
+        out.append(Finding("No clear relation with " + _join([_weak(lb, e, n) for lb, e, n in weak])
                            + ": the 95 % interval includes 0.", {"n_weak": len(weak)}, n_all, "warning",
                            "Do not claim the index predicts these outcomes.",
                            "outcomes.weak (interval includes 0)", "outcomes", tuple(lb for lb, _, _ in weak)))
