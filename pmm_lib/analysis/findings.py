@@ -488,7 +488,7 @@ def _structure_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
         n, k = int(_num(g, "n").iloc[0]), int(_num(g, "k").iloc[0])
         if withheld:
             out.append(Finding(f"Dimension {code}: {withheld}.", {"n": n, "k": k}, n, "warning",
-                               "Judge the structure of this dimension on a larger (pooled) sample.",
+                               "Judge the structure of the dimensions on a larger (pooled) sample.",
                                f"sample.pca (n ≤ k or n < {guards.MIN_N_MULTIVARIATE})", "structure", (str(code),)))
             continue
         pc1 = g[g["component"].astype(str) == "PC1"]
@@ -904,8 +904,9 @@ def headlines(findings: Sequence[Finding]) -> list[tuple[str, str, str]]:
             text += ("; " if text else "") + f"PCA withheld for {_join([f.subjects[0] for f in withheld])} (too few Members)"
         out.append(("structure", text + ".", several[0].recommendation if several else ""))
     elif withheld:
-        out.append(("structure", f"PCA withheld for {_join([f.subjects[0] for f in withheld])}: "
-                                 f"{withheld[0].statement.split(': ', 1)[-1]}", withheld[0].recommendation))
+        dims = _join([f"{f.subjects[0]} (n = {f.evidence['n']}, k = {f.evidence['k']})" for f in withheld])
+        out.append(("structure", f"PCA, KMO and Bartlett's test are withheld for {dims}: they need more Members "
+                                 f"than KPIs and at least {guards.MIN_N_MULTIVARIATE}.", withheld[0].recommendation))
     return out
 
 
