@@ -30,7 +30,7 @@ import pandas as pd
 
 from pmm_lib.inputs.framework import load_framework
 from pmm_lib.seed import rng
-from pmm_lib.workshop.exercise import LiveIndex, load_live_index
+from pmm_lib.workshop.live import LiveIndex, load_live_index
 from pmm_lib.workshop.widgets import WeightingApp
 
 
@@ -38,7 +38,7 @@ def _synthetic(seed: int) -> tuple[LiveIndex, pd.DataFrame]:
     fw = load_framework()
     g = rng(seed)
     members = [f"M{i:03d}" for i in range(186)]
-    x = pd.DataFrame(g.uniform(0, 100, (186, 51)), index=members, columns=fw.kpi_codes)
+    x = pd.DataFrame(g.uniform(0, 100, (186, len(fw.kpi_codes))), index=members, columns=fw.kpi_codes)
     x = x.mask(g.random(x.shape) < 0.10)
     outcomes = pd.DataFrame({"member": members, "year": 2018, "variable": "lpi_customs",
                              "value": g.normal(3, 0.5, 186)})
@@ -53,9 +53,10 @@ def _measure(app: WeightingApp, kind: str, n: int, g: np.random.Generator) -> li
         app.mode.value = "ahp"
     for _ in range(n):
         if kind == "dimension":
-            s = app.dim_sliders[int(g.integers(4))]
+            s = list(app.budget.sliders.values())[int(g.integers(4))]
         elif kind == "kpi":
-            sl = app.kpi_sliders["TF"]
+            app.kpi_use["TF"].value = True
+            sl = list(app.kpi_blocks["TF"].sliders.values())
             s = sl[int(g.integers(len(sl)))]
         else:
             s = app.ahp_sliders[int(g.integers(len(app.ahp_sliders)))]
@@ -92,11 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, (live, outcomes) in datasets.items():
-            app = WeightingApp(live, session="bench", outcomes=outcomes, root=tmp)
+            app = WeightingApp(live, session="bench", outcomes=outcomes, root=tmp, join="Bench group")
             for kind in ("dimension", "kpi", "ahp"):
                 _measure(app, kind, 10, g)                       # warm-up
                 t = np.asarray(_measure(app, kind, args.changes, g))
-                results.append({"data": name, "members": len(live.members), "kpis": 51, "change": kind,
+                results.append({"data": name, "members": len(live.members), "kpis": len(live.framework.kpi_codes), "change": kind,
                                 "n": int(t.size), "median_ms": round(float(np.median(t)), 2),
                                 "p95_ms": round(float(np.percentile(t, 95)), 2),
                                 "max_ms": round(float(t.max()), 2)})

@@ -35,19 +35,24 @@ n_boot = 1000
 # is the evidence on each KPI stable, do the Members keep their places, and which scores changed
 # by more than the methodological uncertainty? Both cycles are normalised together (min-max over
 # the pooled panel), so a score change is a change in performance, not a change of the sample's
-# range. Rank stability is Spearman's rho with a percentile bootstrap interval over Members; a
-# score change comes with its 5-95 % interval over Monte Carlo replications in which both cycles
-# are scored under the same draw of methodological choices (`pmm_lib.analysis.cycles`). Variation
+# range; scores are min-max normalised onto [1, 100] (so that the geometric mean, one of the
+# alternatives, is defined) and the normalisation is held fixed, since a score change only has a
+# scale under one normalisation. Rank stability is Spearman's rho with a percentile bootstrap
+# interval over Members; a score change comes with its 5-95 % interval over Monte Carlo
+# replications in which both cycles are scored under the same draw of the other methodological
+# choices (outlier treatment, aggregation, weights; `pmm_lib.analysis.cycles`). Variation
 # KPIs are computed from the T and T-1 values where a Member reported both. Values hidden from this
 # report's audience are treated as missing; Members appear under pseudonyms in a public report.
 # Nothing is produced when there is no earlier cycle.
 
 # %%
+import dataclasses
+
 import pandas as pd
 
 from pmm_lib.analysis import cycles
 from pmm_lib.core.build import build
-from pmm_lib.core.spec import Spec
+from pmm_lib.core.spec import NormaliseSpec, Spec
 from pmm_lib.inputs import data
 from pmm_lib.inputs.candidates import load_design
 from pmm_lib.plots import design as pdz
@@ -59,6 +64,7 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
+spec = dataclasses.replace(spec, normalise=NormaliseSpec("minmax", low=1.0, high=100.0))  # one scale for changes
 meta = load_design(framework_path or None).table()
 obs = disclosure.audience_observations(data.load_observations(), audience)
 previous = previous or cycles.previous_cycle(obs, cycle)
@@ -112,8 +118,8 @@ if panel:
 
 # %%
 if panel:
-    ua = sa.uncertainty_analysis(pooled, meta, sa.standard_problem(spec), n_samples=n_samples, seed=seed,
-                                 targets=[top])
+    problem = dataclasses.replace(sa.standard_problem(spec), normalise=())  # normalisation held fixed
+    ua = sa.uncertainty_analysis(pooled, meta, problem, n_samples=n_samples, seed=seed, targets=[top])
     reps = ua.replications
     by_rep = cycles.split_pooled(pd.DataFrame(reps.scores[~reps.failed, :, 0], columns=reps.units), axis=1)
     nominal = cycles.split_pooled(res.index)

@@ -1,7 +1,8 @@
 """The project's vocabularies, in one place: method names, audiences, regions, the default seed.
 
 Every name a user can type (in a spec YAML, a notebook parameter or on the command line) is
-declared here once as a ``Literal`` type with its tuple of allowed values, and checked with
+declared here once (except the normalisation methods, whose names are the registry of
+:mod:`pmm_lib.core.normalisers`, so that adding one is one function in one module) as a ``Literal`` type with its tuple of allowed values, and checked with
 :func:`check_choice`, which raises an error listing the allowed values. Modules import these
 names; none keeps its own copy. This module imports nothing from the package but
 :mod:`pmm_lib.errors`, so every layer may use it.
@@ -26,7 +27,6 @@ __all__ = [
     "DEFAULT_SEED",
     "ENGINE_AGGREGATIONS",
     "IMPUTE_METHODS",
-    "NORMALISE_METHODS",
     "REGIONS",
     "TREAT_FALLBACKS",
     "TREAT_METHODS",
@@ -36,7 +36,6 @@ __all__ = [
     "DataFormat",
     "EngineAggregation",
     "ImputeMethod",
-    "NormaliseMethod",
     "Region",
     "TreatFallback",
     "TreatMethod",
@@ -51,8 +50,6 @@ DataFormat = Literal["pmm", "coinr"]
 ImputeMethod = Literal["none", "mean", "median", "group_mean", "group_median", "iterative", "panel"]
 TreatMethod = Literal["none", "winsorise", "boxcox"]
 TreatFallback = Literal["log", "none"]
-NormaliseMethod = Literal["minmax", "zscore", "rank", "percentile", "borda", "goalposts",
-                          "distance_to_target", "distance_to_best", "fraction_of_max"]
 WeightMethod = Literal["framework", "equal", "explicit", "file", "budget", "ahp", "pca",
                        "balanced", "bod"]
 AggregateMethod = Literal["arithmetic", "geometric", "harmonic", "generalised", "copeland",
@@ -68,7 +65,6 @@ DATA_FORMATS: tuple[str, ...] = get_args(DataFormat)
 IMPUTE_METHODS: tuple[str, ...] = get_args(ImputeMethod)
 TREAT_METHODS: tuple[str, ...] = get_args(TreatMethod)
 TREAT_FALLBACKS: tuple[str, ...] = get_args(TreatFallback)
-NORMALISE_METHODS: tuple[str, ...] = get_args(NormaliseMethod)
 WEIGHT_METHODS: tuple[str, ...] = get_args(WeightMethod)
 AGGREGATE_METHODS: tuple[str, ...] = get_args(AggregateMethod)
 ENGINE_AGGREGATIONS: tuple[str, ...] = get_args(EngineAggregation)
@@ -90,8 +86,8 @@ def check_choice(value: Any, allowed: Sequence[str], key: str) -> str:
 
     Examples
     --------
-    >>> check_choice("minmax", NORMALISE_METHODS, "normalise.method")
-    'minmax'
+    >>> check_choice("harmonic", AGGREGATE_METHODS, "aggregate.method")
+    'harmonic'
     >>> check_choice("mean", ("arithmetic",), "aggregate.method")
     Traceback (most recent call last):
     ...

@@ -193,3 +193,21 @@ def test_cli_design_compare_reports_a_bad_candidate(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "change #1 (move)" in err and "not an expected outcome" in err
+
+
+@pytest.mark.slow
+def test_run_on_a_candidate_framework(tmp_path, monkeypatch):
+    """`pmm run --framework`: the notebooks compute on the candidate and the manifest records it."""
+    from pmm_lib.reporting.bundle import internal_path
+    from pmm_lib.reporting.runs import RunRequest, execute_run
+
+    monkeypatch.setenv("PMM_PSEUDONYM_KEY", "design-test-key-0123456789")
+    req = RunRequest(region="AMS", cycle=2024, notebooks=("01",), outputs_dir=tmp_path, render=False,
+                     audience="internal", framework=CAND_DIR / "reverse_merge.yaml")
+    res = execute_run(req).raise_for_status()
+    manifest = json.loads(internal_path(res.run_dir, "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["framework"]["candidate"] and manifest["framework"]["kpis"] == 50
+    assert manifest["framework_path"].endswith("reverse_merge.yaml")
+    cov = pd.read_csv(res.run_dir / "tables" / "tbl-coverage.csv")
+    codes = set(cov[cov.columns[0]].astype(str))
+    assert "K47" not in codes and "K46" in codes  # the matrix has the candidate's KPIs

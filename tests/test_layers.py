@@ -126,3 +126,19 @@ def test_cli_help_imports_nothing_heavy(module):
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_public_api_is_small_lazy_and_resolves():
+    import subprocess
+    import sys
+
+    import pmm_lib
+
+    assert 10 <= len(pmm_lib.__all__) <= 25
+    for name in pmm_lib.__all__:
+        assert getattr(pmm_lib, name) is not None, name
+    code = ("import sys, pmm_lib; print(','.join(m for m in ('pandas', 'numpy', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = pmm_lib.nope

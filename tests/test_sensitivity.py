@@ -557,7 +557,7 @@ def test_rank_intervals_with_failures_and_missing_units():
 
     r = rank_desc_int(s, np.int16)
     failed = np.array([False, False, False, True])
-    reps = Replications(pd.Index(list("ABCD")), ("I",), s.T[None].transpose(0, 2, 1).copy(), r[None].copy(),
+    reps = Replications(pd.Index(list("ABCD")), ("I",), s.T[None].copy(), r.T[None].copy(),
                         failed, pd.DataFrame(columns=["group", "n", "error"]), None,
                         np.array([[2.5], [2.0], [1.5], [np.nan]]), np.array([[1.0], [2.0], [3.0], [np.nan]]),
                         0.0, 1)

@@ -411,3 +411,36 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_new_normalisation_method_is_one_registered_function():
+    """The contract of docs/CONTRACTS.md: register one function in pmm_lib.core.normalisers and
+    the spec, build() and the uncertainty engine accept it; nothing else is edited."""
+    import numpy as np
+
+    from pmm_lib.core import normalisers as N
+    from pmm_lib.core.build import build
+    from pmm_lib.core.spec import NormaliseSpec, Spec
+    from pmm_lib.uncertainty import sensitivity as sa
+
+    @N.normaliser("halfway_test")
+    def halfway(a):  # min-max onto [low, high], then halfway towards the middle
+        y, const = N.minmax(a)
+        return (y + (a.low + a.high) / 2) / 2, const
+
+    try:
+        meta = pd.DataFrame({"code": ["a", "b", "I"], "level": [1, 1, 2], "parent": ["I", "I", None],
+                             "direction": [1, -1, 1], "weight": 1.0})
+        data = pd.DataFrame({"a": [0.0, 5.0, 10.0], "b": [1.0, 3.0, 2.0]}, index=list("XYZ"))
+        spec = Spec(normalise=NormaliseSpec("halfway_test", low=0, high=100))
+        res = build(data, meta, spec)
+        assert res.normalised["a"].tolist() == [25.0, 50.0, 75.0]
+        problem = sa.UncertaintyProblem(Spec(), normalise=(NormaliseSpec(), spec.normalise))
+        design = sa.sample_design(data, meta, problem, 16, seed=1)
+        reps = sa.evaluate(data, meta, problem, design, score_dtype=np.float64)
+        i = int(np.flatnonzero(design.values("normalise") == 1)[0])
+        np.testing.assert_allclose(reps.scores[i, :, 0], res.index.to_numpy())
+    finally:
+        del N.NORMALISERS["halfway_test"]
+    with pytest.raises(SpecError, match="allowed: minmax"):
+        NormaliseSpec("halfway_test")

@@ -33,20 +33,19 @@ from typing import Any
 
 import yaml
 
+from pmm_lib.core.normalisers import NORMALISE_METHODS, NORMALISERS
 from pmm_lib.errors import SpecError
 from pmm_lib.io import write_text_atomic
 from pmm_lib.vocab import (
     AGGREGATE_METHODS,
     DATA_FORMATS,
     IMPUTE_METHODS,
-    NORMALISE_METHODS,
     TREAT_FALLBACKS,
     TREAT_METHODS,
     WEIGHT_METHODS,
     AggregateMethod,
     DataFormat,
     ImputeMethod,
-    NormaliseMethod,
     TreatFallback,
     TreatMethod,
     WeightMethod,
@@ -237,7 +236,7 @@ class NormaliseSpec:
     (default: the meta table's ``target`` column, else the framework's good-side bound).
     """
 
-    method: NormaliseMethod = "minmax"
+    method: str = "minmax"  # one of NORMALISE_METHODS (pmm_lib.core.normalisers)
     low: float = 0.0
     high: float = 100.0
     mean: float = 0.0
@@ -245,7 +244,7 @@ class NormaliseSpec:
     targets: FrozenDict = field(default_factory=FrozenDict)
 
     def __post_init__(self) -> None:
-        check_choice(self.method, NORMALISE_METHODS, "normalise.method")
+        check_choice(self.method, tuple(NORMALISERS), "normalise.method")
         _number(self.low, "normalise.low")
         _number(self.high, "normalise.high")
         if not self.low < self.high:

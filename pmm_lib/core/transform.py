@@ -23,12 +23,11 @@ from typing import Any, get_args
 import numpy as np
 import pandas as pd
 
+from pmm_lib.core.normalisers import NORMALISERS, NormaliseInput
 from pmm_lib.core.spec import (
     IMPUTE_METHODS,
-    NORMALISE_METHODS,
     TREAT_METHODS,
     ImputeMethod,
-    NormaliseMethod,
     TreatFallback,
     TreatMethod,
     check_choice,
@@ -592,7 +591,7 @@ def treat_table(log: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- normalise
 def normalise(data: pd.DataFrame, meta: pd.DataFrame | None = None,
-              method: NormaliseMethod = "minmax", *, low: float = 0.0, high: float = 100.0,
+              method: str = "minmax", *, low: float = 0.0, high: float = 100.0,
               mean: float = 0.0, sd: float = 1.0,
               targets: Mapping[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bring indicators onto a common scale, higher = better for every method.
@@ -647,7 +646,7 @@ def normalise(data: pd.DataFrame, meta: pd.DataFrame | None = None,
     >>> normalise(d, m, "minmax")[0].round(2).to_dict("list")
     {'a': [0.0, 25.0, 100.0], 'b': [100.0, 75.0, 0.0]}
     """
-    check_choice(method, NORMALISE_METHODS, "normalise.method")
+    check_choice(method, tuple(NORMALISERS), "normalise.method")
     if not low < high:
         raise SpecError(f"normalise: low ({low}) must be below high ({high})")
     if not sd > 0:
@@ -658,48 +657,11 @@ def normalise(data: pd.DataFrame, meta: pd.DataFrame | None = None,
     dirs = mt["direction"].to_numpy(dtype="float64")
     X = x.to_numpy()
     Xd = X * dirs
-    span = high - low
     records: list[tuple[str, str, str, str, str, float]] = []
     with np.errstate(all="ignore"):
-        if method in ("minmax", "distance_to_best"):
-            mn, mx = _nanmin(Xd), _nanmax(Xd)
-            Y = low + span * (Xd - mn) / (mx - mn) if method == "minmax" else \
-                low + span * (1.0 - (mx - Xd) / (mx - mn))
-            const = mx == mn
-        elif method == "zscore":
-            n = (~np.isnan(Xd)).sum(axis=0)
-            m_ = np.nansum(Xd, axis=0) / n
-            s = np.sqrt(np.nansum((Xd - m_) ** 2, axis=0) / (n - 1))
-            Y = mean + sd * (Xd - m_) / s
-            const = ~(s > 0)
-        elif method in ("rank", "percentile", "borda"):
-            R = pd.DataFrame(Xd).rank(method="min", na_option="keep").to_numpy()
-            n = (~np.isnan(Xd)).sum(axis=0)
-            if method == "rank":
-                Y = R
-            elif method == "borda":
-                Y = R - 1.0
-            else:
-                Y = low + span * (R - 1.0) / (n - 1)
-            const = np.zeros(len(codes), dtype=bool)
-        elif method == "goalposts":
-            lo, up = _bounds(mt, codes)
-            y = np.where(dirs > 0, (X - lo) / (up - lo), (up - X) / (up - lo))
-            Y = low + span * np.clip(y, 0.0, 1.0)
-            const = np.zeros(len(codes), dtype=bool)
-        elif method == "distance_to_target":
-            t = _targets(mt, codes, targets) * dirs
-            mn = _nanmin(Xd)
-            y = 1.0 - (t - Xd) / (t - mn)
-            y = np.where(Xd >= t, 1.0, np.minimum(y, 1.0))
-            Y = np.where(np.isnan(Xd), np.nan, low + span * y)
-            const = np.zeros(len(codes), dtype=bool)
-        else:  # fraction_of_max
-            _check_fraction(X, dirs, codes)
-            mx = _nanmax(X)
-            y = np.where(dirs > 0, X / mx, _nanmin(X) / X)
-            Y = low + span * y
-            const = (dirs > 0) & (mx == 0)
+        Y, const = NORMALISERS[method](NormaliseInput(X=X, Xd=Xd, dirs=dirs, low=float(low), high=float(high),
+                                                      mean=float(mean), sd=float(sd), targets=targets,
+                                                      meta=mt, codes=codes))
     const = np.asarray(const) & ((~np.isnan(X)).sum(axis=0) > 0)
     if const.any():
         Y = Y.copy()
@@ -707,14 +669,6 @@ def normalise(data: pd.DataFrame, meta: pd.DataFrame | None = None,
         records += [("normalise", c, "", "constant", "no spread: scores left missing", np.nan)
                     for c, k in zip(codes, const, strict=True) if k]
     return pd.DataFrame(Y, index=x.index, columns=x.columns), _log(records)
-
-
-def _nanmin(a: np.ndarray) -> np.ndarray:
-    return np.nanmin(np.where(np.isnan(a), np.inf, a), axis=0) if a.shape[0] else np.full(a.shape[1], np.nan)
-
-
-def _nanmax(a: np.ndarray) -> np.ndarray:
-    return np.nanmax(np.where(np.isnan(a), -np.inf, a), axis=0) if a.shape[0] else np.full(a.shape[1], np.nan)
 
 
 def _meta_for(meta: pd.DataFrame | None, codes: list[str]) -> pd.DataFrame:
@@ -740,44 +694,3 @@ def _meta_for(meta: pd.DataFrame | None, codes: list[str]) -> pd.DataFrame:
                          expected="1 (higher is better) or -1 (lower is better)")
     mt["direction"] = d
     return mt
-
-
-def _bounds(mt: pd.DataFrame, codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    if "lower" not in mt.columns or "upper" not in mt.columns:
-        raise InputError("normalise 'goalposts': the meta table needs 'lower' and 'upper' columns "
-                         "(the framework bounds)", column="lower")
-    lo = pd.to_numeric(mt["lower"], errors="coerce").to_numpy(dtype="float64")
-    up = pd.to_numeric(mt["upper"], errors="coerce").to_numpy(dtype="float64")
-    bad = [c for c, a, b in zip(codes, lo, up, strict=True) if not a < b]
-    if bad:
-        raise InputError(f"normalise 'goalposts': indicators {bad[:5]} lack bounds with lower < upper",
-                         column="lower")
-    return lo, up
-
-
-def _targets(mt: pd.DataFrame, codes: list[str], targets: Mapping[str, float] | None) -> np.ndarray:
-    out = np.full(len(codes), np.nan)
-    if "target" in mt.columns:
-        out = pd.to_numeric(mt["target"], errors="coerce").to_numpy(dtype="float64").copy()
-    if "lower" in mt.columns and "upper" in mt.columns:
-        side = np.where(mt["direction"].to_numpy() > 0, pd.to_numeric(mt["upper"], errors="coerce"),
-                        pd.to_numeric(mt["lower"], errors="coerce"))
-        out = np.where(np.isnan(out), side, out)
-    for code, t in (targets or {}).items():
-        if code not in codes:
-            raise SpecError(f"normalise.targets: unknown indicator code {code!r}")
-        out[codes.index(code)] = float(t)
-    if np.isnan(out).any():
-        bad = [c for c, t in zip(codes, out, strict=True) if np.isnan(t)]
-        raise SpecError(f"normalise.targets: no target for {bad[:5]} (give normalise.targets, a meta "
-                        "'target' column or framework bounds)")
-    return out
-
-
-def _check_fraction(X: np.ndarray, dirs: np.ndarray, codes: list[str]) -> None:
-    with np.errstate(invalid="ignore"):
-        neg = np.where(dirs > 0, (X < 0).any(axis=0), (X <= 0).any(axis=0))
-    if neg.any():
-        c = codes[int(np.flatnonzero(neg)[0])]
-        raise InputError(f"normalise 'fraction_of_max': indicator {c} has values <= 0", column=c,
-                         expected="values >= 0 (direction +1) or > 0 (direction -1)")

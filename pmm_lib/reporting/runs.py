@@ -23,7 +23,6 @@ and :func:`compare_runs` explains how two runs differ. The CLI subcommands ``run
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -617,7 +616,8 @@ def _sweep(request: RunRequest) -> list[dict[str, Any]]:
 
 
 def execute_run(request: RunRequest, *, progress: bool = False,
-                on_event: Callable[[str], None] | None = None) -> RunResult:
+                on_event: Callable[[str], None] | None = None,
+                provenance: Mapping[str, Any] | None = None) -> RunResult:
     """Execute one run; see the module docstring for the steps.
 
     Parameters
@@ -627,6 +627,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         Show a tqdm bar over the notebooks.
     on_event : callable, optional
         Called with one-line status messages (``"01_data_quality.ipynb: ok (3.2 s)"``).
+    provenance : mapping, optional
+        Extra manifest entries written from the start (:func:`rerun`: ``rerun_of``,
+        ``notebooks_source``, ``notebooks_dir``).
 
     Returns
     -------
@@ -706,6 +709,7 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     })
     if scenario_text is not None:  # the copy in the run folder is what the notebooks read
         manifest.data["inputs"]["scenario.yaml"] = hashlib.sha256(scenario_text.encode("utf-8")).hexdigest()
+    manifest.data.update(provenance or {})
     manifest.write()
     bar = None
     if progress:
@@ -1029,14 +1033,12 @@ def rerun(run_dir: str | Path, *, progress: bool = False, render: bool = True, n
         if len(edited):  # the working copy moved on; the recorded version is what runs
             edited = edited.assign(change=edited["change"] + " (recorded version run)")
             input_changes = pd.concat([input_changes, edited], ignore_index=True)
-        result = execute_run(request, progress=progress, on_event=on_event)
+        result = execute_run(request, progress=progress, on_event=on_event, provenance={
+            "rerun_of": old.get("run_id", run_dir.name), "notebooks_source": source,
+            "notebooks_dir": stable_path(Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR)})
     finally:
         shutil.rmtree(private, ignore_errors=True)
     new = load_manifest(result.run_dir)
-    with contextlib.suppress(OSError):
-        new.update(rerun_of=old.get("run_id", run_dir.name), notebooks_source=source,
-                   notebooks_dir=stable_path(Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR))
-        _write_manifest(result.run_dir, new)
     output_changes = _diff_hashes(old.get("outputs", {}), new.get("outputs", {}))
     return result, input_changes, output_changes
 

@@ -61,10 +61,11 @@ class Replications:
         Unit codes.
     targets : tuple of str
         Tracked codes.
-    score_store : ndarray (targets, n, units)
+    score_store : ndarray (targets, units, n)
         Scores (``score_dtype`` of :func:`evaluate`, float32 by default); NaN where a unit has
-        no score or the replication failed.
-    rank_store : ndarray of int (targets, n, units)
+        no score or the replication failed. Unit-major, so a unit's replications are contiguous
+        for the summaries.
+    rank_store : ndarray of int (targets, units, n)
         Ranks (1 = best, ties 'min'); 0 where there is no rank.
     failed : ndarray of bool (n,)
         Replications whose build raised.
@@ -95,12 +96,12 @@ class Replications:
     @property
     def n(self) -> int:
         """Number of replications."""
-        return int(self.score_store.shape[1])
+        return int(self.score_store.shape[2])
 
     @property
     def scores(self) -> np.ndarray:
         """Scores as ``(n, units, targets)`` (a view of :attr:`score_store`, no copy)."""
-        return self.score_store.transpose(1, 2, 0)
+        return self.score_store.transpose(2, 1, 0)
 
     @property
     def ranks(self) -> np.ndarray:
@@ -109,9 +110,9 @@ class Replications:
 
     def rank_rows(self, rows: Any) -> np.ndarray:
         """Float ranks ``(len(rows), units, targets)`` of some replications (NaN = no rank)."""
-        r = self.rank_store[:, rows].astype(float)
+        r = self.rank_store[:, :, rows].astype(float)
         r[r == 0] = np.nan
-        return r.transpose(1, 2, 0)
+        return r.transpose(2, 1, 0)
 
     def to_long(self) -> pd.DataFrame:
         """Tidy frame: ``replication, unit, code, score, rank`` (failed replications dropped)."""
@@ -194,8 +195,8 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     ch = design_choices(prep, design)
     n, nu, nt = design.n, len(prep.units), len(targets)
     rdt = _rank_dtype(nu)
-    scores = np.full((nt, n, nu), np.nan, dtype=score_dtype)
-    ranks = np.zeros((nt, n, nu), dtype=rdt)
+    scores = np.full((nt, nu, n), np.nan, dtype=score_dtype)
+    ranks = np.zeros((nt, nu, n), dtype=rdt)
     failed = np.zeros(n, dtype=bool)
     fail_rows: list[dict[str, Any]] = []
     split_exclusion = not _exclusion_is_columnwise(problem)
@@ -277,14 +278,14 @@ def _evaluate_chunk(prep: Prepared, design: SampleDesign, ch: dict[str, np.ndarr
         if lv == 1 and include is not None:
             v = np.where(include[:, j:j + 1], v[None, :], np.nan)
         if v.ndim == 1 and not domain.any():  # structure-aware: one score vector, one ranking
-            scores[t, rows] = v[None, :]
-            ranks[t, rows] = _int_ranks(v, rdt)[None, :]
+            scores[t][:, rows] = v[:, None]
+            ranks[t][:, rows] = _int_ranks(v, rdt)[:, None]
             continue
         v = np.broadcast_to(v, (s, v.shape[-1]))
         if domain.any():
             v = np.where(domain[:, None], np.nan, v)
-        scores[t, rows] = v
-        ranks[t, rows] = _int_ranks(v, rdt)
+        scores[t][:, rows] = v.T
+        ranks[t][:, rows] = _int_ranks(v, rdt).T
 
 
 @contextlib.contextmanager

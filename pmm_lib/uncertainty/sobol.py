@@ -227,7 +227,7 @@ def _sobol_frame(reps: Replications, blocks: np.ndarray, outputs: Sequence[str],
                 frames.append(f)
     for out in (o for o in outputs if o != "mean_abs_rank_shift"):
         for t, code in enumerate(reps.targets):
-            arr = (reps.score_store[t, rows_idx].astype(float) if out == "score"
+            arr = (reps.score_store[t][:, rows_idx].T.astype(float) if out == "score"
                    else reps.rank_rows(rows_idx)[:, :, t])
             keep = ~np.isnan(arr).any(axis=0)
             res = _sobol_arrays(arr[:, keep], k, num_resamples, conf_level, seed, per_column=per_unit)

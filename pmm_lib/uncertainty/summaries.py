@@ -52,14 +52,15 @@ def _rank_stats_counts(r: np.ndarray, nominal: np.ndarray, qs: tuple[float, ...]
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact rank quantiles and mean |rank - nominal| of every unit from rank counts (small U).
 
-    ``r`` is (m, U) with ranks 1..U and 0 = no rank. One bincount gives the (U, U + 1) table
-    of how often each unit took each rank; the type-7 quantile of a unit's ranks is read off
-    the cumulative counts, so no sort is needed.
+    ``r`` is (U, m) with ranks 1..U and 0 = no rank. One bincount per unit gives the (U, U + 1)
+    table of how often each unit took each rank; the type-7 quantile of a unit's ranks is read
+    off the cumulative counts, so no sort is needed.
     """
-    m, nu = r.shape
+    nu, m = r.shape
     k = nu + 1
-    counts = np.bincount((r.astype(np.int64) + (np.arange(nu) * k)[None, :]).ravel(),
-                         minlength=nu * k).reshape(nu, k)
+    counts = np.empty((nu, k), dtype=np.int64)
+    for u in range(nu):
+        counts[u] = np.bincount(r[u], minlength=k)[:k]
     valid = counts[:, 1:]
     n_valid = valid.sum(axis=1)
     cum = np.cumsum(valid, axis=1)  # cum[u, j] = ranks <= j + 1
@@ -85,14 +86,14 @@ def _rank_stats_counts(r: np.ndarray, nominal: np.ndarray, qs: tuple[float, ...]
 def _rank_stats_sorted(r: np.ndarray, nominal: np.ndarray, qs: tuple[float, ...]
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The same by a radix sort of each unit's ranks (large U, where counts would be U x U)."""
-    m, nu = r.shape
+    nu, m = r.shape
     out = np.full((len(qs), nu), np.nan)
     shift = np.full(nu, np.nan)
     n_valid = np.zeros(nu, dtype=np.int64)
-    step = max(1, _BLOCK_BYTES // max(m * r.itemsize, 1))
+    step = max(1, _BLOCK_BYTES // max(m * 8, 1))
     for u0 in range(0, nu, step):
         blk = slice(u0, min(nu, u0 + step))
-        srt = np.sort(r[:, blk].T, axis=-1, kind="stable")  # small integers: radix sort; 0 sorts first
+        srt = np.sort(r[blk], axis=-1, kind="stable")  # small integers: radix sort; 0 sorts first
         missing = (srt == 0).sum(axis=-1)
         nv = m - missing
         out[:, blk] = sorted_quantiles(srt, qs, n_valid=nv, start=missing)
@@ -105,15 +106,15 @@ def _rank_stats_sorted(r: np.ndarray, nominal: np.ndarray, qs: tuple[float, ...]
 
 
 def _score_quantiles(s: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Type-7 quantiles of every unit's scores (m, U): one (SIMD) sort per block of units."""
-    m, nu = s.shape
+    """Type-7 quantiles of every unit's scores (U, m): one sort per block of units."""
+    nu, m = s.shape
     out = np.full((len(qs), nu), np.nan)
     n_valid = np.zeros(nu, dtype=np.int64)
     step = max(1, _BLOCK_BYTES // max(m * s.itemsize, 1))
     for u0 in range(0, nu, step):
         blk = slice(u0, min(nu, u0 + step))
-        srt = np.sort(s[:, blk].T, axis=-1)  # NaN sorts last
-        nv = (~np.isnan(srt)).sum(axis=-1)
+        srt = np.sort(s[blk], axis=-1)  # NaN sorts last
+        nv = m - np.isnan(srt).sum(axis=-1)
         out[:, blk] = sorted_quantiles(srt, qs, n_valid=nv)
         n_valid[blk] = nv
     return out, n_valid
@@ -122,11 +123,11 @@ def _score_quantiles(s: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, 
 def _target_stats(reps: Replications, t: int, ok: np.ndarray | None, quantiles: tuple[float, float]
                   ) -> dict[str, np.ndarray]:
     lo, hi = quantiles
-    r_all = reps.rank_store[t]
+    r_all = reps.rank_store[t]  # (units, n): each unit's replications contiguous
     s_all = reps.score_store[t]
     if ok is not None:  # copy only the successful replications, and only when something failed
-        r_all, s_all = r_all[ok], s_all[ok]
-    m, nu = r_all.shape
+        r_all, s_all = r_all[:, ok], s_all[:, ok]
+    nu, m = r_all.shape
     out: dict[str, np.ndarray] = {}
     if m == 0:
         for k in ("rank_low", "rank_q50", "rank_high", "mean_abs_rank_shift",
