@@ -109,7 +109,7 @@ fw = load_framework()
 gaps = disclosure.suppress_by_count(  # a group of fewer than min_n Members shows no share
     findings.group_gaps(matrix, members[["sids", "landlocked", "ldc", "income_group"]],
                         {k.code: k.parent for k in fw.kpis}),
-    {"missing_in": "n_group", "missing_out": "n_other"}, min_n=view.min_n)
+    {"missing_in": "n_group", "missing_out": "n_other"}, min_n=view.min_n).dropna(subset=["missing_in", "missing_out"])
 report.save_table(gaps, "tbl-missing-by-group",
                   f"Share of each expected outcome's values missing inside and outside each group of Members "
                   f"({place}, {cycle}): small island developing states, landlocked, least developed, income group.",
