@@ -711,8 +711,8 @@ def write_paper_source(run_dir: str | Path, manifest: Mapping[str, Any] | None =
                        framework: Framework | None = None) -> Path:
     """Copy the Quarto project into ``run_dir`` and write the run's blocks; return ``run_dir/paper.qmd``.
 
-    Also writes ``findings.json`` (every finding with its rule and evidence) and
-    ``tables/findings.csv`` beside the paper.
+    Also writes ``findings.json`` (every finding with its section, severity, rule, evidence, n and
+    the KPIs it advises dropping) beside the paper.
     """
     run_dir = Path(run_dir)
     template_dir = Path(template_dir) if template_dir is not None else METHODOLOGY_DIR
