@@ -410,3 +410,17 @@ def test_project_rerun_takes_the_notebooks_from_the_project_and_reproduces(tmp_p
     assert m["notebooks_source"]  # "git commit ..." or "notebooks"
     assert m["notebook_hashes"] == runs.load_manifest(first.run_dir)["notebook_hashes"]
     assert inputs.empty and outputs.empty
+
+
+def test_run_help_documents_one_exit_code_per_failure_class(capsys):
+    from pmm_lib.errors import EXIT_CODES
+
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    out = capsys.readouterr().out
+    for code, text in EXIT_CODES.items():
+        assert f"{code:<4d}{text.split(':')[0]}" in " ".join(out.split()) or f"  {code}" in out, code
+    assert "storage" in out and "external tool" in out and "refused" in out
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "RUNS.md").read_text()
+    for code in EXIT_CODES:
+        assert f"| {code} |" in docs, code  # the same table in docs/RUNS.md
