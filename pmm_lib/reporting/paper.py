@@ -487,7 +487,8 @@ def _weighting(run: _Run) -> str:
         moved = adv.assign(shift_abs=adv["shift"].abs()).sort_values("shift_abs", ascending=False)
         moved = moved[moved["shift_abs"] > 0].head(12).drop(columns=["shift_abs"])
         if len(moved):
-            dropped = str(adv["dropped"].iloc[0]) if "dropped" in adv.columns else ""
+            first = adv["dropped"].iloc[0] if "dropped" in adv.columns else ""
+            dropped = str(first) if pd.notna(first) else ""
             blocks.append(_table(run, moved[["member", "framework", "advised", "rank_framework", "rank_advised", "shift"]],
                                  "tbl-advised", f"The index as computed (framework KPIs) and as advised (without "
                                  f"{dropped or 'the flagged KPIs'}): the Members whose rank moves most; every Member "
