@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,47 @@ def test_missing_and_invalid_files(tmp_path) -> None:
 
 def test_framework_error_is_a_value_error() -> None:
     assert issubclass(FrameworkError, ValueError)
+
+
+# ------------------------------------------------------------------ translations
+
+def test_every_node_is_translated_in_french_and_spanish(fw) -> None:
+    assert fw.languages == ("en", "fr", "es")
+    for lang in ("fr", "es"):
+        for k in fw.kpis:
+            assert k.text("name", lang) and k.text("name", lang) != k.name, (k.code, lang)
+            assert k.text("definition", lang) != k.definition
+            assert fw.unit_label(k.unit, lang)
+        for node in (*fw.outcomes, *fw.dimensions):
+            assert node.text("name", lang) != node.name
+        assert fw.reference_period_text(lang) != fw.reference_period_text("en")
+
+
+def test_customs_terminology_in_translations(fw) -> None:
+    """Release is 'mainlevée' / 'levante', clearance 'dédouanement' / 'despacho', AEO 'OEA' (WCO usage)."""
+    assert "mainlevée" in fw.kpi("K01").text("name", "fr") and "levante" in fw.kpi("K01").text("name", "es")
+    assert "OEA" in fw.kpi("K05").text("name", "fr") and "OEA" in fw.kpi("K05").text("name", "es")
+    assert "guichet unique" in fw.kpi("K08").text("name", "fr")
+    assert "ventanilla única" in fw.kpi("K08").text("name", "es")
+    assert "a posteriori" in fw.kpi("K16").text("name", "fr")
+    assert "despacho aduanero" in fw.kpi("K44").text("definition", "es")
+    assert fw.unit_label("hours", "fr") == "heures" and fw.unit_label("days", "es") == "días"
+    assert fw.unit_label("hours", "en") == "hours" and fw.kpi("K01").text("name", "de") == fw.kpi("K01").name
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: _kpi(d, "K03").pop("name_fr"), "KPI K03: missing or empty translation 'name_fr'"),
+    (lambda d: _kpi(d, "K03").update(definition_es=" "), "KPI K03: missing or empty translation 'definition_es'"),
+    (lambda d: d["dimensions"][0].pop("name_es"), "dimension TF: missing or empty translation 'name_es'"),
+    (lambda d: d["dimensions"][1]["outcomes"][0].pop("name_fr"), "outcome O08: missing or empty translation"),
+    (lambda d: _kpi(d, "K03").update(name_de="Quote"), "'name_de' is for language 'de'"),
+    (lambda d: d["unit_labels"]["hours"].pop("es"), "unit_labels: unit 'hours' has no 'es' label"),
+    (lambda d: d["unit_labels"].update(furlongs={"fr": "x", "es": "y"}), "'furlongs' is not the unit of any KPI"),
+    (lambda d: d["reference_period"].pop("fr"), "reference_period has no 'fr' text"),
+    (lambda d: d.update(languages=["fr", "en"]), "'languages' must list distinct two-letter codes starting with 'en'"),
+])
+def test_bad_translations_are_rejected(tmp_path, raw, edit, message) -> None:
+    data = copy.deepcopy(raw)
+    edit(data)
+    with pytest.raises(FrameworkError, match=re.escape(message)):
+        load_framework(_write(tmp_path, data))

@@ -17,10 +17,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
 
 def test_ten_participants_at_once():
     pytest.importorskip("playwright.async_api")
-    from pmm_lib.workshop.assets import missing_assets
+    from pmm_lib.errors import RunError
+    from pmm_lib.workshop.assets import install_assets, missing_assets
 
     if missing_assets():
-        pytest.skip(f"browser assets missing: {missing_assets()} (pmm workshop assets)")
+        try:
+            install_assets()            # once per machine, from the npm registry
+        except RunError as exc:
+            pytest.skip(f"browser assets missing ({missing_assets()}) and not installable: {exc}")
     import workshop_load as wl
 
     res = wl.run(10, moves=3)

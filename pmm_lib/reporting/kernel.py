@@ -98,7 +98,7 @@ def _register_engine() -> None:
     if _ENGINE in papermill_engines._engines:
         return
 
-    class _WarmClient(PapermillNotebookClient):  # type: ignore[misc]
+    class _WarmClient(PapermillNotebookClient):
         prelude = ""
 
         def papermill_execute_cells(self) -> None:
@@ -111,7 +111,7 @@ def _register_engine() -> None:
                                        f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
             super().papermill_execute_cells()
 
-    class _WarmEngine(NBClientEngine):  # type: ignore[misc]
+    class _WarmEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
                                      stdout_file: Any = None, stderr_file: Any = None,

@@ -290,7 +290,7 @@ def _header_typ(run: _Run) -> str:
 def _notice(run: _Run) -> str:
     """The HTML page's banner and download links (the PDF carries the notice in its subtitle and headers)."""
     links = ("Download: [PDF](paper.pdf) · [tables as CSV](#annex-d-files-of-this-run)"
-             + (" · [executed notebooks](#annex-d-files-of-this-run)" if run.audience in ("wco", "internal") else ""))
+             + (" · [executed notebooks](#annex-d-files-of-this-run)" if run.audience == "internal" else ""))
     banner = ("::: {.simulated .html-only}\n" + SIMULATED_NOTICE + ": the Member returns of this run are the "
               "workbench's synthetic data with a planted truth; the Members' names are real, their KPI values are "
               "not.\n:::\n\n" if is_simulated(run.manifest) else "")
@@ -321,10 +321,10 @@ def _key_findings(run: _Run) -> str:
 def _intro(run: _Run) -> str:
     m = run.manifest
     params = dict(m.get("parameters", {}))
-    aud = {"public": "This is a **public** edition: Member-level KPI values appear only where the Member marked "
-                     "them public; Members are shown by pseudonym where their scores could reveal suppressed values.",
-           "wco": "This edition is for **WCO Members and the Secretariat**: values a Member marked restricted are "
-                  "suppressed.",
+    aud = {"public": "This is a **public** edition: every number in it is computed from the KPI values Members "
+                     "marked public only (other values are treated as missing); Members are shown by pseudonym.",
+           "wco": "This edition is for **WCO Members and the Secretariat**: every number in it is computed from "
+                  "the values Members marked public or WCO-only; restricted values are treated as missing.",
            "internal": "This is an **internal** working paper of the methodology team: it may contain values "
                        "Members marked restricted and must not be circulated."}.get(run.audience, "")
     sim = ("The Member returns are the workbench's **synthetic** data, generated with a planted truth to test the "
@@ -676,7 +676,7 @@ def _annex(run: _Run) -> str:
         out += ["", "Figures of the run not placed in the paper (too detailed to print legibly on a page, or "
                     "outside its sections):"]
         out += [f"- [{escape_md(a.caption)}]({a.path.relative_to(run.run_dir).as_posix()}) (PNG)" for a in figs]
-    if run.audience in ("wco", "internal"):
+    if run.audience == "internal":  # public and wco bundles keep the notebooks in _internal/ (reporting.bundle)
         nbs = sorted((run.run_dir / "notebooks").glob("*.ipynb")) if (run.run_dir / "notebooks").is_dir() else []
         if nbs:
             out += ["", "Executed notebooks: " + ", ".join(

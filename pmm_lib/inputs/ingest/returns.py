@@ -161,8 +161,9 @@ def read_returns(paths_in: Sequence[str | Path] | None = None, *, cycle: int | N
     obs = finish(frames, fw, col)
     col.raise_if_any()
     if obs.empty:
-        raise InputError("the inputs hold no values", file=", ".join(i["name"] for i in inputs) or None,
-                         expected="at least one filled value")
+        names = ", ".join(i["name"] for i in inputs) or None
+        col.error("the inputs hold no values", file=names, expected="at least one filled value")
+        col.raise_if_any()
     non_responses = pd.concat([_empty_non_responses(), *non], ignore_index=True)
     respondents = _respondents(frames)
     if cycle is not None:
