@@ -334,7 +334,6 @@ def test_project_run_ams_produces_paper(tmp_path):
                 if art.startswith("figures/") and art.endswith(".json")]
     # the run's figures reach the paper (which ones it embeds is the paper's choice: test_paper*)
     assert captions and [c for c in captions if c in text], captions
-    assert "Executed notebooks: 01 data quality, 02 indicator validity" in text
 
 
 @pytest.mark.slow
