@@ -317,7 +317,10 @@ def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows:
              for row in shown.itertuples(index=False, name=None)]
     widths = [max([len(h), 3, *(len(r[i]) for r in cells)]) for i, h in enumerate(heads)]
     # one character of air per column, so adjacent columns never touch in the PDF
-    dashes = [1 + (w if numeric[i] else max(min(w, 38), max([3, *(len(x) for r in cells for x in r[i].split()[:50])])))
+    # one character of air per column, so adjacent columns never touch in the PDF; a numeric column
+    # is as wide as its longest cell or the longest word of its header (headers wrap between words)
+    dashes = [1 + (max(3, *(len(r[i]) for r in cells), *(len(x) for x in heads[i].split())) if numeric[i]
+                   else max(min(w, 38), max([3, *(len(x) for r in cells for x in r[i].split()[:50])])))
               for i, w in enumerate(widths)]
 
     def line(values: list[str]) -> str:
