@@ -766,3 +766,12 @@ def test_bundled_returns_keep_their_contract_and_flag_small_percentages() -> Non
     assert obs.loc[small, "flag"].str.contains("below_one_percent").all()
     assert not obs.loc[~small, "flag"].str.contains("below_one_percent").any()
     assert sum("below one per cent" in w.message for w in res.warnings) == int(small.sum())
+
+
+def test_formula_without_result_is_reported_once(tmp_path: Path) -> None:
+    p = filled_workbook(tmp_path / "f.xlsx", edit=lambda wb, fw: wb["TF"].__setitem__(f"I{kpi_row(wb['TF'], 'K01')}",
+                                                                                      "=1+1"))
+    with pytest.raises(InputError) as info:
+        read_returns([p], members=TEST_MEMBERS)
+    assert [i.message for i in info.value.issues] == [f"cell I{kpi_row(openpyxl.load_workbook(p)['TF'], 'K01')} "
+                                                      "holds a formula with no stored result"]
