@@ -2,9 +2,12 @@
 
 Registers a fresh session with N groups, starts ``pmm workshop serve``'s server (one Solara
 process, :func:`pmm_lib.workshop.server.serve_command`) on a free loopback port, and drives
-Debian's Chromium through Playwright: every participant is a page in its own browser context
-(its own cookie, i.e. its own device) in one of a few browser processes. All pages open their
-group's join link at the same moment; each then moves dimension sliders with the keyboard
+Debian's Chromium through Playwright: every participant is a page in one of a few browser
+processes (by default the pages of one browser share a context, hence its HTTP and code cache:
+the browsers run on the server's own 2 cores, which in a room the participants' laptops would
+not; ``--context-per-page`` gives each page its own context, cookie and cold cache). Host names
+other than the loopback do not resolve, so nothing can come from the internet. All pages open
+their group's join link at the same moment; each then moves dimension sliders with the keyboard
 ``--moves`` times (with a short think time) and submits once.
 
 Measured:
@@ -48,6 +51,9 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-renderer-backgrounding",
         "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
+#: every host name but the loopback fails to resolve: nothing can be fetched from outside, without
+#: routing each request through the test driver (which would also disable the HTTP cache)
+OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"]
 DIMS = ["TF", "RC", "ES", "OD"]
 
 
@@ -125,20 +131,12 @@ class RssSampler(threading.Thread):
         return self.peak
 
 
-async def _participant(browser: Any, url: str, code: str, start: float, moves: int, rng: random.Random,
-                       block: bool) -> dict[str, Any]:
-    ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
+async def _participant(ctx: Any, url: str, code: str, start: float, moves: int, rng: random.Random
+                       ) -> dict[str, Any]:
     external: list[str] = []
-    if block:
-        async def route(r: Any) -> None:
-            u = r.request.url
-            if u.startswith(("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "data:", "blob:")):
-                await r.continue_()
-            else:
-                external.append(u)
-                await r.abort()
-        await ctx.route("**/*", route)
     page = await ctx.new_page()
+    page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+            else external.append(r.url))
     out: dict[str, Any] = {"code": code, "tti": math.nan, "updates": [], "submitted": None, "external": external,
                            "error": ""}
     try:
@@ -166,18 +164,22 @@ async def _participant(browser: Any, url: str, code: str, start: float, moves: i
     except Exception as exc:  # noqa: BLE001 - reported in the JSON, counted as not interactive / lost
         out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
     finally:
-        await ctx.close()
+        await page.close()
     return out
 
 
-async def _drive(url: str, codes: list[str], moves: int, n_browsers: int, seed: int, block: bool) -> list[dict]:
+async def _drive(url: str, codes: list[str], moves: int, n_browsers: int, seed: int, shared: bool) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browsers = [await p.chromium.launch(executable_path=CHROMIUM, args=ARGS) for _ in range(n_browsers)]
+        browsers = [await p.chromium.launch(executable_path=CHROMIUM, args=ARGS + OFFLINE) for _ in range(n_browsers)]
+        shared_ctx = [await b.new_context(viewport={"width": 1366, "height": 768}) for b in browsers] if shared else []
+        contexts = [shared_ctx[i % n_browsers] if shared else
+                    await browsers[i % n_browsers].new_context(viewport={"width": 1366, "height": 768})
+                    for i in range(len(codes))]
         rng = random.Random(seed)
         start = time.perf_counter()
-        tasks = [_participant(browsers[i % n_browsers], url, c, start, moves, random.Random(rng.random()), block)
+        tasks = [_participant(contexts[i], url, c, start, moves, random.Random(rng.random()))
                  for i, c in enumerate(codes)]
         results = await asyncio.gather(*tasks)
         for b in browsers:
@@ -207,7 +209,7 @@ def check_submissions(root: Path, session: str, cfg: Any, results: list[dict]) -
 
 
 def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed: int = 1,
-        block_external: bool = True, region: str = "AMS", cycle: int = 2024) -> dict[str, Any]:
+        shared_context: bool = True, region: str = "AMS", cycle: int = 2024) -> dict[str, Any]:
     """Run the benchmark once; returns the figures (see the module docstring)."""
     import numpy as np
 
@@ -225,7 +227,7 @@ def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed:
     try:
         n_b = browsers or max(1, math.ceil(participants / 25))
         results = asyncio.run(_drive(f"http://127.0.0.1:{port}/", [g.code for g in cfg.groups], moves, n_b, seed,
-                                     block_external))
+                                     shared_context))
     finally:
         rss = sampler.stop()
         stop_server(proc)
@@ -234,6 +236,7 @@ def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed:
     ups = [u for r in results for u in r["updates"]]
     cdn = "Could not load URL" in log.read_text(errors="replace")
     return {"participants": participants, "interactive": len(tti), "browsers": n_b,
+            "contexts": n_b if shared_context else participants,
             "time_to_interactive_max_s": round(max(tti), 2) if tti else None,
             "time_to_interactive_median_s": round(float(np.median(tti)), 2) if tti else None,
             "update_p95_ms": round(float(np.percentile(ups, 95)), 1) if ups else None,
@@ -250,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--moves", type=int, default=5, help="slider moves per participant")
     ap.add_argument("--browsers", type=int, default=0, help="browser processes (default: one per 25 pages)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--context-per-page", action="store_true",
+                    help="one browser context per page (own cookie and cache) instead of one per browser")
     args = ap.parse_args(argv)
-    res = run(args.participants, moves=args.moves, browsers=args.browsers or None, seed=args.seed)
+    res = run(args.participants, moves=args.moves, browsers=args.browsers or None, seed=args.seed,
+              shared_context=not args.context_per_page)
     print(json.dumps(res))
     return 0
 

@@ -80,7 +80,7 @@ alpha
 
 # %%
 #| label: fig-alpha
-#| fig-cap: "Cronbach's alpha per dimension and expected outcome ({place}, {cycle}) with bootstrap 95% intervals; the dashed line marks 0.7. Expected outcomes with one KPI have no alpha."
+#| fig-cap: "Cronbach's alpha per dimension and expected outcome ({place}, {cycle}) with bootstrap 95% intervals; the dashed line marks 0.7. Alpha is withheld for groups of fewer than three KPIs (with two it is a rescaled correlation)."
 ax = pv.plot_alpha(alpha)
 report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 

@@ -16,6 +16,7 @@ from pmm_lib.analysis.findings import (
     compute_findings,
     findings_frame,
     group_gaps,
+    headlines,
     kpi_fitness,
 )
 from pmm_lib.analysis.validity import scorecard
@@ -134,6 +135,11 @@ def test_outcome_warnings_wrong_sign_and_governance():
     assert {"outcomes.wrong_sign", "outcomes.tracks_governance"} <= rules
     wrong = next(f for f in fs if f.rule.startswith("outcomes.wrong_sign"))
     assert "DB border time to export" in wrong.statement and wrong.n == 13
+    # WCA's +0.14 with DB export border time: the interval includes 0, the sign is still named
+    weak = compute_findings({"tbl-outcome-correlations": oc.assign(estimate=[0.8, 0.86, 0.14],
+                                                                      ci_low=[0.6, 0.7, -0.45])})
+    w = next(f for f in weak if f.rule.startswith("outcomes.weak"))
+    assert "r = 0.14, the wrong sign, n = 13" in w.statement
 
 
 def test_group_gaps_and_frame():
@@ -144,3 +150,32 @@ def test_group_gaps_and_frame():
     frame = findings_frame(compute_findings({"tbl-missing-by-group": gaps.assign(missing_in=1.0)}))
     assert list(frame.columns) == ["section", "severity", "statement", "recommendation", "rule", "n", "subjects"]
     assert frame["rule"].str.startswith("data.structural_gap").all()
+
+
+def test_convergence_zero_effect_and_normalisation_warnings():
+    rows = []
+    for output in ("score", "mean_abs_rank_shift"):
+        for factor, first, total in (("treat", 0.0, 0.0), ("normalise", 0.6, 0.83), ("weights", 0.01, 0.02)):
+            for order, est in (("first", first), ("total", total)):
+                rows.append({"code": "PMM", "output": output, "factor": factor, "order": order, "estimate": est,
+                             "ci_low": est - 0.2, "ci_high": est + 0.2, "n": 64})
+    fs = compute_findings({"tbl-sobol": pd.DataFrame(rows)})
+    rules = {f.rule.split(" ")[0]: f for f in fs}
+    assert rules["convergence.sobol"].evidence["n_base"] == 64 and "n_samples ≥ 1000" in rules["convergence.sobol"].recommendation
+    assert rules["convergence.zero_effect"].subjects == ("treat",)
+    assert "different scales" in rules["uncertainty.normalisation_scale"].statement
+    converged = pd.DataFrame(rows).assign(n=2000, ci_low=lambda f: f["estimate"] - 0.01,
+                                          ci_high=lambda f: f["estimate"] + 0.01)
+    assert "convergence.sobol" not in {f.rule.split(" ")[0] for f in compute_findings({"tbl-sobol": converged})}
+
+
+def test_no_drop_is_advised_on_too_few_members():
+    card = pd.DataFrame({"code": ["K01", "K40"], "dimension": ["OD", "OD"], "coverage": [1.0, 1.0],
+                         "n": [13, 13], "item_rest_r": [0.8, -0.74], "index_r": [0.8, -0.7],
+                         "r_max": [0.8, 0.81], "r_max_with": ["K40", "K01"], "verdict": ["keep", "drop"]})
+    fs = compute_findings({"tbl-scorecard": card})
+    assert advised_drops(fs) == ()
+    k40 = next(f for f in fs if f.rule.startswith("kpi.misdirected"))
+    assert "pooled sample" in k40.recommendation and "n = 13" in k40.recommendation
+    assert "too few Members to advise a drop (n = 13)" in headlines(fs)[1][1]
+    assert advised_drops(compute_findings({"tbl-scorecard": card.assign(n=20)})) == ("K40",)

@@ -85,3 +85,21 @@ def test_a_dead_kernel_is_replaced_for_the_next_notebook(tmp_path):
             kernel.execute(_nb("import os\nos._exit(3)"), tmp_path / "dies.ipynb", {"x": 1}, cwd=tmp_path)
         nb = kernel.execute(_nb("import os\nprint(os.getpid())"), tmp_path / "next.ipynb", {"x": 1}, cwd=tmp_path)
         assert kernel.starts == 2 and int(_text(nb, 2)) != first_pid
+
+
+def test_socket_folders_of_dead_runners_are_removed(tmp_path):
+    import subprocess
+    import sys
+    import tempfile
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    stale = Path(tempfile.gettempdir()) / f"pmm-kernel-{proc.pid}-zzzz"
+    stale.mkdir()
+    (stale / "kernel.json").write_text("{}")
+    with WarmKernel() as kernel:
+        kernel.start(tmp_path)
+        own = Path(kernel._dir)
+        assert own.name.startswith(f"pmm-kernel-{__import__('os').getpid()}-") and own.is_dir()
+        assert "--HistoryManager.hist_file=:memory:" in kernel.extra_arguments
+    assert not stale.exists() and not own.exists()

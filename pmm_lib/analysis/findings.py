@@ -18,7 +18,9 @@ Rule families (``Finding.rule`` names the rule that fired, with its threshold):
     (the KPI runs against its dimension after orientation: its direction is probably wrong);
     *unrelated*: ``|item-rest r| < unrelated_r`` and ``|index r| < unrelated_index_r`` (it measures
     something else); *collinear*: ``|r| > collinear_r`` with another KPI (one signal counted twice,
-    keep one); other non-keep verdicts are reported for review without a drop.
+    keep one); other non-keep verdicts are reported for review without a drop. A drop is advised
+    only when the evidence rests on at least ``min_n_drop`` Members; below that the KPI is flagged
+    for review on the pooled sample.
 ``structure.*``
     per dimension: one dominant component when parallel analysis keeps one and it explains at least
     ``dominant_share`` of the variance (Horn 1965, doi:10.1007/BF02289447).
@@ -42,8 +44,10 @@ Rule families (``Finding.rule`` names the rule that fired, with its threshold):
 ``convergence.*`` / ``sample.*``
     Sobol' estimates on fewer than ``min_sobol_n`` base samples or with intervals wider than
     ``sobol_ci_width``; factors whose total effect is below ``zero_effect`` (their alternatives
-    give identical results); statistics withheld by :mod:`pmm_lib.analysis.guards`; a region with
-    fewer than ``min_members`` Members.
+    give identical results); a normalisation whose total index on the scores is at least
+    ``normalisation_share`` (scores under different normalisations are on different scales);
+    statistics withheld by :mod:`pmm_lib.analysis.guards`; a region with fewer than
+    ``min_members`` Members.
 
 Examples
 --------
@@ -156,7 +160,9 @@ class FindingRules:
     min_sobol_n: int = 1000
     sobol_ci_width: float = 0.3
     zero_effect: float = 1e-9
+    normalisation_share: float = 0.3
     min_members: int = 10
+    min_n_drop: int = 20
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> FindingRules:
@@ -344,10 +350,11 @@ def kpi_fitness(card: pd.DataFrame, rules: FindingRules | None = None) -> pd.Dat
     Returns
     -------
     DataFrame
-        ``code, dimension, verdict, problem, reason, action, drop, n`` — ``problem`` one of
+        ``code, dimension, verdict, problem, reason, action, drop, n, thin`` — ``problem`` one of
         ``misdirected, unrelated, collinear, coverage, review``; ``reason`` in words with the
         numbers; ``drop`` True for the KPIs the index should leave out (one of each collinear
-        pair: the later code).
+        pair: the later code); ``thin`` True when the evidence rests on fewer than
+        ``rules.min_n_drop`` Members, so the KPI is flagged but no drop is advised.
 
     Examples
     --------
@@ -356,6 +363,8 @@ def kpi_fitness(card: pd.DataFrame, rules: FindingRules | None = None) -> pd.Dat
     ...                      "r_max": [0.99, 0.99], "r_max_with": ["K47", "K46"], "verdict": ["review", "review"]})
     >>> kpi_fitness(card)[["code", "problem", "drop"]].values.tolist()
     [['K46', 'collinear', False], ['K47', 'collinear', True]]
+    >>> kpi_fitness(card.assign(n=13))["drop"].tolist()  # 13 Members: flagged, no drop advised
+    [False, False]
     """
     r = rules or FindingRules()
     rows = []
@@ -391,9 +400,14 @@ def kpi_fitness(card: pd.DataFrame, rules: FindingRules | None = None) -> pd.Dat
             problem = "review"
             reason = _review_reason(row)
             action, drop = "kept; to be reviewed", False
+        thin = problem in ("misdirected", "unrelated", "collinear") and n < r.min_n_drop
+        if thin:  # a correlation on a dozen Members is too noisy to take a KPI out of an index
+            action = f"kept: n = {n} Members are too few to advise a drop (needs {r.min_n_drop}); judged on the pooled sample"
+            drop = False
         rows.append({"code": code, "dimension": dim, "verdict": verdict, "problem": problem,
-                     "reason": reason, "action": action, "drop": drop, "n": n})
-    return pd.DataFrame(rows, columns=["code", "dimension", "verdict", "problem", "reason", "action", "drop", "n"])
+                     "reason": reason, "action": action, "drop": drop, "n": n, "thin": thin})
+    return pd.DataFrame(rows, columns=["code", "dimension", "verdict", "problem", "reason", "action", "drop", "n",
+                                       "thin"])
 
 
 def _kpi_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
@@ -417,11 +431,13 @@ def _kpi_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping
             done.update(codes)
             dropped = tuple(pair.loc[pair["drop"], "code"]) + (() if not row["drop"] else (code,))
             dropped = tuple(sorted(set(dropped)))
+            rec = (f"Keep one of the pair: the advised index keeps {codes[0]} and drops {_join(list(dropped))}."
+                   if dropped else f"Check {_join(codes)} on the pooled sample: n = {int(row['n'])} Members are "
+                   f"too few to advise a drop here.")
             out.append(Finding(
                 f"{_join([_named(c, names) for c in codes])} are near-duplicates: " + row["reason"].split(": ", 1)[1]
                 + ".", {"r_max": float(_num(card[card["code"] == code], "r_max").iloc[0])}, int(row["n"]),
-                "warning", f"Keep one of the pair: the advised index keeps {codes[0]} and drops "
-                f"{_join(list(dropped)) or codes[-1]}.", rules["collinear"], "validity", tuple(codes), dropped))
+                "warning", rec, rules["collinear"], "validity", tuple(codes), dropped))
             continue
         done.add(code)
         sev: Severity = "critical" if row["problem"] == "misdirected" else (
@@ -431,6 +447,10 @@ def _kpi_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping
                             "dimension is shown.",
                "coverage": f"Keep {code} but report how much of it is imputed.",
                "review": f"Review {code}; the index keeps it."}[row["problem"]]
+        if row["thin"]:
+            rec = (f"Review {code} on the pooled sample: n = {int(row['n'])} Members are too few to advise "
+                   "dropping it here.")
+            sev = "warning"
         row_card = card[card["code"] == code].iloc[0]
         out.append(Finding(
             f"{_named(code, names)} {row['reason']}.",
@@ -444,7 +464,9 @@ def _kpi_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping
         f"The scorecard keeps {int(counts.get('keep', 0))} of {len(card)} KPIs, flags "
         f"{int(counts.get('review', 0))} for review and {int(counts.get('drop', 0))} for dropping; "
         + (f"the findings advise leaving out {_join(list(drops))}; the framework index computed in this run "
-           "still includes them." if drops else "no KPI needs to leave the index."),
+           "still includes them." if drops else
+           "no drop is advised on so few Members; the flagged KPIs are judged on the pooled sample."
+           if fit["thin"].any() else "no KPI needs to leave the index."),
         {"keep": int(counts.get("keep", 0)), "review": int(counts.get("review", 0)),
          "drop": int(counts.get("drop", 0)), "advised_drops": len(drops)}, n,
         "warning" if drops else "info",
@@ -466,7 +488,7 @@ def _structure_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
         n, k = int(_num(g, "n").iloc[0]), int(_num(g, "k").iloc[0])
         if withheld:
             out.append(Finding(f"Dimension {code}: {withheld}.", {"n": n, "k": k}, n, "warning",
-                               "Judge the structure of this dimension on a larger (pooled) sample.",
+                               "Judge the structure of the dimensions on a larger (pooled) sample.",
                                f"sample.pca (n ≤ k or n < {guards.MIN_N_MULTIVARIATE})", "structure", (str(code),)))
             continue
         pc1 = g[g["component"].astype(str) == "PC1"]
@@ -620,7 +642,12 @@ def _outcome_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Map
                            "Check the KPIs behind this outcome and the outcome's coverage before publishing.",
                            "outcomes.wrong_sign (interval excludes 0 on the wrong side)", "outcomes", (label,)))
     if weak:
-        out.append(Finding("No clear relation with " + _join([f"{lb} (r = {_f(e)}, n = {n})" for lb, e, n in weak])
+        def _weak(lb: str, e: float, n: int) -> str:
+            meta = next((variable_meta(str(v)) for v in sub["variable"] if variable_label(str(v)) == lb), None)
+            wrong_way = meta is not None and e * meta.direction < 0
+            return f"{lb} (r = {_f(e)}{', the wrong sign' if wrong_way else ''}, n = {n})"
+
+        out.append(Finding("No clear relation with " + _join([_weak(lb, e, n) for lb, e, n in weak])
                            + ": the 95 % interval includes 0.", {"n_weak": len(weak)}, n_all, "warning",
                            "Do not claim the index predicts these outcomes.",
                            "outcomes.weak (interval includes 0)", "outcomes", tuple(lb for lb, _, _ in weak)))
@@ -700,6 +727,16 @@ def _uncertainty_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names:
                     "total Sobol' index of 0: all its alternatives give identical results on these data (e.g. no "
                     "value is treated as an outlier), so it is not a source of uncertainty here.",
                     {"factors": len(zero)}, n_base, "info", "", "convergence.zero_effect", "uncertainty", tuple(zero)))
+            norm = idx[(idx["factor"] == "normalise") & (idx["output"] == "score")] if "output" in idx.columns else idx.iloc[0:0]
+            if len(norm) and float(norm["estimate"].iloc[0]) >= r.normalisation_share:
+                out.append(Finding(
+                    f"The normalisation drives most of the variance of the scores (total Sobol' index "
+                    f"{_f(norm['estimate'].iloc[0])}): scores computed under different normalisations are on different "
+                    "scales, so score intervals and pooled score distributions mix scales; ranks are comparable.",
+                    {"total": float(norm["estimate"].iloc[0])}, n_base, "warning",
+                    "Compare Members by rank intervals, not by score intervals, across normalisations.",
+                    f"uncertainty.normalisation_scale (total index ≥ {r.normalisation_share})", "uncertainty",
+                    ("normalise",)))
             top = idx.sort_values("estimate", ascending=False)
             if "output" in top.columns:
                 top = top[top["output"] == top["output"].iloc[0]]
@@ -717,7 +754,7 @@ def _sample_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapp
     out: list[Finding] = []
     alpha = t.get("tbl-alpha")
     if alpha is not None and "withheld" in alpha.columns:
-        w = alpha[alpha["withheld"].fillna("").astype(str) != ""]
+        w = alpha[alpha["withheld"].astype("string").fillna("") != ""]
         if len(w):
             out.append(Finding(f"Cronbach's alpha is withheld for {len(w)} of {len(alpha)} groups of KPIs "
                                f"({_join(list(w['code'].astype(str))[:10])}{', …' if len(w) > 10 else ''}): "
@@ -725,13 +762,13 @@ def _sample_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapp
                                "", f"sample.alpha (k < {guards.MIN_K_ALPHA})", "structure", tuple(w["code"].astype(str))))
     ols = t.get("tbl-ols")
     if ols is not None and "dropped_controls" in ols.columns:
-        d = sorted({x for x in ols["dropped_controls"].fillna("").astype(str) if x})
+        d = sorted({x for x in ols["dropped_controls"].astype("string").fillna("") if x})
         if d:
             out.append(Finding("Regression controls dropped: " + "; ".join(d) + ".", {"n": len(d)}, None, "info",
                                "", f"sample.controls (< {guards.MIN_GROUP} Members)", "outcomes", ()))
     kg = t.get("tbl-known-groups")
     if kg is not None and "dropped_groups" in kg.columns:
-        d = sorted({x for x in kg["dropped_groups"].fillna("").astype(str) if x})
+        d = sorted({x for x in kg["dropped_groups"].astype("string").fillna("") if x})
         if d:
             out.append(Finding("Income groups left out of the known-groups test: " + "; ".join(d) + ".", {}, None,
                                "info", "", f"sample.groups (< {guards.MIN_GROUP} Members)", "outcomes", ()))
@@ -794,15 +831,17 @@ def headlines(findings: Sequence[Finding]) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     by = lambda prefix: [f for f in findings if f.rule.startswith(prefix)]  # noqa: E731
     parts = []
-    unrel = by("kpi.unrelated")
+    thin = [f for f in findings if f.rule.startswith(("kpi.unrelated", "kpi.misdirected", "kpi.collinear"))
+            and not f.drop]
+    unrel = [f for f in by("kpi.unrelated") if f.drop]
     if unrel:
         rs = [abs(f.evidence.get("item_rest_r", float("nan"))) for f in unrel]
         parts.append(f"{_join([f.subjects[0] for f in unrel])} (unrelated to {'their' if len(unrel) > 1 else 'its'} "
                      f"dimension: |item-rest r| ≤ {_f(max(rs))})")
-    for f in by("kpi.misdirected"):
+    for f in [f for f in by("kpi.misdirected") if f.drop]:
         parts.append(f"{f.subjects[0]} (runs against its dimension: item-rest r = {_f(f.evidence['item_rest_r'])}, "
                      f"n = {f.n})")
-    for f in by("kpi.collinear"):
+    for f in [f for f in by("kpi.collinear") if f.drop]:
         kept = [c for c in f.subjects if c not in f.drop]
         parts.append(f"{_join(list(f.drop))} (near-duplicate of {_join(kept)}: |r| = {_f(f.evidence['r_max'])})")
     summary = by("kpi.summary")
@@ -812,6 +851,13 @@ def headlines(findings: Sequence[Finding]) -> list[tuple[str, str, str]]:
                                 f"includes {'them' if n_drop > 1 else 'it'}.", summary[0].recommendation if summary else ""))
     elif summary:
         out.append(("validity", summary[0].statement, summary[0].recommendation))
+    if thin:
+        codes = sorted({c for f in thin for c in f.subjects})
+        ns = sorted({int(f.n) for f in thin if f.n is not None})
+        out.append(("validity", f"{_join(codes)} {'are' if len(codes) > 1 else 'is'} flagged as unrelated, "
+                                "misdirected or duplicated, but on too few Members to advise a drop "
+                                f"(n = {ns[0]}{f'–{ns[-1]}' if len(ns) > 1 else ''}); the pooled evidence decides.",
+                    "Judge the flagged KPIs on the pooled (all-region) sample before changing the index."))
     for f in by("data.structural_gap"):
         out.append(("data", f.statement, f.recommendation))
     for f in by("data.coverage"):
@@ -858,8 +904,9 @@ def headlines(findings: Sequence[Finding]) -> list[tuple[str, str, str]]:
             text += ("; " if text else "") + f"PCA withheld for {_join([f.subjects[0] for f in withheld])} (too few Members)"
         out.append(("structure", text + ".", several[0].recommendation if several else ""))
     elif withheld:
-        out.append(("structure", f"PCA withheld for {_join([f.subjects[0] for f in withheld])}: "
-                                 f"{withheld[0].statement.split(': ', 1)[-1]}", withheld[0].recommendation))
+        dims = _join([f"{f.subjects[0]} (n = {f.evidence['n']}, k = {f.evidence['k']})" for f in withheld])
+        out.append(("structure", f"PCA, KMO and Bartlett's test are withheld for {dims}: they need more Members "
+                                 f"than KPIs and at least {guards.MIN_N_MULTIVARIATE}.", withheld[0].recommendation))
     return out
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "build_pmm",
     "index_shares",
     "nominal_weights",
+    "pmm_inputs",
     "stage_options",
 ]
 
@@ -495,28 +496,43 @@ def build(data: pd.DataFrame, meta: pd.DataFrame, spec: Spec | None = None, *,
 
 
 # --------------------------------------------------------------------------- loaders
-def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int | None = None,
-              observations: pd.DataFrame | None = None, seed: SeedLike = None,
-              framework_path: str | Path | None = None) -> IndexResult:
-    """Build the PMM index for one region and cycle from the observations.
+def pmm_inputs(spec: Spec, *, region: str | None = None, cycle: int | None = None,
+               observations: pd.DataFrame | None = None, framework_path: str | Path | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The PMM matrix, hierarchy and build options for one region and cycle (the one PMM loader).
 
-    Loads the framework (its full table is the meta: bounds feed goalposts and targets),
-    the observations (:func:`pmm_lib.inputs.data.load_observations` unless given) through
-    :func:`pmm_lib.inputs.data.to_matrix`, the Members' grouping columns for group imputation, and,
-    for panel imputation, the same region's other cycles.
+    Loads the framework (its full table is the meta: bounds feed goalposts and targets), the
+    observations (:func:`pmm_lib.inputs.data.load_observations` unless given) through
+    :func:`pmm_lib.inputs.data.to_matrix`, the Members' grouping columns for group imputation,
+    and, for panel imputation, the same region's other cycles.
 
     Parameters
     ----------
-    spec : Spec, optional
-        Default :meth:`Spec.default`. ``region``/``cycle`` override ``spec.data``.
+    spec : Spec
+        ``region``/``cycle`` override ``spec.data``; the cycle defaults to the latest observed.
     framework_path : str or Path, optional
         A framework or candidate file (:func:`pmm_lib.inputs.candidates.load_design`); default the
         project's framework. A candidate's observations are mapped onto its KPIs.
+
+    Returns
+    -------
+    data : DataFrame
+        Members x KPIs.
+    meta : DataFrame
+        The framework table.
+    build_options : dict
+        Keyword arguments of :func:`build` (``cycle`` and, as the spec needs them, ``groups``, ``panel``).
+
+    Raises
+    ------
+    InputError
+        No observations, or none for the requested cycle (naming the cycles there are).
+    SpecError
+        An unknown Member grouping column for group imputation.
     """
     from pmm_lib.inputs import data as data_mod
     from pmm_lib.inputs.candidates import load_design
 
-    spec = Spec.default() if spec is None else spec
     fw = load_design(framework_path)
     obs = data_mod.load_observations() if observations is None else observations
     region = region if region is not None else spec.data.region
@@ -524,23 +540,39 @@ def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int
     if not cycles:
         raise InputError("no observations", column="cycle")
     cycle = cycle if cycle is not None else (spec.data.cycle if spec.data.cycle is not None else cycles[-1])
+    if int(cycle) not in cycles:
+        raise InputError(f"no observations for cycle {cycle}", column="cycle",
+                         expected=f"one of {', '.join(map(str, cycles))}")
     matrix = data_mod.to_matrix(obs, int(cycle), region, framework_path=framework_path)
-    meta = fw.table()
-    groups = None
+    options: dict[str, Any] = {"cycle": int(cycle)}
     if spec.impute.method in ("group_mean", "group_median"):
         members = data_mod.load_members().set_index("member")
         if spec.impute.group not in members.columns:
             raise SpecError(f"impute.group: unknown Member grouping column {spec.impute.group!r}; "
                             f"allowed: {', '.join(c for c in members.columns if c not in ('name',))}")
-        groups = members.reindex(matrix.index)
-    panel = None
+        options["groups"] = members.reindex(matrix.index)
     if spec.impute.method == "panel":
-        panel = {}
-        for c in cycles:
-            if c != int(cycle):
-                other = data_mod.to_matrix(obs, c, region, framework_path=framework_path)
-                panel[c] = other
-    return build(matrix, meta, spec, groups=groups, panel=panel, cycle=int(cycle), seed=seed)
+        options["panel"] = {c: data_mod.to_matrix(obs, c, region, framework_path=framework_path)
+                            for c in cycles if c != int(cycle)}
+    return matrix, fw.table(), options
+
+
+def build_pmm(spec: Spec | None = None, *, region: str | None = None, cycle: int | None = None,
+              observations: pd.DataFrame | None = None, seed: SeedLike = None,
+              framework_path: str | Path | None = None) -> IndexResult:
+    """Build the PMM index for one region and cycle from the observations (:func:`pmm_inputs`, then :func:`build`).
+
+    Parameters
+    ----------
+    spec : Spec, optional
+        Default :meth:`Spec.default`. ``region``/``cycle`` override ``spec.data``.
+    framework_path : str or Path, optional
+        A framework or candidate file (see :func:`pmm_inputs`).
+    """
+    spec = Spec.default() if spec is None else spec
+    matrix, meta, options = pmm_inputs(spec, region=region, cycle=cycle, observations=observations,
+                                       framework_path=framework_path)
+    return build(matrix, meta, spec, seed=seed, **options)
 
 
 def build_from_spec_file(path: str | Path, *, seed: SeedLike = None) -> IndexResult:

@@ -233,8 +233,9 @@ def _compile(triples: tuple[tuple[str, int, str | None], ...]) -> Hierarchy:
                             f"{level[p]} (expected {level[c] + 1})")
     kids: dict[str, list[str]] = {c: [] for c in codes}
     for c in codes:
-        if parent[c] is not None:
-            kids[parent[c]].append(c)
+        p = parent[c]
+        if p is not None:
+            kids[p].append(c)
     childless = [c for c in codes if level[c] >= 2 and not kids[c]]
     if childless:
         raise SpecError(f"meta: aggregate(s) without children: {', '.join(childless)} "

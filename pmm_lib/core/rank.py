@@ -35,41 +35,9 @@ def rank_desc(scores: np.ndarray) -> np.ndarray:
     """
     v = np.asarray(scores, dtype=float)
     n = v.shape[-1] if v.ndim else 1
-    flat = v.reshape(-1, n)
-    out = np.empty(flat.shape)
-    # rows in blocks: small temporaries stay in cache and are reused by the allocator
-    step = max(1, (1 << 18) // max(n, 1))
-    for i in range(0, flat.shape[0], step):
-        out[i:i + step] = _rank_block(flat[i:i + step])
-    return out.reshape(v.shape)
-
-
-def _rank_block(flat: np.ndarray) -> np.ndarray:
-    rows_n, n = flat.shape
-    missing = np.isnan(flat)
-    any_missing = bool(missing.any())
-    neg = np.where(missing, np.inf, -flat) if any_missing else -flat
-    order = np.argsort(neg, axis=-1)
-    idx = (order + (np.arange(rows_n) * n)[:, None]).ravel()  # flat positions, sorted per row
-    srt = neg.ravel()[idx].reshape(rows_n, n)
-    ranks_sorted = np.broadcast_to(np.arange(1.0, n + 1), srt.shape)
-    # ties are rare in continuous scores: give tied positions the lowest rank, row by row
-    tie = srt[:, 1:] == srt[:, :-1]
-    if any_missing:
-        tie &= np.isfinite(srt[:, 1:])
-    rows = np.flatnonzero(tie.any(axis=1))
-    if rows.size:
-        new = np.ones((rows.size, n), dtype=bool)
-        new[:, 1:] = ~tie[rows]
-        start = np.maximum.accumulate(np.where(new, np.arange(n), 0), axis=1)
-        ranks_sorted = ranks_sorted.copy()
-        ranks_sorted[rows] = start + 1.0
-    ranks = np.empty(flat.size)
-    ranks[idx] = ranks_sorted.ravel()
-    ranks = ranks.reshape(flat.shape)
-    if any_missing:
-        ranks[missing] = np.nan
-    return ranks
+    r = rank_desc_int(v.reshape(-1, n), np.int64).astype(float)
+    r[r == 0] = np.nan
+    return r.reshape(v.shape)
 
 
 def rank_desc_int(scores: np.ndarray, dtype: type[np.integer] = np.int32) -> np.ndarray:

@@ -68,6 +68,21 @@ def _sync(fn: Any) -> Any:
     return run_sync(fn) if inspect.iscoroutinefunction(fn) else fn
 
 
+def _remove_dead_socket_dirs() -> None:
+    """Remove ``pmm-kernel-<pid>-*`` socket folders left by runners that no longer exist."""
+    base = Path(tempfile.gettempdir())
+    for folder in base.glob("pmm-kernel-*-*"):
+        pid = folder.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def kernel_env() -> dict[str, str]:
     """The environment a run's kernels start with: this process's plus :data:`KERNEL_ENV`."""
     return {**os.environ, **KERNEL_ENV}
@@ -83,7 +98,7 @@ def _register_engine() -> None:
     if _ENGINE in papermill_engines._engines:
         return
 
-    class _WarmClient(PapermillNotebookClient):  # type: ignore[misc]
+    class _WarmClient(PapermillNotebookClient):
         prelude = ""
 
         def papermill_execute_cells(self) -> None:
@@ -96,7 +111,7 @@ def _register_engine() -> None:
                                        f"{content.get('ename', 'no reply')}: {content.get('evalue', '')}")
             super().papermill_execute_cells()
 
-    class _WarmEngine(NBClientEngine):  # type: ignore[misc]
+    class _WarmEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
                                      stdout_file: Any = None, stderr_file: Any = None,
@@ -140,7 +155,10 @@ class WarmKernel:
     """
 
     def __init__(self, kernel_name: str = "python3", *, startup_timeout: float = 60.0,
-                 extra_arguments: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",)) -> None:
+                 extra_arguments: tuple[str, ...] = ("--IPKernelApp.log_level=CRITICAL",
+                                                     # no shared ~/.ipython history database: kernels
+                                                     # of parallel runs would contend for its lock
+                                                     "--HistoryManager.hist_file=:memory:")) -> None:
         self.kernel_name = kernel_name
         self.startup_timeout = startup_timeout
         self.extra_arguments = list(extra_arguments)
@@ -174,8 +192,10 @@ class WarmKernel:
         # runs, which is how a dead kernel is noticed): it must be the asynchronous one
         from jupyter_client.manager import AsyncKernelManager
 
-        # a short private folder: Unix socket paths are limited to ~107 bytes
-        self._dir = tempfile.mkdtemp(prefix="pmm-kernel-")
+        # a short private folder: Unix socket paths are limited to ~107 bytes; its name carries
+        # our pid so that the folder of a runner killed outright is removed by the next one
+        _remove_dead_socket_dirs()
+        self._dir = tempfile.mkdtemp(prefix=f"pmm-kernel-{os.getpid()}-")
         km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc", ip=os.path.join(self._dir, "k"))
         km.connection_file = os.path.join(self._dir, "kernel.json")
         try:

@@ -418,7 +418,7 @@ def _validity(run: _Run) -> str:
         a = alpha[alpha["level"] == alpha["level"].max()] if "level" in alpha.columns else alpha
         cols = [c for c in ("code", "name", "alpha", "ci_low", "ci_high", "n", "k", "withheld") if c in a.columns]
         a = a[cols]
-        if "withheld" in a.columns and not (a["withheld"].fillna("").astype(str) != "").any():
+        if "withheld" in a.columns and not (a["withheld"].astype("string").fillna("") != "").any():
             a = a.drop(columns=["withheld"])
         out.append(_table(run, a, "tbl-alpha-dims", "Cronbach's alpha of each dimension with its 95 % bootstrap "
                           "interval (bounded by 1), n Members and k KPIs."))
@@ -788,30 +788,43 @@ def _run(cmd: Sequence[str], cwd: Path, what: str) -> None:
         raise ToolError.from_process(what, proc.returncode, proc.stderr, cwd)
 
 
-def _render_pandoc(run_dir: Path, formats: Iterable[str]) -> RenderResult:
+def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) -> RenderResult:
     import typst
 
     pandoc = _pandoc()
+    # the renderer's own files (filters, styles) are copied in first: rendering reads only the run folder
+    for name in ("crossref.lua", "paper-blocks.lua", "paper-header.typ", "paper.css"):
+        src = next((d / name for d in (template_dir, METHODOLOGY_DIR) if (d / name).is_file()), None)
+        if not (run_dir / name).is_file() and src is not None:
+            write_text_atomic(run_dir / name, src.read_text(encoding="utf-8"))
     md = expand_includes((run_dir / "paper.qmd").read_text(encoding="utf-8"), run_dir)
     src = write_text_atomic(run_dir / "paper.md", md)
     check_paper_source(md, run_dir, pandoc=pandoc)  # images inside the run folder, no raw/active content
     common = [pandoc, src.name, "--from", PANDOC_FROM, "--standalone", "--number-sections",
-              "--metadata-file", "_paper/meta.yml", "--resource-path", ".",
-              "--lua-filter", "paper-blocks.lua", "--lua-filter", "crossref.lua",
-              "--citeproc", "--bibliography", "references.bib"]
+              "--resource-path", ".",
+              # templates and filters only from inside the run folder, never the user's data directory
+              "--data-dir", "_paper", "--lua-filter", "paper-blocks.lua", "--lua-filter", "crossref.lua"]
+    if (run_dir / "_paper" / "meta.yml").is_file():
+        common += ["--metadata-file", "_paper/meta.yml"]
+    if (run_dir / "references.bib").is_file():
+        common += ["--citeproc", "--bibliography", "references.bib"]
     outputs: dict[str, Path] = {}
     if "html" in formats:
         target = run_dir / "paper.html"
         with atomic_path(target) as tmp:
-            _run([*common, "--to", "html5", "--toc", "--toc-depth", "2", "--embed-resources", "--css", "paper.css",
+            css = ["--css", "paper.css"] if (run_dir / "paper.css").is_file() else []
+            _run([*common, "--to", "html5", "--toc", "--toc-depth", "2", "--embed-resources", *css,
                   "--output", str(tmp)], run_dir, "pandoc (HTML)")
             check_html(tmp)  # no script, event handler or embedded file reached the page
         outputs["html"] = target
     if "pdf" in formats:
         typ = run_dir / "paper.typ"
         with atomic_path(typ) as tmp:
-            _run([*common, "--to", "typst", "--include-in-header", "paper-header.typ",
-                  "--include-in-header", "_paper/header.typ", "--output", str(tmp)], run_dir, "pandoc (typst)")
+            headers = [x for h in ("paper-header.typ", "_paper/header.typ") if (run_dir / h).is_file()
+                       for x in ("--include-in-header", h)]
+            _run([*common, "--to", "typst", *headers, *([] if (run_dir / "_paper" / "header.typ").is_file()
+                                                          else ["-V", "papersize=a4"]),
+                  "--output", str(tmp)], run_dir, "pandoc (typst)")
         target = run_dir / "paper.pdf"
         try:
             pdf = typst.compile(str(typ), root=str(run_dir), format="pdf")
@@ -852,8 +865,8 @@ def render_paper(run_dir: str | Path, *, renderer: Renderer = "auto",
         ``auto`` uses Quarto when ``shutil.which("quarto")`` finds it, else pandoc + typst.
     formats : sequence of {"html", "pdf"}
     template_dir : path, optional
-        Kept for callers; the style files are read from the run folder (copied there by
-        :func:`write_paper_source`), never from outside it.
+        Where the renderer's own files (Lua filters, styles) are copied from when the folder lacks
+        them (default ``methodology/``); rendering then reads only the run folder.
 
     Raises
     ------
@@ -868,6 +881,7 @@ def render_paper(run_dir: str | Path, *, renderer: Renderer = "auto",
     run_dir = Path(run_dir)
     if not (run_dir / "paper.qmd").is_file():
         raise RunError(f"{run_dir / 'paper.qmd'} not found: call write_paper_source first")
+    template_dir = Path(template_dir) if template_dir is not None else METHODOLOGY_DIR
     t0 = time.perf_counter()
     quarto = shutil.which("quarto")
     if renderer == "quarto" and quarto is None:
@@ -875,5 +889,5 @@ def render_paper(run_dir: str | Path, *, renderer: Renderer = "auto",
     if renderer in ("auto", "quarto") and quarto is not None:
         result = _render_quarto(run_dir, formats, quarto)
     else:
-        result = _render_pandoc(run_dir, formats)
+        result = _render_pandoc(run_dir, formats, template_dir)
     return RenderResult(result.renderer, result.outputs, result.versions, time.perf_counter() - t0)

@@ -292,7 +292,7 @@ def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows:
     --------
     >>> print(table_markdown(pd.DataFrame({"member": ["ARG", "BRA"], "score": [61.234, 58.0]})))
     | Member | Score |
-    |:-------|------:|
+    |:--------|-------:|
     | ARG    |  61.2 |
     | BRA    |  58.0 |
     """
@@ -316,7 +316,8 @@ def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows:
     cells = [[cell(v, k) for v, k in zip(row, kind, strict=True)]
              for row in shown.itertuples(index=False, name=None)]
     widths = [max([len(h), 3, *(len(r[i]) for r in cells)]) for i, h in enumerate(heads)]
-    dashes = [w if numeric[i] else max(min(w, 38), max([3, *(len(x) for r in cells for x in r[i].split()[:50])]))
+    # one character of air per column, so adjacent columns never touch in the PDF
+    dashes = [1 + (w if numeric[i] else max(min(w, 38), max([3, *(len(x) for r in cells for x in r[i].split()[:50])])))
               for i, w in enumerate(widths)]
 
     def line(values: list[str]) -> str:

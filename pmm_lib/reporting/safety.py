@@ -132,7 +132,7 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def _attr_problems(attr: Any) -> list[str]:
-    out = []
+    out: list[str] = []
     try:
         pairs = attr[2]
     except (IndexError, TypeError):

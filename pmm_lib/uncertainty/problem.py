@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pmm_lib.core.build import pmm_inputs
 from pmm_lib.core.spec import ImputeSpec, NormaliseSpec, Spec, TreatSpec
 from pmm_lib.errors import InputError, SpecError
 from pmm_lib.vocab import ENGINE_AGGREGATIONS, EngineAggregation, check_choice
@@ -215,51 +216,6 @@ def standard_problem(base: Spec, *, winmax: Iterable[int] = range(1, 6),
         aggregate=("arithmetic", "geometric"),
         weight_noise=dict(weight_noise) if weight_noise is not None else {2: 0.25, 3: 0.25},
         weight_sets=tuple(weight_sets), exclude_kpis=exclude_kpis)
-
-
-def pmm_inputs(spec: Spec, *, region: str | None = None, cycle: int | None = None,
-               observations: pd.DataFrame | None = None, framework_path: str | Path | None = None
-               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """The PMM matrix, hierarchy and build options for one region and cycle.
-
-    Loads what :func:`pmm_lib.core.build.build_pmm` loads (the framework table as hierarchy,
-    :func:`pmm_lib.inputs.data.to_matrix` of the observations, Member grouping columns for group
-    imputation, other cycles for panel imputation) and returns it for the analyses here.
-    ``framework_path`` (a framework or candidate file, default the project's) is passed on as in
-    :func:`pmm_lib.core.build.build_pmm`.
-
-    Returns
-    -------
-    data : DataFrame
-        Members x KPIs.
-    meta : DataFrame
-        :meth:`pmm_lib.inputs.framework.Framework.table`.
-    build_options : dict
-        Keyword arguments for :func:`pmm_lib.core.build.build` (``groups``, ``panel``, ``cycle``).
-    """
-    from pmm_lib.inputs import data as data_mod
-    from pmm_lib.inputs.candidates import load_design
-
-    obs = data_mod.load_observations() if observations is None else observations
-    region = region if region is not None else spec.data.region
-    cycles = sorted(int(c) for c in pd.unique(obs["cycle"]))
-    if not cycles:
-        raise InputError("no observations", column="cycle")
-    cycle = cycle if cycle is not None else (spec.data.cycle if spec.data.cycle is not None else cycles[-1])
-    if int(cycle) not in cycles:
-        raise InputError(f"no observations for cycle {cycle}", column="cycle",
-                         expected=f"one of {', '.join(map(str, cycles))}")
-    matrix = data_mod.to_matrix(obs, int(cycle), region, framework_path=framework_path)
-    options: dict[str, Any] = {"cycle": int(cycle)}
-    if spec.impute.method in ("group_mean", "group_median"):
-        members = data_mod.load_members().set_index("member")
-        if spec.impute.group not in members.columns:
-            raise SpecError(f"impute.group: unknown Member grouping column {spec.impute.group!r}")
-        options["groups"] = members.reindex(matrix.index)
-    if spec.impute.method == "panel":
-        options["panel"] = {c: data_mod.to_matrix(obs, c, region, framework_path=framework_path)
-                            for c in cycles if c != int(cycle)}
-    return matrix, load_design(framework_path).table(), options
 
 
 def load_weight_sets(path: str | Path) -> tuple[pd.Series, ...]:

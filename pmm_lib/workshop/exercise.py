@@ -7,7 +7,10 @@ judgements in the participants' app (:mod:`pmm_lib.workshop.widgets`), sees rank
 correlation move at once, and submits; the facilitator gathers every group's latest
 submission into consensus weights with their dispersion and agreement, and exports them as
 a scenario for ``pmm run --scenario`` and as alternative weight sets for the uncertainty engine.
-It also owns ``pmm workshop`` (``serve`` starts Voila on the participants' notebook).
+Neighbours: :mod:`~pmm_lib.workshop.live` (scores by the method core),
+:mod:`~pmm_lib.workshop.session` (groups, devices), :mod:`~pmm_lib.workshop.consensus` (AIJ,
+flags, rank effects), :mod:`~pmm_lib.workshop.server` (one Solara process for the room) and
+:mod:`~pmm_lib.workshop.commands` (``pmm workshop``).
 
 Weight points ("blocks")
 ------------------------
@@ -30,6 +33,7 @@ current position::
     {"schema": "pmm-workshop-submission/1", "session": "demo", "group": "Caribbean 1",
      "history": [
        {"revision": 1, "submitted_at": "2026-02-10T14:03:11.52Z", "method": "budget",
+        "device": "<browser id>", "token": "<idempotency key>",
         "points": {"PMM": {"TF": 40, "RC": 20, "ES": 20, "OD": 20},
                    "TF": {"K01": 10, "K02": 5, ...}},
         "ahp": null},

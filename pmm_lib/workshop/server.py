@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from pmm_lib.errors import PmmError
 from pmm_lib.workshop.exercise import ENV_DIR, ENV_SESSION
 
 __all__ = ["SOLARA_ENV", "Layout", "routes", "serve_command", "serve_env"]
@@ -74,6 +75,18 @@ def _room() -> tuple[Any, Any, Any, bool]:
     return cfg, live, outcomes, simulated_data()
 
 
+def _error_widget(exc: BaseException) -> Any:
+    """What a participant sees when the room cannot start: the reason, no server paths."""
+    import html
+
+    import ipywidgets as W
+
+    from pmm_lib.workshop.widgets import user_message
+
+    return W.HTML(f"<div style='color:#b35806;padding:12px'>The workshop cannot start: "
+                  f"{html.escape(user_message(exc))}. Please tell the facilitator.</div>")
+
+
 def _query(router: Any) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(router.search or "").items() if v}
 
@@ -88,7 +101,10 @@ def Participant() -> None:
     device = solara.get_session_id()
 
     def make() -> Any:
-        cfg, live, outcomes, simulated = _room()
+        try:
+            cfg, live, outcomes, simulated = _room()
+        except PmmError as exc:
+            return _error_widget(exc)
         lang = q.get("lang", "en") if q.get("lang", "en") in ("en", "fr", "es") else "en"
 
         def on_join(code: str) -> None:
@@ -116,7 +132,10 @@ def Dashboard() -> None:
     def make() -> Any:
         from solara.server import kernel_context
 
-        cfg, live, _outcomes, _sim = _room()
+        try:
+            cfg, live, _outcomes, _sim = _room()
+        except PmmError as exc:
+            return _error_widget(exc)
         lang = q.get("lang", "en") if q.get("lang", "en") in ("en", "fr", "es") else "en"
         dash = FacilitatorDashboard(live, session=cfg, root=os.environ.get(ENV_DIR) or None, lang=lang)
         ctx = kernel_context.get_current_context()
