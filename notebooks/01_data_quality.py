@@ -49,11 +49,11 @@ from pmm_lib.plots import quality as pq
 run = RunParams.from_namespace(globals())  # defaults filled in, every value checked
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
-obs = data.load_observations()
-matrix = data.to_matrix(obs, cycle, region, framework_path=framework_path or None)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience,
+                                framework_path=framework_path or None)
+matrix = view.reported_matrix  # 1 where a value was reported, NaN where skipped: no values
+visible = view.matrix  # the values this audience may see (hidden = missing)
 members = data.load_members().set_index("member")
-levels = disclosure.disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
-visible = disclosure.mask_matrix(matrix, levels, audience)
 ids = run.member_labels(matrix.index)  # pseudonyms for a public audience
 place = run.place
 print(f"{len(matrix)} Members of {place} reported in {cycle}; {int(matrix.notna().sum().sum())} values, "
@@ -95,7 +95,9 @@ ax = pq.plot_missingness(matrix.rename(index=ids))
 report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
-miss_groups = quality.missingness_by_group(matrix, members["income_group"])
+miss_groups = disclosure.suppress_small_groups(
+    quality.missingness_by_group(matrix, members["income_group"]),
+    members["income_group"].reindex(matrix.index), column="missing_share_{group}", min_n=view.min_n)
 report.save_table(miss_groups[miss_groups["n_missing"] > 0], "tbl-missingness-groups",
                   "Is skipping a KPI independent of the Member's income group? Pearson chi-square "
                   "test per KPI (KPIs with at least one skip); missing_share_* is the share skipped in "
@@ -104,8 +106,10 @@ miss_groups.sort_values("p_value").head(10)
 
 # %%
 fw = load_framework()
-gaps = findings.group_gaps(matrix, members[["sids", "landlocked", "ldc", "income_group"]],
-                           {k.code: k.parent for k in fw.kpis})
+gaps = disclosure.suppress_by_count(  # a group of fewer than min_n Members shows no share
+    findings.group_gaps(matrix, members[["sids", "landlocked", "ldc", "income_group"]],
+                        {k.code: k.parent for k in fw.kpis}),
+    {"missing_in": "n_group", "missing_out": "n_other"}, min_n=view.min_n)
 report.save_table(gaps, "tbl-missing-by-group",
                   f"Share of each expected outcome's values missing inside and outside each group of Members "
                   f"({place}, {cycle}): small island developing states, landlocked, least developed, income group.",

@@ -51,7 +51,7 @@ from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes, validity
 from pmm_lib.reporting.params import RunParams
-from pmm_lib.reporting import report
+from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import validity as pv
 from pmm_lib.core.spec import Spec
 
@@ -59,7 +59,9 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed, framework_path=framework_path or None)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience,
+                                framework_path=framework_path or None)
+res = view.build(spec, seed=seed)  # on the values this audience may see (hidden = missing)
 place = run.place
 thresholds = (validity.ScorecardThresholds.from_yaml(thresholds_path) if thresholds_path
               else validity.ScorecardThresholds.from_dict(scorecard_thresholds))

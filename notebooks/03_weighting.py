@@ -42,8 +42,9 @@ framework_path = ""  # a framework or candidate file (pmm run --framework); "": 
 
 # %%
 from pmm_lib.core import build
+from pmm_lib.inputs import data
 from pmm_lib.reporting.params import RunParams
-from pmm_lib.reporting import report
+from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import weighting as pw
 from pmm_lib.core import weights as W
 from pmm_lib.paths import METHODOLOGY_DIR
@@ -54,7 +55,9 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed, framework_path=framework_path or None)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience,
+                                framework_path=framework_path or None)
+res = view.build(spec, seed=seed)  # on the values this audience may see (hidden = missing)
 normalised, meta = res.normalised, res.meta
 ids = run.member_labels(normalised.index)  # pseudonyms for a public audience
 place = run.place

@@ -51,7 +51,7 @@ from pmm_lib.core import build
 from pmm_lib.inputs import data
 from pmm_lib.analysis import outcomes
 from pmm_lib.reporting.params import RunParams
-from pmm_lib.reporting import report
+from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import validity as pv
 from pmm_lib.core.spec import Spec
 
@@ -89,7 +89,9 @@ report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
 
 # %%
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-res = build.build_pmm(spec, region=region, cycle=cycle, seed=seed, framework_path=framework_path or None)
+view = disclosure.audience_view(data.load_observations(), cycle, region, audience,
+                                framework_path=framework_path or None)
+res = view.build(spec, seed=seed)  # on the values this audience may see (hidden = missing)
 scores = res.aggregated[[res.top, *res.scores(3).columns]]
 wide = outcomes.outcome_table(outs, outcomes.DEFAULT_OUTCOMES, as_of=cycle, members=scores.index)
 covars = members[["region", "landlocked"]].join(
@@ -173,7 +175,7 @@ report.save_table(groups, "tbl-known-groups",
 groups
 
 # %%
-obs = data.load_observations()
+obs = view.observations  # every cycle, as this audience may see them
 by_cycle = {int(c): build.build_pmm(spec, region=region, cycle=int(c), observations=obs, seed=seed,
                                       framework_path=framework_path or None).aggregated[[res.top]]
             for c in sorted(obs["cycle"].unique())}

@@ -49,8 +49,9 @@ weight_sets_path = ""
 # for a public report the Members appear under pseudonyms.
 
 # %%
+from pmm_lib.inputs.data import load_observations
 from pmm_lib.reporting.params import RunParams
-from pmm_lib.reporting import report
+from pmm_lib.reporting import disclosure, report
 from pmm_lib.plots import sensitivity as ps
 from pmm_lib.uncertainty import sensitivity as sa
 from pmm_lib.core.spec import Spec
@@ -59,7 +60,8 @@ run = RunParams.from_namespace(globals())  # defaults filled in, every value che
 region, cycle, seed, spec_path, audience, out_dir = run
 report.use_reproducible_style()
 spec = Spec.from_yaml(spec_path) if spec_path else Spec.default()
-data, meta, options = sa.pmm_inputs(spec, region=region, cycle=cycle, framework_path=framework_path or None)
+view = disclosure.audience_view(load_observations(), cycle, region, audience, framework_path=framework_path or None)
+data, meta, options = view.inputs(spec)  # the values and KPIs of this audience's edition
 weight_sets = sa.load_weight_sets(weight_sets_path) if weight_sets_path else ()
 problem = sa.standard_problem(spec, weight_sets=weight_sets, exclude_kpis=True)
 ids = run.member_labels(data.index)  # pseudonyms for a public audience

@@ -43,5 +43,5 @@ def test_notebook_04_writes_contract_labels_and_the_lpi_db_relation(tmp_path):
         assert (out / "tables" / f"{label}.csv").is_file()
     got = pd.read_csv(out / "tables" / "tbl-lpi-db.csv").set_index("method")
     ref = outcomes.lpi_vs_db(data.load_outcomes()).set_index("method")
-    assert got.loc["pearson", "estimate"] == pytest.approx(ref.loc["pearson", "estimate"], abs=1e-9)
+    assert got.loc["pearson", "estimate"] == pytest.approx(ref.loc["pearson", "estimate"], rel=1e-3)  # wco: 4 digits
     assert got.loc["pearson", "n"] == ref.loc["pearson", "n"]

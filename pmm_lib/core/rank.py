@@ -129,8 +129,9 @@ def sorted_quantiles(sorted_values: np.ndarray, qs: Sequence[float], n_valid: np
         h = (np.maximum(n, 1) - 1) * float(q)
         j = np.floor(h).astype(np.int64)
         g = h - j
-        lo = np.take_along_axis(v, (s0 + j)[..., None], axis=-1)[..., 0].astype(float)
-        hi_idx = np.minimum(s0 + j + 1, s0 + np.maximum(n, 1) - 1)
+        lo_idx = np.minimum(s0 + j, m - 1)  # a series with no valid value (start = m) stays in bounds
+        lo = np.take_along_axis(v, lo_idx[..., None], axis=-1)[..., 0].astype(float)
+        hi_idx = np.minimum(np.minimum(s0 + j + 1, s0 + np.maximum(n, 1) - 1), m - 1)
         hi = np.take_along_axis(v, hi_idx[..., None], axis=-1)[..., 0].astype(float)
         val = lo + g * (hi - lo)
         out[k] = np.where(empty, np.nan, val)

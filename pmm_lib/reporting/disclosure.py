@@ -94,8 +94,10 @@ __all__ = [
     "member_labels",
     "needs_key",
     "present",
+    "prune_meta",
     "pseudonym_key",
     "pseudonymise",
+    "suppress_by_count",
     "suppress_member_kpi",
     "suppress_small_groups",
     "visible_levels",
@@ -323,6 +325,9 @@ class AudienceView:
         Members × KPIs, True where a value was reported but is hidden from the audience.
     min_n : int
         The threshold of the group rule.
+    framework_path : str or None
+        A framework or candidate file (:func:`pmm_lib.inputs.candidates.load_design`); None: the
+        project's framework.
     """
 
     audience: Audience
@@ -333,25 +338,104 @@ class AudienceView:
     reported: pd.DataFrame
     hidden: pd.DataFrame
     min_n: int = DEFAULT_MIN_N
+    framework_path: str | None = None
+
+    @property
+    def reported_matrix(self) -> pd.DataFrame:
+        """Members × KPIs of 1.0 where a value was reported (visible or hidden), NaN where skipped:
+        what coverage and missingness need, without any value."""
+        return self.reported.astype(float).where(self.reported)
 
     @property
     def n_hidden(self) -> int:
         """Number of reported values of the region and cycle hidden from the audience."""
         return int(self.hidden.to_numpy().sum())
 
-    def build(self, spec: Spec | None = None, *, seed: Any = None) -> IndexResult:
-        """The index built on the visible values only (:func:`pmm_lib.core.build.build_pmm`)."""
-        from pmm_lib.core.build import build_pmm
+    @property
+    def kpis(self) -> list[str]:
+        """The KPIs of this audience's edition: those with at least ``min_n`` visible values in the
+        region and cycle (a KPI the audience sees for fewer Members has no per-KPI statistic)."""
+        counts = self.matrix.notna().sum()
+        return [str(k) for k in self.matrix.columns if counts[k] >= self.min_n]
 
-        return build_pmm(spec, region=self.region, cycle=self.cycle, observations=self.observations, seed=seed)
+    def meta(self) -> pd.DataFrame:
+        """The framework hierarchy pruned to :attr:`kpis` (aggregates left without KPIs dropped)."""
+        from pmm_lib.inputs.candidates import load_design
+
+        return prune_meta(load_design(self.framework_path).table(), self.kpis)
+
+    def build(self, spec: Spec | None = None, *, seed: Any = None) -> IndexResult:
+        """The index built on the visible values only, over :attr:`kpis`.
+
+        The same loading as :func:`pmm_lib.core.build.build_pmm` (Member groups for group
+        imputation, the region's other cycles for panel imputation), on
+        :attr:`observations` and the pruned hierarchy (:meth:`meta`).
+        """
+        from pmm_lib.core.build import build
+        from pmm_lib.core.spec import Spec as SpecClass
+        from pmm_lib.inputs import data as data_mod
+
+        spec = SpecClass.default() if spec is None else spec
+        region = None if self.region == "ALL" else self.region
+        kpis = self.kpis
+        matrix = self.matrix[kpis]
+        groups = None
+        if spec.impute.method in ("group_mean", "group_median"):
+            members = data_mod.load_members().set_index("member")
+            if spec.impute.group not in members.columns:
+                raise SpecError(f"impute.group: unknown Member grouping column {spec.impute.group!r}; "
+                                f"allowed: {', '.join(c for c in members.columns if c not in ('name',))}")
+            groups = members.reindex(matrix.index)
+        panel = None
+        if spec.impute.method == "panel":
+            panel = {int(c): data_mod.to_matrix(self.observations, int(c), region,
+                                                framework_path=self.framework_path).reindex(columns=kpis)
+                     for c in sorted(pd.unique(self.observations["cycle"])) if int(c) != self.cycle}
+        return build(matrix, self.meta(), spec, groups=groups, panel=panel, cycle=self.cycle, seed=seed)
+
+    def inputs(self, spec: Spec | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        """Matrix, hierarchy and build options of the audience's edition for the uncertainty
+        analysis (:func:`pmm_lib.uncertainty.sensitivity.pmm_inputs` on :attr:`observations`,
+        restricted to :attr:`kpis` and :meth:`meta`)."""
+        from pmm_lib.core.spec import Spec as SpecClass
+        from pmm_lib.uncertainty.sensitivity import pmm_inputs
+
+        spec = SpecClass.default() if spec is None else spec
+        data, _, options = pmm_inputs(spec, region=self.region, cycle=self.cycle, observations=self.observations,
+                                      framework_path=self.framework_path)
+        kpis = self.kpis
+        if isinstance(options.get("panel"), Mapping):
+            options["panel"] = {c: m.reindex(columns=kpis) for c, m in options["panel"].items()}
+        return data[kpis], self.meta(), options
 
     def labels(self, members: Iterable[str] | None = None) -> dict[str, str]:
         """Member → displayed name for this audience (:func:`member_labels`)."""
         return member_labels(self.matrix.index if members is None else members, self.audience, cycle=self.cycle)
 
 
+def prune_meta(meta: pd.DataFrame, kpis: Iterable[str]) -> pd.DataFrame:
+    """A hierarchy (``code, level, parent, ...``) restricted to the KPIs ``kpis`` (level 1):
+    aggregates with no KPI left below them are dropped too.
+
+    >>> meta = pd.DataFrame({"code": ["K1", "K2", "K3", "O1", "O2", "I"], "level": [1, 1, 1, 2, 2, 3],
+    ...                      "parent": ["O1", "O1", "O2", "I", "I", None]})
+    >>> prune_meta(meta, ["K1", "K2"])["code"].tolist()
+    ['K1', 'K2', 'O1', 'I']
+    """
+    keep_kpis = set(kpis)
+    parent = dict(zip(meta["code"], meta["parent"], strict=True))
+    keep: set[str] = set()
+    for k in meta.loc[meta["level"] == 1, "code"]:
+        if k in keep_kpis:
+            node = k
+            while isinstance(node, str) and node not in keep:
+                keep.add(node)
+                node = parent.get(node)
+    return meta[meta["code"].isin(keep)].reset_index(drop=True)
+
+
 def audience_view(observations: pd.DataFrame, cycle: int, region: str | None, audience: str, *,
-                  min_n: int = DEFAULT_MIN_N) -> AudienceView:
+                  min_n: int = DEFAULT_MIN_N, framework_path: str | Path | None = None) -> AudienceView:
     """The :class:`AudienceView` of a region and cycle.
 
     Parameters
@@ -364,6 +448,9 @@ def audience_view(observations: pd.DataFrame, cycle: int, region: str | None, au
     audience : {"public", "wco", "internal"}
     min_n : int
         Threshold of the group rule (at least 1).
+    framework_path : str or Path, optional
+        A framework or candidate file; the observations are mapped onto its KPIs
+        (:func:`pmm_lib.inputs.data.to_matrix`).
 
     Examples
     --------
@@ -377,13 +464,20 @@ def audience_view(observations: pd.DataFrame, cycle: int, region: str | None, au
     aud = check_audience(audience)
     if min_n < 1:
         raise SpecError(f"min_n must be at least 1, got {min_n}")
-    full = data_mod.to_matrix(observations, int(cycle), region)
-    levels = disclosure_matrix(observations, int(cycle), members=full.index, kpis=full.columns)
-    hidden = _hidden_mask(full, levels, aud)
+    fw_path = None if not framework_path else str(framework_path)
+    full = data_mod.to_matrix(observations, int(cycle), region, framework_path=fw_path)
     visible_obs = audience_observations(observations, aud)
+    # the view is the matrix of the visible observations (whatever the framework maps them to)
+    cycle_obs = visible_obs[visible_obs["cycle"] == int(cycle)]
+    if cycle_obs.empty:
+        matrix = full.where(pd.DataFrame(False, index=full.index, columns=full.columns))
+    else:
+        matrix = data_mod.to_matrix(visible_obs, int(cycle), region, framework_path=fw_path).reindex(
+            index=full.index, columns=full.columns)
+    reported = full.notna()
     return AudienceView(audience=aud, region="ALL" if region is None else str(region), cycle=int(cycle),
-                        observations=visible_obs, matrix=full.mask(hidden), reported=full.notna(),
-                        hidden=hidden, min_n=int(min_n))
+                        observations=visible_obs, matrix=matrix, reported=reported,
+                        hidden=reported & matrix.isna(), min_n=int(min_n), framework_path=fw_path)
 
 
 def suppress_small_groups(frame: pd.DataFrame, groups: pd.Series, *, min_n: int = DEFAULT_MIN_N,
@@ -429,6 +523,31 @@ def suppress_small_groups(frame: pd.DataFrame, groups: pd.Series, *, min_n: int 
     hide = out[group_col].astype(str).isin(small).to_numpy()
     for col in value_cols:
         out[col] = out[col].astype(float).mask(hide)
+    return out
+
+
+def suppress_by_count(frame: pd.DataFrame, counts: Mapping[str, str], *,
+                      min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
+    """Blank each statistic whose group count is below ``min_n`` (the threshold rule, long tables).
+
+    Parameters
+    ----------
+    frame : DataFrame
+    counts : mapping
+        Statistic column → the column holding the number of Members it pools (e.g.
+        ``{"missing_in": "n_group", "missing_out": "n_other"}``).
+
+    >>> t = pd.DataFrame({"share": [0.5, 0.25], "n": [1, 4]})
+    >>> suppress_by_count(t, {"share": "n"})["share"].tolist()
+    [nan, 0.25]
+    """
+    if min_n < 1:
+        raise SpecError(f"min_n must be at least 1, got {min_n}")
+    out = frame.copy()
+    for stat, n_col in counts.items():
+        if stat not in out.columns or n_col not in out.columns:
+            raise SpecError(f"suppress_by_count: no column {stat!r} or {n_col!r} in the table")
+        out[stat] = out[stat].astype(float).mask(out[n_col].astype(float) < min_n)
     return out
 
 

@@ -290,7 +290,7 @@ def _header_typ(run: _Run) -> str:
 def _notice(run: _Run) -> str:
     """The HTML page's banner and download links (the PDF carries the notice in its subtitle and headers)."""
     links = ("Download: [PDF](paper.pdf) · [tables as CSV](#annex-d-files-of-this-run)"
-             + (" · [executed notebooks](#annex-d-files-of-this-run)" if run.audience in ("wco", "internal") else ""))
+             + (" · [executed notebooks](#annex-d-files-of-this-run)" if run.audience == "internal" else ""))
     banner = ("::: {.simulated .html-only}\n" + SIMULATED_NOTICE + ": the Member returns of this run are the "
               "workbench's synthetic data with a planted truth; the Members' names are real, their KPI values are "
               "not.\n:::\n\n" if is_simulated(run.manifest) else "")
@@ -321,10 +321,10 @@ def _key_findings(run: _Run) -> str:
 def _intro(run: _Run) -> str:
     m = run.manifest
     params = dict(m.get("parameters", {}))
-    aud = {"public": "This is a **public** edition: Member-level KPI values appear only where the Member marked "
-                     "them public; Members are shown by pseudonym where their scores could reveal suppressed values.",
-           "wco": "This edition is for **WCO Members and the Secretariat**: values a Member marked restricted are "
-                  "suppressed.",
+    aud = {"public": "This is a **public** edition: every number in it is computed from the KPI values Members "
+                     "marked public only (other values are treated as missing); Members are shown by pseudonym.",
+           "wco": "This edition is for **WCO Members and the Secretariat**: every number in it is computed from "
+                  "the values Members marked public or WCO-only; restricted values are treated as missing.",
            "internal": "This is an **internal** working paper of the methodology team: it may contain values "
                        "Members marked restricted and must not be circulated."}.get(run.audience, "")
     sim = ("The Member returns are the workbench's **synthetic** data, generated with a planted truth to test the "
@@ -582,6 +582,14 @@ _CYCLES = ("tbl-cycles-rank-stability", "fig-cycles-ranks", "fig-cycles-score-ch
            "tbl-cycles-kpi-stability", "tbl-cycles-alpha", "tbl-cycles-variation")
 
 
+#: Columns of the wide cycles tables printed in the body (every column stays in the CSV).
+_CYCLES_COLUMNS = {
+    "tbl-cycles-kpi-stability": ("code", "n", "coverage_prev", "coverage", "item_rest_prev", "item_rest",
+                                 "verdict_prev", "verdict", "stable"),
+    "tbl-cycles-alpha": ("code", "name", "level", "alpha_prev", "alpha", "change", "n"),
+}
+
+
 def _cycles(run: _Run, template_dir: Path) -> str:
     """The Cycles section (notebook 06), only when the run compared this cycle with an earlier one."""
     if "tbl-cycles-rank-stability" not in run.tables:
@@ -593,7 +601,13 @@ def _cycles(run: _Run, template_dir: Path) -> str:
            f"The comparison of the two cycles is in {_ref([*tabs, *figs])}."]
     for lb in tabs:
         art = run.artefacts[lb]
-        out.append(_table(run, run.tables[lb], lb, art.caption))
+        frame = run.tables[lb]
+        keep = _CYCLES_COLUMNS.get(lb)
+        cols = [c for c in keep if c in frame.columns] if keep else list(frame.columns)
+        caption = art.caption if len(cols) == len(frame.columns) else (
+            art.caption.rstrip(". ") + ". Intervals and the remaining columns are in the CSV file (Annex D).")
+        out.append(_table(run, frame[cols], lb, caption,
+                          kinds={"change": "coef"} if lb == "tbl-cycles-alpha" else None))
     out += [_figure(run, lb) for lb in figs]
     return "\n\n".join(x for x in out if x)
 
@@ -676,7 +690,7 @@ def _annex(run: _Run) -> str:
         out += ["", "Figures of the run not placed in the paper (too detailed to print legibly on a page, or "
                     "outside its sections):"]
         out += [f"- [{escape_md(a.caption)}]({a.path.relative_to(run.run_dir).as_posix()}) (PNG)" for a in figs]
-    if run.audience in ("wco", "internal"):
+    if run.audience == "internal":  # public and wco bundles keep the notebooks in _internal/ (reporting.bundle)
         nbs = sorted((run.run_dir / "notebooks").glob("*.ipynb")) if (run.run_dir / "notebooks").is_dir() else []
         if nbs:
             out += ["", "Executed notebooks: " + ", ".join(
@@ -711,8 +725,8 @@ def write_paper_source(run_dir: str | Path, manifest: Mapping[str, Any] | None =
                        framework: Framework | None = None) -> Path:
     """Copy the Quarto project into ``run_dir`` and write the run's blocks; return ``run_dir/paper.qmd``.
 
-    Also writes ``findings.json`` (every finding with its rule and evidence) and
-    ``tables/findings.csv`` beside the paper.
+    Also writes ``findings.json`` (every finding with its section, severity, rule, evidence, n and
+    the KPIs it advises dropping) beside the paper.
     """
     run_dir = Path(run_dir)
     template_dir = Path(template_dir) if template_dir is not None else METHODOLOGY_DIR

@@ -42,6 +42,7 @@ __all__ = [
     "SAFE_TEXT",
     "check_free_text",
     "check_html",
+    "caption_text",
     "check_paper_source",
     "html_problems",
     "markdown_text",
@@ -114,6 +115,16 @@ def markdown_text(text: str) -> str:
     \\<b\\>\\!\\[x\\]\\(y\\)
     """
     return re.sub(r"([\\`*{}\[\]()#!|<>&\"'~^$@])", r"\\\1", str(text).replace("\n", " "))
+
+
+def caption_text(text: str) -> str:
+    """A caption made inert in markdown but still readable as prose: HTML, images, links,
+    attributes and code spans are escaped; parentheses, ``@`` cross-references and emphasis stay.
+
+    >>> print(caption_text("Scores (n = 3) <img src=x> [a](b) {#c}"))
+    Scores (n = 3) \\<img src=x\\> \\[a\\](b) \\{#c\\}
+    """
+    return re.sub(r"([\\`{}\[\]!|<>&])", r"\\\1", str(text).replace("\n", " "))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ import pandas as pd
 from pmm_lib.errors import InputError, SpecError
 
 __all__ = [
+    "active_content",
     "FORMS",
     "HIT_COLUMNS",
     "IMAGES",
@@ -70,8 +71,10 @@ __all__ = [
     "html_text",
     "information_digits",
     "notebook_text",
+    "embedded_resources",
     "number_tokens",
     "pdf_text",
+    "png_text",
     "run_needles",
     "scan_run",
     "scan_table",
@@ -475,6 +478,86 @@ def html_text(html: str) -> str:
     return "\n".join(parser.parts)
 
 
+_DATA_URI = re.compile(r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[^;,\"'\s)]*)*)(;base64)?,([^\"'\s)<>]*)")
+
+
+def png_text(blob: bytes) -> str:
+    """The text chunks (``tEXt``, ``zTXt``, ``iTXt``) of a PNG, joined by newlines ("" if not a PNG).
+
+    Matplotlib writes ``Software`` there; anything else (a planted value, a file) is scanned.
+
+    >>> import struct, zlib
+    >>> def chunk(kind, body):
+    ...     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    >>> png = b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"tEXt", b"Comment\\x0033.0625") + chunk(b"IEND", b"")
+    >>> png_text(png)
+    'Comment 33.0625'
+    """
+    import struct
+    import zlib
+
+    if not blob.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ""
+    out: list[str] = []
+    pos = 8
+    while pos + 8 <= len(blob):
+        (length,) = struct.unpack(">I", blob[pos:pos + 4])
+        kind, body = blob[pos + 4:pos + 8], blob[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        try:
+            if kind == b"tEXt":
+                key, _, text = body.partition(b"\x00")
+                out.append(f"{key.decode('latin-1')} {text.decode('latin-1')}")
+            elif kind == b"zTXt":
+                key, _, rest = body.partition(b"\x00")
+                out.append(f"{key.decode('latin-1')} {zlib.decompress(rest[1:]).decode('latin-1')}")
+            elif kind == b"iTXt":
+                key, _, rest = body.partition(b"\x00")
+                compressed, rest = rest[0], rest[2:]
+                _lang, _, rest = rest.partition(b"\x00")
+                _tkey, _, text = rest.partition(b"\x00")
+                text = zlib.decompress(text) if compressed else text
+                out.append(f"{key.decode('latin-1')} {text.decode('utf-8', 'replace')}")
+        except (zlib.error, IndexError, UnicodeDecodeError):
+            out.append(f"(undecodable {kind.decode('latin-1')} chunk)")
+        if kind == b"IEND":
+            break
+    return "\n".join(out)
+
+
+def embedded_resources(html: str) -> list[tuple[str, str]]:
+    """``(mime, decoded text)`` of every ``data:`` URI of a page: images' PNG text chunks, the
+    decoded content of any other embedded file (CSV, JSON, text: what a local-file embedding
+    would pull in). Fonts and PNG/JPEG/SVG pixels carry no text and give ``""``.
+
+    >>> import base64
+    >>> embedded_resources('<img src="data:text/csv;base64,' + base64.b64encode(b"AAA,13.37").decode() + '">')
+    [('text/csv', 'AAA,13.37')]
+    """
+    import base64
+    from urllib.parse import unquote_to_bytes
+
+    out: list[tuple[str, str]] = []
+    for m in _DATA_URI.finditer(html):
+        mime = (m.group(1) or "text/plain").lower()
+        payload = m.group(4)
+        try:
+            blob = base64.b64decode(payload + "=" * (-len(payload) % 4)) if m.group(3) else unquote_to_bytes(payload)
+        except (ValueError, TypeError):
+            out.append((mime, ""))
+            continue
+        if mime == "image/png":
+            out.append((mime, png_text(blob)))
+        elif mime.startswith(("font/", "application/font", "application/x-font")) or mime in (
+                "image/jpeg", "image/gif", "image/webp"):
+            out.append((mime, ""))
+        elif mime == "image/svg+xml":
+            out.append((mime, html_text(blob.decode("utf-8", "replace"))))
+        else:
+            out.append((mime, blob.decode("utf-8", "replace")))
+    return out
+
+
 def pdf_text(path: str | Path) -> str:
     """Text of every page of a PDF (pypdf; the ``dev`` extra). Raises InputError on a bad file."""
     try:
@@ -732,8 +815,12 @@ def scan_run(run_dir: str | Path, needles: Needles | None = None, *,
         for name in ("paper.html", "paper.htm"):
             p = run_dir / name
             if p.is_file():
-                texts.append((name, lambda p=p: html_text(p.read_text(encoding="utf-8", errors="replace")),
-                              rule))
+                page = p.read_text(encoding="utf-8", errors="replace")
+                texts.append((name, lambda page=page: html_text(page), rule))
+                # embedded resources, decoded: PNG text chunks and any embedded file
+                for i, (mime, text) in enumerate(embedded_resources(page), start=1):
+                    if text.strip():
+                        texts.append((f"{name}#data-{i}({mime})", lambda text=text: text, rule))
         if (run_dir / "paper.pdf").is_file():
             texts.append(("paper.pdf", lambda: pdf_text(run_dir / "paper.pdf"), rule))
         # paper.typ is left out: the typst source is layout (column widths in %), its text is paper.md's
@@ -752,3 +839,14 @@ def scan_run(run_dir: str | Path, needles: Needles | None = None, *,
         found.append(scan_text(read(), needles, source=rel, **text_rule))
     found = [f for f in found if not f.empty]
     return pd.concat(found, ignore_index=True) if found else _frame([])
+
+
+def active_content(run_dir: str | Path) -> list[str]:
+    """Script, event handlers, ``javascript:`` URLs and embedded non-image files in the run's HTML
+    pages (:func:`pmm_lib.reporting.safety.html_problems`), one line each; empty when inert."""
+    from pmm_lib.reporting.safety import html_problems
+
+    run_dir = Path(run_dir)
+    return [f"{p.name}: {problem}" for p in sorted(run_dir.glob("*.htm*")) if p.is_file()
+            for problem in html_problems(p.read_text(encoding="utf-8", errors="replace"))]
+

@@ -94,7 +94,7 @@ def outcome_series(outcomes: pd.DataFrame, choice: OutcomeChoice) -> pd.Series:
     sel = outcomes.loc[(outcomes["variable"] == choice.variable) & (outcomes["year"] == choice.year)]
     s = sel.drop_duplicates("member", keep="last").set_index("member")["value"].astype(float)
     if choice.transform == "log1p":
-        s = np.log1p(s.clip(lower=0))
+        s = pd.Series(np.log1p(s.clip(lower=0).to_numpy()), index=s.index)
     s.name = choice.label
     return s
 
