@@ -108,3 +108,13 @@ def test_pre_commit_config_is_valid_and_its_tools_are_installed():
     for hook in hooks.values():
         tool = hook["entry"].split()[0]
         assert tool.startswith(".venv/bin/") and shutil.which(Path(tool).name, path=str(Path(sys.executable).parent)), tool
+
+
+def test_make_test_lints_type_checks_and_runs_pytest_with_the_doctests():
+    proc = subprocess.run(["make", "-n", "test", f"STAMP={ROOT / 'pyproject.toml'}"], capture_output=True,
+                          text=True, cwd=ROOT, check=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(".venv/bin/")]
+    assert [line.split()[0] for line in lines] == [".venv/bin/ruff", ".venv/bin/mypy", ".venv/bin/python"]
+    ini = PYPROJECT["tool"]["pytest"]["ini_options"]
+    assert "--doctest-modules" in ini["addopts"] and "pmm_lib" in ini["testpaths"]
+    assert (ROOT / "tests" / "test_docs.py").is_file()  # the strict docs build is part of pytest

@@ -149,7 +149,7 @@ def use_reproducible_style() -> None:
         "ps.fonttype": 42,
         "figure.dpi": 100,
         "savefig.dpi": 150,
-        "axes.prop_cycle": mpl.cycler(color=["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
+        "axes.prop_cycle": mpl.cycler(color=["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",  # type: ignore[attr-defined]
                                              "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9"]),
     })
 
