@@ -29,9 +29,11 @@ run: setup key
 key: setup
 	@$(PY) -c "from pmm_lib.reporting.disclosure import create_key_file; create_key_file('$(KEY_FILE)')"
 
-## The whole test suite (also what CI runs).
+## The whole test suite (also what CI runs): lint, type check, then pytest (tests, the library's
+## doctests, the docs site in strict mode).
 test: setup system-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## Debian's chromium for the browser tests (skipped when already there or apt is unavailable).

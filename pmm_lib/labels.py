@@ -190,7 +190,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "rank_low": ("Rank 5 %", "rank"), "rank_high": ("Rank 95 %", "rank"),
     "mean_abs_rank_shift": ("Mean |rank shift|", "score"), "verdict": ("Verdict", "text"),
     "reasons": ("Reasons", "text"), "reason": ("Reason", "text"), "action": ("What the index does", "text"),
-    "statistic": ("Statistic", "score"), "r_squared": ("R²", "coef"), "withheld": ("Withheld", "text"),
+    "statistic": ("Statistic", "score"), "stable": ("Stable", "text"), "item_rest": ("Item-rest r", "coef"), "change": ("Change", "score"),
+    "change_q50": ("Median change", "score"), "change_low": ("Change 5 %", "score"),
+    "change_high": ("Change 95 %", "score"), "median_change": ("Median change", "score"),
+    "median_pct_change": ("Median % change", "score"), "share_improving": ("Share improving", "share"),
+    "n_boot": ("Resamples", "count"), "n_prev": ("n, earlier", "count"), "r_squared": ("R²", "coef"), "withheld": ("Withheld", "text"),
     "median_shift": ("Median |rank shift|", "rank"), "max_shift": ("Largest |rank shift|", "rank"),
     "scheme": ("Weighting", "text"), "components": ("Components kept", "count"),
     "pc1_share": ("First-component share", "share"), "framework": ("Framework", "score"),
@@ -206,10 +210,29 @@ COLUMNS: dict[str, tuple[str, str]] = {
 DECIMALS: dict[str, int] = {"count": 0, "rank": 0, "share": 2, "coef": 2, "score": 1, "p": 3, "number": 2}
 
 
+#: Column-name suffixes of paired tables (two cycles, before/after a change) and their words.
+_SUFFIXES = {"_prev": "earlier", "_before": "before", "_after": "after", "_change": "change"}
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    for suf, word in _SUFFIXES.items():
+        if name.endswith(suf) and name[: -len(suf)]:
+            return name[: -len(suf)], word
+    return name, ""
+
+
 def column_label(name: str) -> str:
-    """Header in words of a table column (snake_case spelled out when it is not catalogued)."""
+    """Header in words of a table column (snake_case spelled out when it is not catalogued).
+
+    Paired columns keep their base label: ``coverage_prev`` → "Coverage, earlier",
+    ``item_rest_change`` → "Item-rest r, change".
+    """
     if name in COLUMNS:
         return COLUMNS[name][0]
+    base, word = _split_suffix(name)
+    if word:
+        base = {"item_rest": "item_rest_r"}.get(base, base)
+        return f"{column_label(base)}, {word}"
     if name.startswith("missing_share_"):
         return f"Missing share {name.removeprefix('missing_share_')}"
     meta = variable_meta(name)
@@ -223,6 +246,9 @@ def column_kind(name: str) -> str:
     """Kind of number a column holds (``count, rank, share, coef, score, p, number, text``)."""
     if name in COLUMNS:
         return COLUMNS[name][1]
+    base, word = _split_suffix(name)
+    if word:
+        return column_kind({"item_rest": "item_rest_r"}.get(base, base))
     if name.startswith(("missing_share_", "share_")):
         return "share"
     if name.endswith(("_p", "p_value")):

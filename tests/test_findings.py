@@ -179,3 +179,12 @@ def test_no_drop_is_advised_on_too_few_members():
     assert "pooled sample" in k40.recommendation and "n = 13" in k40.recommendation
     assert "too few Members to advise a drop (n = 13)" in headlines(fs)[1][1]
     assert advised_drops(compute_findings({"tbl-scorecard": card.assign(n=20)})) == ("K40",)
+
+
+def test_advised_index_without_drops_reads_back_from_csv(tmp_path):
+    frame = pd.DataFrame({"member": ["A", "B"], "framework": [60.0, 50.0], "advised": [60.0, 50.0],
+                          "rank_framework": [1, 2], "rank_advised": [1, 2], "shift": [0, 0], "dropped": ["", ""]})
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    back = pd.read_csv(tmp_path / "a.csv", keep_default_na=False, na_values=[""])  # as the paper reads it
+    f = next(f for f in compute_findings({"tbl-advised-index": back}) if f.rule == "weighting.advised_index")
+    assert "nan" not in f.statement and "advised index is the framework's" in f.statement

@@ -32,6 +32,7 @@ from bad_inputs.corpus import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from pmm_lib import paths
 from pmm_lib.cli import main
@@ -496,9 +497,9 @@ BUNDLED = paths.QUESTIONNAIRE_DIR / "pmm_returns.csv"
 @pytest.mark.skipif(not BUNDLED.exists(), reason="bundled returns not generated yet")
 def test_bundled_returns_ingest_exactly_and_fast() -> None:
     read_returns([BUNDLED])  # warm imports
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the CI machine is shared, wall time is not ours
     res = read_returns([BUNDLED])
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     raw = pd.read_csv(BUNDLED, dtype={"member": str, "kpi": str}, keep_default_na=False, na_values=[""])
     got = res.observations.set_index(["member", "cycle", "kpi"]).sort_index()
     want = raw.set_index(["member", "cycle", "kpi"]).sort_index()
@@ -599,7 +600,7 @@ def _only_documented(exc: InputError) -> None:
         assert "np." not in issue.describe()  # plain values in messages
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_rows, min_size=1, max_size=25))
 def test_property_arbitrary_frames_succeed_or_raise_documented_errors(rows) -> None:
     frame = pd.DataFrame(rows, columns=_COLUMNS)
@@ -613,7 +614,7 @@ def test_property_arbitrary_frames_succeed_or_raise_documented_errors(rows) -> N
     assert np.isfinite(obs["value"]).all()
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_rows, min_size=1, max_size=10))
 def test_property_arbitrary_csv_files_succeed_or_raise_documented_errors(tmp_path_factory, rows) -> None:
     p = tmp_path_factory.mktemp("prop") / "r.csv"
@@ -625,7 +626,9 @@ def test_property_arbitrary_csv_files_succeed_or_raise_documented_errors(tmp_pat
 
 
 _WB_CELLS = st.fixed_dictionaries({
-    "value": st.one_of(_cells.filter(lambda x: not (isinstance(x, float) and not np.isfinite(x))),
+    # Excel cells cannot hold control characters (openpyxl refuses them), nor infinities
+    "value": st.one_of(_cells.filter(lambda x: not (isinstance(x, float) and not np.isfinite(x))
+                                     and not (isinstance(x, str) and ILLEGAL_CHARACTERS_RE.search(x))),
                        st.floats(0, 1, allow_nan=False)),
     "status": st.one_of(st.none(), st.sampled_from(["not applicable", "non disponible", "?", ""])),
     "disclosure": st.one_of(st.none(), st.sampled_from(["public", "OMD", "restringido", "secret"])),
@@ -634,7 +637,7 @@ _WB_CELLS = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(edits=st.dictionaries(st.sampled_from(["K01", "K03", "K11", "K14", "K29"]), _WB_CELLS, min_size=1, max_size=3),
        pct=st.booleans())
@@ -766,3 +769,12 @@ def test_bundled_returns_keep_their_contract_and_flag_small_percentages() -> Non
     assert obs.loc[small, "flag"].str.contains("below_one_percent").all()
     assert not obs.loc[~small, "flag"].str.contains("below_one_percent").any()
     assert sum("below one per cent" in w.message for w in res.warnings) == int(small.sum())
+
+
+def test_formula_without_result_is_reported_once(tmp_path: Path) -> None:
+    p = filled_workbook(tmp_path / "f.xlsx", edit=lambda wb, fw: wb["TF"].__setitem__(f"I{kpi_row(wb['TF'], 'K01')}",
+                                                                                      "=1+1"))
+    with pytest.raises(InputError) as info:
+        read_returns([p], members=TEST_MEMBERS)
+    assert [i.message for i in info.value.issues] == [f"cell I{kpi_row(openpyxl.load_workbook(p)['TF'], 'K01')} "
+                                                      "holds a formula with no stored result"]

@@ -17,6 +17,7 @@ import sys
 import tomllib
 import zipfile
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 import yaml
@@ -95,3 +96,25 @@ def test_building_the_package_prints_no_licence_warning(tmp_path):
         meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in zf.namelist())
     assert "License-Expression: MIT" in meta
+
+
+def test_pre_commit_config_is_valid_and_its_tools_are_installed():
+    proc = subprocess.run([sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hooks = {h["id"]: h for repo in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+             for h in repo["hooks"]}
+    assert list(hooks) == ["jupytext-sync", "nbstripout", "ruff"]  # sync first, then strip, then lint
+    for hook in hooks.values():
+        tool = hook["entry"].split()[0]
+        assert tool.startswith(".venv/bin/") and shutil.which(Path(tool).name, path=str(Path(sys.executable).parent)), tool
+
+
+def test_make_test_lints_type_checks_and_runs_pytest_with_the_doctests():
+    proc = subprocess.run(["make", "-n", "test", f"STAMP={ROOT / 'pyproject.toml'}"], capture_output=True,
+                          text=True, cwd=ROOT, check=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(".venv/bin/")]
+    assert [line.split()[0] for line in lines] == [".venv/bin/ruff", ".venv/bin/mypy", ".venv/bin/python"]
+    ini = PYPROJECT["tool"]["pytest"]["ini_options"]
+    assert "--doctest-modules" in ini["addopts"] and "pmm_lib" in ini["testpaths"]
+    assert (ROOT / "tests" / "test_docs.py").is_file()  # the strict docs build is part of pytest

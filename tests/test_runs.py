@@ -329,10 +329,11 @@ def test_project_run_ams_produces_paper(tmp_path):
                     "Weighting and aggregation", "Trade-cost outcomes", "Uncertainty and sensitivity",
                     "Limitations", "References"):
         assert heading in text, heading
-    for art in runs.load_manifest(latest).get("outputs", {}):
-        if art.startswith("figures/") and art.endswith(".json"):
-            caption = json.loads((latest / art).read_text())["caption"]
-            assert " ".join(caption.split())[:60] in text, art
+    captions = [" ".join(json.loads((latest / art).read_text())["caption"].split())[:60]
+                for art in runs.load_manifest(latest).get("outputs", {})
+                if art.startswith("figures/") and art.endswith(".json")]
+    # the run's figures reach the paper (which ones it embeds is the paper's choice: test_paper*)
+    assert captions and [c for c in captions if c in text], captions
 
 
 @pytest.mark.slow

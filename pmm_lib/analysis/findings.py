@@ -586,11 +586,23 @@ def _weighting_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
     out.append(Finding(f"{advice[:1].upper()}{advice[1:]}.", {"advised": adv}, n, "info",
                        f"Publish the index with the {adv} weights; report the others as sensitivity checks.",
                        f"weighting.advice (imbalance and median |shift| ≤ {r.shift_small:g})", "weighting", (adv,)))
+    return out
+
+
+def _advised_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapping[str, str]) -> list[Finding]:
+    """The advised index (framework KPIs minus the advised drops) against the framework's."""
+    out: list[Finding] = []
     adv_tab = t.get("tbl-advised-index")
     if adv_tab is not None and len(adv_tab) and {"rank_framework", "rank_advised"} <= set(adv_tab.columns):
         shift = (_num(adv_tab, "rank_advised") - _num(adv_tab, "rank_framework")).abs()
         j = int(shift.to_numpy().argmax())
-        dropped = str(adv_tab["dropped"].iloc[0]) if "dropped" in adv_tab.columns else ""
+        first = adv_tab["dropped"].iloc[0] if "dropped" in adv_tab.columns else ""
+        dropped = str(first) if pd.notna(first) else ""  # an empty CSV cell reads back as NaN
+        if not dropped:
+            out.append(Finding(f"No KPI is advised to leave the index, so the advised index is the framework's "
+                               f"(n = {len(adv_tab)}).", {"max_shift": 0.0}, len(adv_tab), "info", "",
+                               "weighting.advised_index", "weighting", ()))
+            return out
         out.append(Finding(
             (f"Without {dropped} the index " if dropped else "The advised index ")
             + f"moves Members by a median of {_f(shift.median(), 1)} ranks and at most {shift.max():.0f} "
@@ -601,6 +613,8 @@ def _weighting_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
             "Publish the advised index beside the framework's until the flagged KPIs are revised.",
             "weighting.advised_index", "weighting", (str(adv_tab["member"].iloc[j]),)))
     return out
+
+
 
 
 # ------------------------------------------------------------------------------------ outcomes
@@ -777,7 +791,7 @@ def _sample_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mapp
 
 _FAMILIES: tuple[Callable[[Mapping[str, pd.DataFrame], FindingRules, Mapping[str, str]], list[Finding]], ...] = (
     _data_findings, _kpi_findings, _structure_findings, _sample_findings, _weighting_findings,
-    _outcome_findings, _uncertainty_findings)
+    _advised_findings, _outcome_findings, _uncertainty_findings)
 
 
 def compute_findings(tables: Mapping[str, pd.DataFrame], *, rules: FindingRules | Mapping[str, Any] | None = None,

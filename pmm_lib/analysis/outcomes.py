@@ -99,7 +99,7 @@ def outcome_table(outcomes: pd.DataFrame, variables: Sequence[str] | Mapping[str
     if unknown:
         raise InputError(f"unknown outcome variable(s) {', '.join(unknown)}", column="variable",
                          expected=f"one of {', '.join(sorted(known))}")
-    cols = {}
+    cols: dict[str, pd.Series | np.ndarray] = {}
     for var, year in spec.items():
         sub = outcomes[(outcomes["variable"] == var) & outcomes["value"].notna()]
         if year is not None:
@@ -243,7 +243,7 @@ def ols_outcomes(scores: pd.DataFrame, outcomes: pd.DataFrame, covariates: pd.Da
 
 def _design(cov: pd.DataFrame) -> np.ndarray:
     """Intercept + numeric covariates + dummies (first level dropped) for text/categorical ones."""
-    parts = [np.ones((len(cov), 1))]
+    parts: list[np.ndarray] = [np.ones((len(cov), 1))]
     for col in cov.columns:
         v = cov[col]
         if pd.api.types.is_bool_dtype(v) or pd.api.types.is_numeric_dtype(v):

@@ -584,8 +584,10 @@ def build_from_spec_file(path: str | Path, *, seed: SeedLike = None) -> IndexRes
     if spec.data.format == "coinr":
         from pmm_lib.inputs.coinr import load_coinr
 
-        ds = load_coinr(spec.data.resolve(spec.data.idata), spec.data.resolve(spec.data.imeta),
-                        time=spec.data.cycle)
+        idata, imeta = spec.data.resolve(spec.data.idata), spec.data.resolve(spec.data.imeta)
+        if idata is None or imeta is None:
+            raise SpecError(f"{path}: data.format 'coinr' needs data.idata and data.imeta")
+        ds = load_coinr(idata, imeta, time=spec.data.cycle)
         return build(ds.data, ds.meta, spec, groups=ds.groups, denominators=ds.denominators,
                      panel=ds.panel or None, cycle=ds.time, seed=seed)
     return build_pmm(spec, seed=seed)

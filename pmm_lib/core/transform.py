@@ -146,7 +146,7 @@ def denominate(data: pd.DataFrame, meta: pd.DataFrame,
         raise InputError(f"denominate: units {list(missing_units[:5])} have no denominator values",
                          column=str(den.iloc[0]))
     rows = denominators.index.get_indexer(x.index)
-    dcols = denominators.columns.get_indexer(den.to_numpy())
+    dcols = denominators.columns.get_indexer(pd.Index(den.to_numpy()))
     d = denominators.to_numpy(dtype="float64")[np.ix_(rows, dcols)]
     icols = x.columns.get_indexer(den.index)
     X = x.to_numpy().copy()
@@ -157,10 +157,10 @@ def denominate(data: pd.DataFrame, meta: pd.DataFrame,
     q[zero] = np.nan
     X[:, icols] = q
     out = pd.DataFrame(X, index=x.index, columns=x.columns)
-    records = [("denominate", code, "", "denominated", f"divided by {name}", np.nan)
+    records = [("denominate", str(code), "", "denominated", f"divided by {name}", np.nan)
                for code, name in den.items()]
     for r, c in zip(*np.nonzero(zero), strict=True):
-        records.append(("denominate", den.index[c], str(x.index[r]), "zero_denominator",
+        records.append(("denominate", str(den.index[c]), str(x.index[r]), "zero_denominator",
                         f"{den.iloc[c]} is 0: value set missing", float(num[r, c])))
     return out, _log(records)
 

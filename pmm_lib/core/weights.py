@@ -509,7 +509,7 @@ def ahp(comparisons: pd.DataFrame | Mapping[Any, float] | Iterable[tuple[str, st
         raise SpecError(
             f"AHP judgements are inconsistent: CR = {cr:.3f} > {max_cr:g}"
             + (f" ({file})" if file else "")
-            + f". Most inconsistent judgement: {i}/{j} = {matrix.loc[i, j]:g}, while the other "
+            + f". Most inconsistent judgement: {i}/{j} = {matrix.loc[i, j]:g}, while the other "  # type: ignore[str-bytes-safe]
               f"judgements imply about {implied:.2g}; revise it (or pass max_cr=None)."
         )
     return result

@@ -229,9 +229,9 @@ def load_coinr(idata: str | Path, imeta: str | Path, *, time: Any = None) -> Coi
     groups.index = idx
     names = pd.Series(raw.loc[sel, "uName"].to_numpy() if "uName" in raw.columns else idx.to_numpy(),
                       index=idx, name="uName")
-    panel = {}
+    panel: dict[Any, Any] = {}
     if times is not None:
-        for t in sorted(set(times) - {chosen}):
-            panel[t], _ = matrix((times == t).to_numpy())
+        for year in sorted(set(times) - {chosen}):
+            panel[year] = matrix((times == year).to_numpy())[0]
     return CoinrData(data=data, meta=meta, groups=groups, denominators=dens, names=names,
                      time=chosen, panel=panel)

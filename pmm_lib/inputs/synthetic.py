@@ -412,10 +412,10 @@ def _unit_slips(obs: pd.DataFrame, fw: Framework, gen: np.random.Generator,
             continue
         picked = np.sort(gen.choice(candidates, size=min(count, len(candidates)), replace=False))
         for i in picked:
-            correct = float(obs.at[i, "value"])
+            correct = float(obs.at[i, "value"])  # type: ignore[arg-type]
             reported = round(correct * factor, 4)
             obs.at[i, "value"] = reported
-            slips.append(dict(member=str(obs.at[i, "member"]), cycle=int(obs.at[i, "cycle"]),
+            slips.append(dict(member=str(obs.at[i, "member"]), cycle=int(obs.at[i, "cycle"]),  # type: ignore[arg-type]
                               kpi=str(obs.at[i, "kpi"]), kind=kind, reported=reported, correct=correct))
     return obs, slips
 

@@ -167,7 +167,7 @@ def plot_score_distributions(data: pd.DataFrame, *, code: str | None = None,
            boxprops={"facecolor": DIMENSION_COLOURS.get(str(code), "0.6"), "alpha": 0.35}, medianprops={"color": "black", "gid": "median"})
     ax.scatter(np.arange(n), sub["score"], color="#D55E00", marker="x", s=20, zorder=4, label="nominal score")
     ax.set_xticks(np.arange(n))
-    ax.set_xticklabels([s["label"] for s in stats], rotation=90, fontsize=7)
+    ax.set_xticklabels([str(s["label"]) for s in stats], rotation=90, fontsize=7)
     ax.set_xlabel("unit (ordered by nominal rank)")
     ax.set_ylabel(f"{code} score")
     ax.set_title(f"{code}: score distributions over replications")

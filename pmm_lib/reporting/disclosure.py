@@ -537,6 +537,8 @@ def suppress_by_count(frame: pd.DataFrame, counts: Mapping[str, str], *,
         Statistic column → the column holding the number of Members it pools (e.g.
         ``{"missing_in": "n_group", "missing_out": "n_other"}``).
 
+    Examples
+    --------
     >>> t = pd.DataFrame({"share": [0.5, 0.25], "n": [1, 4]})
     >>> suppress_by_count(t, {"share": "n"})["share"].tolist()
     [nan, 0.25]

@@ -487,7 +487,8 @@ def _weighting(run: _Run) -> str:
         moved = adv.assign(shift_abs=adv["shift"].abs()).sort_values("shift_abs", ascending=False)
         moved = moved[moved["shift_abs"] > 0].head(12).drop(columns=["shift_abs"])
         if len(moved):
-            dropped = str(adv["dropped"].iloc[0]) if "dropped" in adv.columns else ""
+            first = adv["dropped"].iloc[0] if "dropped" in adv.columns else ""
+            dropped = str(first) if pd.notna(first) else ""
             blocks.append(_table(run, moved[["member", "framework", "advised", "rank_framework", "rank_advised", "shift"]],
                                  "tbl-advised", f"The index as computed (framework KPIs) and as advised (without "
                                  f"{dropped or 'the flagged KPIs'}): the Members whose rank moves most; every Member "
@@ -582,6 +583,14 @@ _CYCLES = ("tbl-cycles-rank-stability", "fig-cycles-ranks", "fig-cycles-score-ch
            "tbl-cycles-kpi-stability", "tbl-cycles-alpha", "tbl-cycles-variation")
 
 
+#: Columns of the wide cycles tables printed in the body (every column stays in the CSV).
+_CYCLES_COLUMNS = {
+    "tbl-cycles-kpi-stability": ("code", "n", "coverage_prev", "coverage", "item_rest_prev", "item_rest",
+                                 "verdict_prev", "verdict", "stable"),
+    "tbl-cycles-alpha": ("code", "name", "level", "alpha_prev", "alpha", "change", "n"),
+}
+
+
 def _cycles(run: _Run, template_dir: Path) -> str:
     """The Cycles section (notebook 06), only when the run compared this cycle with an earlier one."""
     if "tbl-cycles-rank-stability" not in run.tables:
@@ -593,7 +602,13 @@ def _cycles(run: _Run, template_dir: Path) -> str:
            f"The comparison of the two cycles is in {_ref([*tabs, *figs])}."]
     for lb in tabs:
         art = run.artefacts[lb]
-        out.append(_table(run, run.tables[lb], lb, art.caption))
+        frame = run.tables[lb]
+        keep = _CYCLES_COLUMNS.get(lb)
+        cols = [c for c in keep if c in frame.columns] if keep else list(frame.columns)
+        caption = art.caption if len(cols) == len(frame.columns) else (
+            art.caption.rstrip(". ") + ". Intervals and the remaining columns are in the CSV file (Annex D).")
+        out.append(_table(run, frame[cols], lb, caption,
+                          kinds={"change": "coef"} if lb == "tbl-cycles-alpha" else None))
     out += [_figure(run, lb) for lb in figs]
     return "\n\n".join(x for x in out if x)
 
@@ -711,8 +726,8 @@ def write_paper_source(run_dir: str | Path, manifest: Mapping[str, Any] | None =
                        framework: Framework | None = None) -> Path:
     """Copy the Quarto project into ``run_dir`` and write the run's blocks; return ``run_dir/paper.qmd``.
 
-    Also writes ``findings.json`` (every finding with its rule and evidence) and
-    ``tables/findings.csv`` beside the paper.
+    Also writes ``findings.json`` (every finding with its section, severity, rule, evidence, n and
+    the KPIs it advises dropping) beside the paper.
     """
     run_dir = Path(run_dir)
     template_dir = Path(template_dir) if template_dir is not None else METHODOLOGY_DIR

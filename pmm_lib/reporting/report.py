@@ -149,7 +149,7 @@ def use_reproducible_style() -> None:
         "ps.fonttype": 42,
         "figure.dpi": 100,
         "savefig.dpi": 150,
-        "axes.prop_cycle": mpl.cycler(color=["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
+        "axes.prop_cycle": mpl.cycler(color=["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",  # type: ignore[attr-defined]
                                              "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9"]),
     })
 
@@ -317,7 +317,10 @@ def table_markdown(frame: pd.DataFrame, *, caption: str | None = None, max_rows:
              for row in shown.itertuples(index=False, name=None)]
     widths = [max([len(h), 3, *(len(r[i]) for r in cells)]) for i, h in enumerate(heads)]
     # one character of air per column, so adjacent columns never touch in the PDF
-    dashes = [1 + (w if numeric[i] else max(min(w, 38), max([3, *(len(x) for r in cells for x in r[i].split()[:50])])))
+    # one character of air per column, so adjacent columns never touch in the PDF; a numeric column
+    # is as wide as its longest cell or the longest word of its header (headers wrap between words)
+    dashes = [1 + (max(3, *(len(r[i]) for r in cells), *(len(x) for x in heads[i].split())) if numeric[i]
+                   else max(min(w, 38), max([3, *(len(x) for r in cells for x in r[i].split()[:50])])))
               for i, w in enumerate(widths)]
 
     def line(values: list[str]) -> str:

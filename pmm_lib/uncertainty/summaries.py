@@ -231,22 +231,20 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
     prep = prepare(data, meta, problem, build_options)
     design = sample_design(data, meta, problem, n_samples, method="monte_carlo", seed=seed, _prep=prep)
     kw = {"chunk_size": chunk_size, "progress": progress, "max_failed_share": max_failed_share, "_prep": prep}
+    parts: list[tuple[tuple[str, ...], np.ndarray, pd.DataFrame]] = []  # (targets, failed, rank intervals)
+    reps: Replications | None = None
     if keep_replications:
-        reps: Replications | None = evaluate(data, meta, problem, design, targets=targets, **kw)
-        parts = [(reps, rank_intervals(reps))]
+        reps = evaluate(data, meta, problem, design, targets=targets, **kw)
+        parts.append((reps.targets, reps.failed, rank_intervals(reps)))
     else:  # one target at a time: memory of one target's replications (the matrices stay cached)
-        codes = tuple(targets) if targets is not None else default_targets(prep.hierarchy)
-        parts = []
-        for code in codes:
+        for code in tuple(targets) if targets is not None else default_targets(prep.hierarchy):
             one = evaluate(data, meta, problem, design, targets=(code,), **kw)
-            parts.append((one, rank_intervals(one)))
-            del one
-        reps = None
-    ri = pd.concat([p[1] for p in parts], ignore_index=True)
+            parts.append((one.targets, one.failed, rank_intervals(one)))
+            del one  # nothing else refers to it: its stores are freed before the next target
+    ri = pd.concat([p[2] for p in parts], ignore_index=True)
     rows = []
-    for one, sub_ri in parts:
-        n_ok = int((~one.failed).sum())
-        for code in one.targets:
+    for codes, failed, sub_ri in parts:
+        for code in codes:
             sub = sub_ri[sub_ri["code"] == code]
             weights = sub["n"].to_numpy()
             shift = sub["mean_abs_rank_shift"].to_numpy()
@@ -254,7 +252,5 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
             mean_shift = float((shift[keep] * weights[keep]).sum() / weights[keep].sum()) if keep.any() else np.nan
             rows.append({"code": code, "mean_abs_rank_shift": mean_shift,
                          "max_rank_range": float((sub["rank_high"] - sub["rank_low"]).max()),
-                         "n": n_ok, "n_failed": int(one.failed.sum())})
-    if reps is None:
-        parts.clear()
+                         "n": int((~failed).sum()), "n_failed": int(failed.sum())})
     return UncertaintyResult(ri, pd.DataFrame(rows), reps)

@@ -235,8 +235,8 @@ def group_flags(submissions: pd.DataFrame, ahp: Mapping[str, Mapping[str, float]
     for group, g in submissions.groupby("group", sort=True):
         method = str(g["method"].iloc[-1])
         cr = float("nan")
-        if ahp and group in ahp:
-            cr = ahp_judgements(codes, ahp[group]).cr
+        if ahp and str(group) in ahp:
+            cr = ahp_judgements(codes, ahp[str(group)]).cr
         blocks = [b for b in dict.fromkeys(g["block"]) if b != TOP_BLOCK]
         rows.append(dict(group=str(group), method=method, cr=cr, inconsistent=bool(cr > 0.10),
                          kpi_blocks=" ".join(blocks),
@@ -260,7 +260,7 @@ def rank_effect(live: LiveIndex, submissions: pd.DataFrame, consensus: RoomConse
     r_median = live.rank_array(live.score_array(consensus.blocks_median))
     per_group = []
     for _, g in submissions.groupby("group", sort=True):
-        blocks = {b: dict(zip(x["code"], x["points"].astype(float), strict=True))
+        blocks = {str(b): {str(c): float(v) for c, v in zip(x["code"], x["points"], strict=True)}
                   for b, x in g.groupby("block", sort=False)}
         per_group.append(live.rank_array(live.score_array(blocks)))
     stack = np.vstack(per_group) if per_group else np.full((1, len(live.members)), np.nan)

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ipywidgets as W
 import numpy as np
@@ -106,8 +106,11 @@ class FacilitatorDashboard:
     def __init__(self, live: LiveIndex, *, session: str | SessionConfig = "", root: str | Path | None = None,
                  lang: str = "en", min_groups: int = MIN_GROUPS):
         self.live = live
-        self.config = session if isinstance(session, SessionConfig) else None
-        self.session = self.config.session if self.config else resolve_session(session)
+        if isinstance(session, SessionConfig):
+            self.config: SessionConfig | None = session
+            self.session = session.session
+        else:
+            self.config, self.session = None, resolve_session(session)
         self.root = root
         self.lang = lang
         self.min_groups = min_groups
@@ -176,7 +179,7 @@ class FacilitatorDashboard:
         self.refresh(force=True)
         return True
 
-    def start_polling(self, interval: float = 1.0, *, wrap: Callable[[Callable[[], None]], None] | None = None
+    def start_polling(self, interval: float = 1.0, *, wrap: Callable[[Callable[[], object]], None] | None = None
                       ) -> None:
         """Poll the session folder every ``interval`` seconds in a daemon thread.
 
@@ -290,8 +293,10 @@ class FacilitatorDashboard:
         summ = top_changes(eff, top=10, places=5)
         rows = []
         for r in eff.head(top).itertuples():
-            rows.append([html.escape(str(r.name)), _fmt(r.rank_framework, 0), f"<b>{_fmt(r.rank_mean, 0)}</b>",
-                         _fmt(r.rank_median, 0), f"{_fmt(r.rank_low, 0)}–{_fmt(r.rank_high, 0)}"])
+            rf, rm, rd, lo, hi = (float(v) for v in (r.rank_framework, r.rank_mean, r.rank_median, r.rank_low,
+                                                     r.rank_high))
+            rows.append([html.escape(str(r.name)), _fmt(rf, 0), f"<b>{_fmt(rm, 0)}</b>", _fmt(rd, 0),
+                         f"{_fmt(lo, 0)}–{_fmt(hi, 0)}"])
         self.effect.value = (f"<h4>{html.escape(t('dash_effect', lang))}</h4>"
                              f"<div>{html.escape(t('dash_effect_sum', lang, moved=summ['moved'], places=5, diff=summ['top_differs'], top=10))}</div>"
                              + _table([t("member", lang), t("framework_rank", lang), t("dash_mean", lang),
@@ -307,7 +312,7 @@ class FacilitatorDashboard:
         if room is None:
             self.export_msg.value = html.escape(t("dash_none", self.lang))
             return []
-        stat = str(self.statistic.value)
+        stat: Literal["mean", "median"] = "median" if self.statistic.value == "median" else "mean"
         blocks = room.blocks(stat)
         cons = pd.DataFrame([dict(block=b, code=c, weight_mean=v, weight_median=v)
                              for b, pts in blocks.items() for c, v in pts.items()])

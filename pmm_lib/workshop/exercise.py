@@ -358,7 +358,7 @@ def saaty_verbal(value: float) -> tuple[int, str]:
     return k, SAATY_VERBAL[k]
 
 
-def ahp_judgements(codes: Sequence[str], judgements: Mapping[str | tuple[str, str], float]) -> AhpLive:
+def ahp_judgements(codes: Sequence[str], judgements: Mapping[Any, float]) -> AhpLive:
     """Live AHP feedback: priorities, consistency and the judgement to revisit.
 
     The priorities and consistency come from :func:`pmm_lib.core.weights.ahp` (Saaty's

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from pmm_lib.core.aggregate import aggregate_hierarchy
+from pmm_lib.core.rank import rank_desc
 from pmm_lib.errors import InputError, PmmError, SpecError
 from pmm_lib.inputs.framework import Framework, load_framework
 from pmm_lib.vocab import REGIONS
@@ -94,7 +95,7 @@ def outcome_series(outcomes: pd.DataFrame, choice: OutcomeChoice) -> pd.Series:
     sel = outcomes.loc[(outcomes["variable"] == choice.variable) & (outcomes["year"] == choice.year)]
     s = sel.drop_duplicates("member", keep="last").set_index("member")["value"].astype(float)
     if choice.transform == "log1p":
-        s = np.log1p(s.clip(lower=0))
+        s = pd.Series(np.log1p(s.clip(lower=0).to_numpy()), index=s.index)
     s.name = choice.label
     return s
 
@@ -231,10 +232,7 @@ class LiveIndex:
     @staticmethod
     def rank_array(scores: np.ndarray) -> np.ndarray:
         """Ranks, 1 = best, ties share the smallest rank ('min'); NaN scores get NaN."""
-        out = np.full(scores.shape, np.nan)
-        ok = ~np.isnan(scores)
-        out[ok] = stats.rankdata(-scores[ok], method="min")
-        return out
+        return rank_desc(scores)
 
     def ranking(self, blocks: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
         """Ranks under ``blocks`` against the framework defaults.

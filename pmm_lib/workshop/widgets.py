@@ -222,8 +222,11 @@ class WeightingApp:
                  lang: str = "en", simulated: bool = False, on_join: Callable[[str], None] | None = None,
                  top: int = 12):
         self.live = live
-        self.config = session if isinstance(session, SessionConfig) else None
-        self.session = self.config.session if self.config else resolve_session(session)
+        if isinstance(session, SessionConfig):
+            self.config: SessionConfig | None = session
+            self.session = session.session
+        else:
+            self.config, self.session = None, resolve_session(session)
         self.root = root
         self.device = device or uuid.uuid4().hex
         self.lang = lang
@@ -300,7 +303,7 @@ class WeightingApp:
         self.confirm_fix.add_class("pmm-confirm-fix")
         self.confirm_no = W.Button(layout=W.Layout(width="auto"))
         self.confirm_yes.on_click(lambda _b: self.submit(confirmed=True))
-        self.confirm_fix.on_click(lambda _b: (self.apply_suggestion(), self._hide_confirm()))
+        self.confirm_fix.on_click(lambda _b: self._apply_fix_and_close())
         self.confirm_no.on_click(lambda _b: self._hide_confirm())
         self.confirm_box = W.VBox([self.confirm_msg, W.HBox([self.confirm_fix, self.confirm_yes, self.confirm_no])],
                                   layout=W.Layout(display="none", border="2px solid #b35806", padding="4px"))
@@ -530,7 +533,7 @@ class WeightingApp:
     def dimension_points(self) -> dict[str, float]:
         """Current dimension points (integers for budgets; eigenvector × 100 for AHP)."""
         if self.method == "ahp":
-            return {c: float(w) * BUDGET for c, w in self.ahp_result().weights.items()}
+            return {str(c): float(w) * BUDGET for c, w in self.ahp_result().weights.items()}
         return {c: int(v) for c, v in self.budget.values().items()}
 
     def judgements(self) -> dict[str, float]:
@@ -711,7 +714,7 @@ class WeightingApp:
                      suggest=self._verbal_pair(r.worst, r.suggestion))
             colour = "#b35806"
             self.ahp_fix.layout.display = None
-        weights = ", ".join(f"{self._dim_names[c]} {w * BUDGET:.0f}" for c, w in r.weights.items())
+        weights = ", ".join(f"{self._dim_names[str(c)]} {w * BUDGET:.0f}" for c, w in r.weights.items())
         self.ahp_status.value = (f"<div style='color:{colour}'>{html.escape(text)}</div>"
                                  f"<div>{html.escape(t('weights_of', lang, weights=weights))}</div>")
 
@@ -776,6 +779,10 @@ class WeightingApp:
                                                          expect=expect)) + "</span>"
 
     # ------------------------------------------------------------------ submission
+    def _apply_fix_and_close(self) -> None:
+        self.apply_suggestion()
+        self._hide_confirm()
+
     def _hide_confirm(self) -> None:
         self.confirm_box.layout.display = "none"
 

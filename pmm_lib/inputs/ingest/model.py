@@ -15,7 +15,18 @@ import pandas as pd
 
 from pmm_lib.errors import InputError, SpecError
 
-__all__ = ["IngestOptions", "IngestResult", "Issue", "RawFile", "Collector", "plain", "show"]
+__all__ = ["UNREADABLE_CELL", "IngestOptions", "IngestResult", "Issue", "RawFile", "Collector", "plain", "show"]
+
+
+class _Unreadable:
+    """A cell whose problem was already reported (a formula without a stored result)."""
+
+    def __repr__(self) -> str:
+        return "<unreadable cell>"
+
+
+#: Stands for a Value cell already reported as unreadable, so it is not reported again as empty.
+UNREADABLE_CELL = _Unreadable()
 
 Severity = Literal["error", "warning"]
 MissingRequired = Literal["error", "warn"]

@@ -36,7 +36,13 @@ from pmm_lib.inputs.ingest.catalogue import (
     RESPONDENT_FIELDS,
     STAMP_PREFIX,
 )
-from pmm_lib.inputs.ingest.model import RECORD_COLUMNS, Collector, IngestOptions, RawFile
+from pmm_lib.inputs.ingest.model import (
+    RECORD_COLUMNS,
+    UNREADABLE_CELL,
+    Collector,
+    IngestOptions,
+    RawFile,
+)
 
 __all__ = ["CSV_OPTIONAL", "CSV_REQUIRED", "READABLE", "UNREADABLE", "discover", "discover_dir", "read_csv",
            "read_file", "read_xlsx"]
@@ -214,6 +220,7 @@ class _Book:
         import openpyxl  # noqa: PLC0415
 
         self.path, self.name, self.col = path, path.name, col
+        self.value_labels = {catalogue.fold(x) for x in COLUMNS["value"].values()}
         self.wb = openpyxl.load_workbook(path, data_only=False)
         self._cached: Any = None
 
@@ -228,7 +235,8 @@ class _Book:
                 self.col.error(f"cell {cell.coordinate} holds a formula with no stored result", file=self.name,
                                sheet=sheet, row=cell.row, column=column_label,
                                expected="a typed value (or open and save the file in Excel so results are stored)")
-                return None
+                # a Value cell is marked so it is not reported a second time as empty
+                return UNREADABLE_CELL if catalogue.fold(column_label) in self.value_labels else None
             self.col.warn(f"cell {cell.coordinate} holds a formula; its stored result {cv!r} was used",
                           file=self.name, sheet=sheet, row=cell.row, column=column_label)
             return cv

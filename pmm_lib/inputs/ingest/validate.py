@@ -18,7 +18,14 @@ import pandas as pd
 
 from pmm_lib.inputs.framework import Framework, Kpi
 from pmm_lib.inputs.ingest import catalogue
-from pmm_lib.inputs.ingest.model import Collector, IngestOptions, RawFile, plain, show
+from pmm_lib.inputs.ingest.model import (
+    UNREADABLE_CELL,
+    Collector,
+    IngestOptions,
+    RawFile,
+    plain,
+    show,
+)
 from pmm_lib.inputs.ingest.parse import (
     AMBIGUOUS_DOT,
     PLAIN_NUMBER,
@@ -189,6 +196,9 @@ def _parse_values(c: _Ctx) -> None:
     pct_fmt = c.rec["_pct_format"].tolist()
     vlist = vraw.tolist()
     for i in np.flatnonzero(~fast):
+        if vlist[i] is UNREADABLE_CELL:  # already reported (a formula without a stored result)
+            c.bad[i] = True
+            continue
         k = kmeta.get(c.kpis[i])
         p = parse_value(vlist[i], unit=k.unit if k else "the KPI's unit", code=k.code if k else "this KPI",
                         lower=k.lower if k else -np.inf, upper=k.upper if k else np.inf,
