@@ -93,9 +93,9 @@ from pmm_lib.workshop.session import load_session
 
 try:
     cfg = load_session(session, submissions_dir or None)
-    region, cycle = cfg.region, cfg.cycle
+    region, cycle, audience = cfg.region, cfg.cycle, cfg.audience
 except InputError:
-    cfg = None
-live, _ = load_live_index(region, cycle)
+    cfg, audience = None, "wco"
+live, _ = load_live_index(region, cycle, audience=audience)
 dash = FacilitatorDashboard(live, session=cfg or session, root=submissions_dir or None)
 dash

@@ -1,7 +1,7 @@
 """The workshop's live index: what-if scores and ranks computed by the method core.
 
 This module owns the data a workshop room looks at (one region and cycle, normalised once
-by :func:`pmm_lib.core.build.build`, masked for the session's audience) and the hot path of
+by :func:`pmm_lib.core.build.build`, on the values the session's audience may see) and the hot path of
 the participants' app: turning weight-point blocks into scores and ranks. Aggregation is
 *not* reimplemented here: every evaluation calls
 :func:`pmm_lib.core.aggregate.aggregate_hierarchy` with the spec's aggregation method and
@@ -285,33 +285,88 @@ class LiveIndex:
         """Normalise ``matrix`` with the method core (:func:`pmm_lib.core.build.build`) and precompute.
 
         The spec's aggregation (method, ``p``, ``min_coverage``) and nominal weights are kept.
-        When ``disclosure`` (members × KPIs levels) is given, normalised values the
-        ``audience`` may not see are masked before aggregation
-        (:func:`pmm_lib.reporting.disclosure.mask_matrix`).
+        Every value of ``matrix`` enters the build: this is the ``internal`` edition. An
+        audience that may not see some values gets :meth:`from_view` (masking normalised values
+        after a build on all values would leak them through the normalisation bounds and the
+        imputation), so ``disclosure`` is accepted only with ``audience="internal"``, where it
+        hides nothing.
+
+        Raises
+        ------
+        SpecError
+            ``disclosure`` given for an audience other than ``internal``.
         """
         from pmm_lib.core.build import build
 
+        if disclosure is not None and audience != "internal":
+            raise SpecError(f"LiveIndex.from_build builds on every value: the {audience!r} audience's live "
+                            "index must be built on its view, LiveIndex.from_view(audience_view(...))")
         fw = framework if framework is not None else load_framework()
         result = build(matrix, fw.meta(), spec) if spec is not None else build(matrix, fw.meta())
-        norm = result.normalised
-        if disclosure is not None:
-            from pmm_lib.reporting.disclosure import mask_matrix
+        return cls._from_result(result, fw, names)
 
-            norm = mask_matrix(norm, disclosure, audience)
+    @classmethod
+    def from_view(cls, view: Any, spec: Any = None, *, names: pd.Series | None = None) -> LiveIndex:
+        """The live index of an audience: built on what it may see (:meth:`AudienceView.build`).
+
+        Hidden values are missing before any stage runs, so normalisation bounds, imputed values
+        and scores are functions of the visible values only, exactly the audience's numbers of
+        the rest of the product. The framework is restricted to the view's KPIs
+        (:attr:`AudienceView.kpis`, :meth:`AudienceView.meta`): KPIs with too few visible
+        values are not offered in the KPI blocks and aggregates left without KPIs go too.
+
+        Parameters
+        ----------
+        view : AudienceView
+            :func:`pmm_lib.reporting.disclosure.audience_view` of the region and cycle.
+        spec : Spec, optional
+            Default ``Spec()`` (as :meth:`from_build`).
+        names : Series, optional
+            Member → displayed name (default: :meth:`AudienceView.labels`).
+        """
+        from pmm_lib.core.spec import Spec
+        from pmm_lib.inputs.candidates import load_design
+
+        result = view.build(Spec() if spec is None else spec)
+        fw = _restrict(load_design(view.framework_path), view.kpis)
+        if names is None:
+            names = pd.Series(view.labels())
+        return cls._from_result(result, fw, names)
+
+    @classmethod
+    def _from_result(cls, result: Any, fw: Framework, names: pd.Series | None) -> LiveIndex:
         per_level = result.spec.aggregate_for(int(result.meta["level"].max()))
         if len({(a.p, a.min_coverage) for a in per_level}) != 1:
             raise SpecError("the workshop needs one p and one min_coverage for every aggregation level")
-        return cls(norm, fw, names=names, method=[a.method for a in per_level],
+        return cls(result.normalised, fw, names=names, method=[a.method for a in per_level],
                    min_coverage=per_level[0].min_coverage, p=per_level[0].p, nominal=result.nominal)
+
+
+def _restrict(fw: Framework, kpis: list[str]) -> Framework:
+    """``fw`` restricted to ``kpis`` and the aggregates above them
+    (:func:`pmm_lib.reporting.disclosure.prune_meta`, the hierarchy of the audience's edition)."""
+    from dataclasses import replace
+
+    from pmm_lib.reporting.disclosure import prune_meta
+
+    keep = set(prune_meta(fw.meta(), kpis)["code"])
+    if fw.index.code not in keep:
+        raise InputError("the audience may see too few values for a live index (no KPI has enough visible values)")
+    return replace(fw, kpis=tuple(k for k in fw.kpis if k.code in keep),
+                   outcomes=tuple(o for o in fw.outcomes if o.code in keep),
+                   dimensions=tuple(d for d in fw.dimensions if d.code in keep))
 
 
 def load_live_index(region: str, cycle: int, *, audience: str = "wco", spec: Any = None
                     ) -> tuple[LiveIndex, pd.DataFrame | None]:
     """The workshop's data: a :class:`LiveIndex` for one region and cycle, and the outcomes.
 
-    Reads observations and members through :mod:`pmm_lib.inputs.data`, normalises with the
-    method core (default Spec, or ``spec``) and masks what ``audience`` may not see. A
-    ``public`` audience sees Members by their keyed pseudonyms
+    Reads observations and members through :mod:`pmm_lib.inputs.data` and builds with the
+    method core (default ``Spec()``, or ``spec``): the ``internal`` audience on every value
+    (:meth:`LiveIndex.from_build`), any other on its view
+    (:func:`pmm_lib.reporting.disclosure.audience_view`, :meth:`LiveIndex.from_view`): hidden
+    values are missing before normalisation and imputation, and only the KPIs of the
+    audience's edition are offered. A ``public`` audience sees Members by their keyed pseudonyms
     (:func:`pmm_lib.reporting.disclosure.member_labels`; raises without the secret key),
     the others by name.
 
@@ -319,26 +374,26 @@ def load_live_index(region: str, cycle: int, *, audience: str = "wco", spec: Any
     be loaded.
     """
     from pmm_lib.inputs import data
-    from pmm_lib.reporting.disclosure import check_audience, disclosure_matrix
+    from pmm_lib.reporting.disclosure import audience_view, check_audience
 
     check_audience(audience)
     fw = load_framework()
     obs = data.load_observations()
-    matrix = data.to_matrix(obs, cycle, None if region in (None, "", "ALL") else region)
+    reg = None if region in (None, "", "ALL") else region
+    matrix = data.to_matrix(obs, cycle, reg)
     if matrix.empty:
         raise InputError(f"no observations for region {region!r} and cycle {cycle}",
                          expected="a region among ALL, " + ", ".join(REGIONS) + " and a reported cycle")
     names = None
-    if audience == "public":
-        from pmm_lib.reporting.disclosure import member_labels
-
-        names = pd.Series(member_labels(list(matrix.index), "public", cycle=cycle))
-    else:
+    if audience != "public":
         with contextlib.suppress(PmmError, OSError, KeyError):
             members = data.load_members()
             names = members.set_index("member")["name"].astype(str)
-    disc = disclosure_matrix(obs, cycle, members=matrix.index, kpis=matrix.columns)
-    live = LiveIndex.from_build(matrix, fw, spec=spec, names=names, disclosure=disc, audience=audience)
+    if audience == "internal":
+        live = LiveIndex.from_build(matrix, fw, spec=spec, names=names)
+    else:
+        # public: names=None -> the view's keyed pseudonyms (raises without the secret key)
+        live = LiveIndex.from_view(audience_view(obs, cycle, reg, audience), spec, names=names)
     outcomes = None
     with contextlib.suppress(PmmError, OSError, KeyError):
         outcomes = data.load_outcomes()
