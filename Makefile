@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,docs,dask]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (pmm)" >/dev/null
+	$(BIN)/pmm workshop assets || echo "workshop browser assets not installed (needs npm): the browser tests will install or skip"
 	touch $(STAMP)
 
 setup: $(STAMP)

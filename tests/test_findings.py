@@ -188,3 +188,15 @@ def test_advised_index_without_drops_reads_back_from_csv(tmp_path):
     back = pd.read_csv(tmp_path / "a.csv", keep_default_na=False, na_values=[""])  # as the paper reads it
     f = next(f for f in compute_findings({"tbl-advised-index": back}) if f.rule == "weighting.advised_index")
     assert "nan" not in f.statement and "advised index is the framework's" in f.statement
+
+
+def test_rank_shift_finding_skips_a_member_a_scheme_leaves_unranked():
+    """A scheme that leaves one Member unranked (NaN) must not crash the finding nor pick that Member:
+    the largest shift is C, framework rank 3 → 1 under 'pca' (|shift| 2), while B is unranked."""
+    from pmm_lib.analysis.findings import compute_findings
+
+    ranks = pd.DataFrame({"member": ["A", "B", "C", "D"], "framework": [1, 2, 3, 4],
+                          "pca": [2, np.nan, 1, 3]})
+    found = [f for f in compute_findings({"tbl-weighting-ranks": ranks}) if f.rule.startswith("weighting.rank_shift")]
+    assert len(found) == 1
+    assert "pca: median 1.0, largest 2 (C, rank 3 → 1)" in found[0].statement

@@ -549,7 +549,7 @@ def _weighting_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
         shift = (_num(ranks, s) - base).abs()
         if shift.notna().sum() == 0:
             continue
-        j = int(shift.to_numpy().argmax())
+        j = int(np.nanargmax(shift.to_numpy(dtype=float)))  # a Member a scheme leaves unranked is skipped
         summary[s] = (float(shift.median()), float(shift.max()), str(ranks[key].iloc[j]))
     n = int(base.notna().sum())
     identical = [s for s, (_, mx, _) in summary.items() if mx == 0]
@@ -560,8 +560,10 @@ def _weighting_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: M
                            "weighting", (s,)))
     far = {s: v for s, v in summary.items() if v[1] > r.shift_large and s not in identical}
     if summary:
-        parts = [f"{s}: median {_f(v[0], 1)}, largest {v[1]:.0f} ({v[2]}, rank {int(base.iloc[int((_num(ranks, s) - base).abs().to_numpy().argmax())])} → "
-                 f"{int(_num(ranks, s).iloc[int((_num(ranks, s) - base).abs().to_numpy().argmax())])})"
+        def _largest(s: str) -> str:
+            j = int(np.nanargmax((_num(ranks, s) - base).abs().to_numpy(dtype=float)))
+            return f"rank {int(base.iloc[j])} → {int(_num(ranks, s).iloc[j])}"
+        parts = [f"{s}: median {_f(v[0], 1)}, largest {v[1]:.0f} ({v[2]}, {_largest(s)})"
                  for s, v in summary.items() if s not in identical]
         if parts:
             out.append(Finding("Rank shifts against the framework weights (n = " + str(n) + "): " + "; ".join(parts) + ".",
