@@ -133,6 +133,24 @@ def test_kpi_blocks_are_kept_when_switching_dimensions(app):
     assert set(_history(path.parent.parent)[-1]["points"]) == {"PMM", "TF", "RC"}
 
 
+def test_using_a_kpi_block_does_not_recreate_the_open_block(app):
+    """Ticking 'use' relabels the dimension list ("(set)"); the open block must stay in place.
+
+    Relabelling a Dropdown resets its selection to the first option and back; the block
+    used to be removed and re-created, and a value being typed at that moment was lost
+    (seen in the browser test under load).
+    """
+    app.kpi_dim.value = "TF"
+    view = app.kpi_box.children[0]
+    seen: list[tuple] = []
+    app.kpi_box.observe(lambda ch: seen.append(ch["new"]), names="children")
+    app.kpi_use["TF"].value = True
+    assert "(set)" in dict((v, k) for k, v in app.kpi_dim.options)["TF"]
+    assert seen == [] and app.kpi_box.children == (view,) and app.kpi_dim.value == "TF"
+    app.kpi_use["TF"].value = False
+    assert seen == [] and app.kpi_box.children == (view,)
+
+
 def test_kpi_view_names_the_expected_outcomes(app):
     app.kpi_dim.value = "RC"
     text = " ".join(w.value for w in app.kpi_box.children[0].children if isinstance(getattr(w, "value", None), str))

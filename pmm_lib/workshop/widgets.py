@@ -330,7 +330,8 @@ class WeightingApp:
         self.kpi_dim = W.Dropdown(options=[("—", "")] + [(self._dim_names[d], d) for d in live.dims], value="",
                                   layout=W.Layout(width="420px"))
         self.kpi_dim.add_class("pmm-kpi-dim")
-        self.kpi_dim.observe(lambda _ch: self._show_kpi_block(), names="value")
+        self._relabelling = False     # options are being relabelled: the shown block must not flicker
+        self.kpi_dim.observe(lambda _ch: None if self._relabelling else self._show_kpi_block(), names="value")
         self.kpi_use: dict[str, W.Checkbox] = {}
         self.kpi_blocks: dict[str, _Budget] = {}
         self._kpi_views: dict[str, W.VBox] = {}
@@ -474,8 +475,15 @@ class WeightingApp:
             on = d in self.kpi_use and self.kpi_use[d].value
             opts.append((self._dim_names[d] + (f" ({t('kpi_set', self.lang)})" if on else ""), d))
         if opts != list(self.kpi_dim.options):
-            self.kpi_dim.options = opts
-            self.kpi_dim.value = v
+            # new options reset the selection to the first one ("none") and back; without the
+            # guard the open block is removed and re-created in the browser, and what the
+            # participant is typing into it at that moment is lost
+            self._relabelling = True
+            try:
+                self.kpi_dim.options = opts
+                self.kpi_dim.value = v
+            finally:
+                self._relabelling = False
 
     # ------------------------------------------------------------------ join
     def _join_clicked(self) -> None:
