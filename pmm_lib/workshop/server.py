@@ -8,7 +8,10 @@ one ~270 MB Jupyter kernel per tab. Routes:
 ``/``            the participants' app (:class:`pmm_lib.workshop.widgets.WeightingApp`);
                  ``?join=CODE`` opens a group directly (the link the facilitator hands out),
                  ``?lang=fr`` chooses the language.
-``/dashboard``   the facilitator's live dashboard (:class:`pmm_lib.workshop.dashboard.FacilitatorDashboard`).
+``/dashboard``   the facilitator's live dashboard (:class:`pmm_lib.workshop.dashboard.FacilitatorDashboard`),
+                 only with ``?key=KEY``, the session's facilitator key
+                 (:meth:`pmm_lib.workshop.session.SessionConfig.dashboard_link`); without it, or
+                 with another, the page says it is for the facilitator and shows no data.
 
 The browser's Solara session cookie identifies the device (a reload keeps it, another
 laptop has another one). Every asset is served locally (:mod:`pmm_lib.workshop.assets`);
@@ -20,8 +23,10 @@ The server reads its session from ``$PMM_WORKSHOP_SESSION`` and ``$PMM_WORKSHOP_
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,7 +34,14 @@ from urllib.parse import parse_qs
 from pmm_lib.errors import PmmError
 from pmm_lib.workshop.exercise import ENV_DIR, ENV_SESSION
 
-__all__ = ["SOLARA_ENV", "Layout", "routes", "serve_command", "serve_env"]
+__all__ = ["ENV_TIMING", "SOLARA_ENV", "Layout", "routes", "serve_command", "serve_env"]
+
+#: when set, the server appends one JSON line per participant page built to this file: the join
+#: code, when the page's app began to be built (``t_start``, Unix time, after the page's websocket
+#: connected and its kernel started), how long building it took on the server (``build_s``, wall)
+#: and the CPU the building thread used (``build_cpu_s``); the load benchmark reads it to separate
+#: the server's share of a page's wait from the browser's
+ENV_TIMING = "PMM_WORKSHOP_TIMING_LOG"
 
 #: Solara settings the room needs: no telemetry, local assets only, closed tabs culled soon
 SOLARA_ENV: dict[str, str] = {
@@ -87,6 +99,18 @@ def _error_widget(exc: BaseException) -> Any:
                   f"{html.escape(user_message(exc))}. Please tell the facilitator.</div>")
 
 
+def _refused_widget(lang: str) -> Any:
+    """What the dashboard route shows without the facilitator key: no data, how to get in."""
+    import html
+
+    import ipywidgets as W
+
+    from pmm_lib.workshop.i18n import t
+
+    return W.HTML(f"<div class='pmm-dash-refused' style='color:#b35806;padding:12px'>"
+                  f"{html.escape(t('dashboard_refused', lang))}</div>")
+
+
 def _query(router: Any) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(router.search or "").items() if v}
 
@@ -101,6 +125,17 @@ def Participant() -> None:
     device = solara.get_session_id()
 
     def make() -> Any:
+        t_start, cpu0 = time.time(), time.thread_time()
+        widget = _make()
+        log = os.environ.get(ENV_TIMING)
+        if log:
+            line = {"join": q.get("join", ""), "t_start": t_start, "build_s": time.time() - t_start,
+                    "build_cpu_s": time.thread_time() - cpu0}
+            with open(log, "a", encoding="utf-8") as fh:   # one short write per line: lines do not interleave
+                fh.write(json.dumps(line) + "\n")
+        return widget
+
+    def _make() -> Any:
         try:
             cfg, live, outcomes, simulated = _room()
         except PmmError as exc:
@@ -137,6 +172,8 @@ def Dashboard() -> None:
         except PmmError as exc:
             return _error_widget(exc)
         lang = q.get("lang", "en") if q.get("lang", "en") in ("en", "fr", "es") else "en"
+        if not cfg.facilitator_allowed(q.get("key")):
+            return _refused_widget(lang)
         dash = FacilitatorDashboard(live, session=cfg, root=os.environ.get(ENV_DIR) or None, lang=lang)
         ctx = kernel_context.get_current_context()
 
