@@ -73,6 +73,9 @@ if "matplotlib.pyplot" in __import__("sys").modules:  # the font cache, read on 
     __import__("sys").modules["matplotlib.pyplot"].close(_pmm_f)
     del _pmm_io, _pmm_f
 del _pmm_il, _pmm_m
+# what is loaded now lives as long as the kernel: the collector need not scan it again (each
+# notebook's clean slate, %reset, runs a full collection: 0.17 s each over the whole stack)
+__import__("gc").freeze()
 """
 
 

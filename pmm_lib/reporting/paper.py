@@ -53,7 +53,7 @@ from pmm_lib.reporting.report import (
     load_artefacts,
     table_markdown,
 )
-from pmm_lib.reporting.safety import PANDOC_FROM, check_html, check_paper_source
+from pmm_lib.reporting.safety import check_html, check_paper_source
 
 __all__ = [
     "REGION_NAMES",
@@ -813,9 +813,10 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) ->
         if not (run_dir / name).is_file() and src is not None:
             write_text_atomic(run_dir / name, src.read_text(encoding="utf-8"))
     md = expand_includes((run_dir / "paper.qmd").read_text(encoding="utf-8"), run_dir)
-    src = write_text_atomic(run_dir / "paper.md", md)
-    check_paper_source(md, run_dir, pandoc=pandoc)  # images inside the run folder, no raw/active content
-    common = [pandoc, src.name, "--from", PANDOC_FROM, "--standalone", "--number-sections",
+    write_text_atomic(run_dir / "paper.md", md)  # the expanded source, beside the outputs
+    # images inside the run folder, no raw/active content; the formats are written from this very AST
+    ast = write_text_atomic(run_dir / "_paper" / "paper.json", check_paper_source(md, run_dir, pandoc=pandoc))
+    common = [pandoc, ast.relative_to(run_dir).as_posix(), "--from", "json", "--standalone", "--number-sections",
               "--resource-path", ".",
               # templates and filters only from inside the run folder, never the user's data directory
               "--data-dir", "_paper", "--lua-filter", "paper-blocks.lua", "--lua-filter", "crossref.lua"]

@@ -521,7 +521,7 @@ def _warm_kernels(kernels: Sequence[WarmKernel], cwd: Path, modules: list[str]) 
 
 def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[str, Any], run_dir: Path,
                    manifest: _Manifest, bar: Any, say: Callable[[str], None],
-                   kernels: Sequence[WarmKernel] | None = None) -> str | None:
+                   kernels: Sequence[WarmKernel] | None = None, warming: Sequence[Any] = ()) -> str | None:
     """Execute the notebooks in ``request.notebook_jobs`` warm kernels; return the first failure or None.
 
     Each kernel executes notebook after notebook (:class:`~pmm_lib.reporting.kernel.WarmKernel`:
@@ -558,7 +558,9 @@ def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[
             if bar is not None:
                 bar.update()
 
-    def worker(kernel: WarmKernel) -> None:
+    def worker(kernel: WarmKernel, warm: Any = None) -> None:
+        if warm is not None:  # this kernel's start and imports (:func:`_warm_kernels`), not the others'
+            warm.join()
         while not errors:
             try:
                 nb = todo.get_nowait()
@@ -572,11 +574,12 @@ def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[
             record(nb, error, round(time.perf_counter() - t_nb, 3))
 
     try:
+        warms = list(warming) + [None] * (n_kernels - len(warming))
         if n_kernels == 1:
-            worker(kernels[0])
+            worker(kernels[0], warms[0])
         else:
-            threads = [threading.Thread(target=worker, args=(k,), name=f"pmm-kernel-{i}", daemon=True)
-                       for i, k in enumerate(kernels)]
+            threads = [threading.Thread(target=worker, args=(k, w), name=f"pmm-kernel-{i}", daemon=True)
+                       for i, (k, w) in enumerate(zip(kernels, warms, strict=True))]
             for t in threads:
                 t.start()
             for t in threads:
@@ -765,11 +768,15 @@ def _prepared_run(request: RunRequest, notebooks: Sequence[Path], scenario_text:
         return RunResult(run_dir, "failed", message, "", time.perf_counter() - t0,
                          exit_code=_failure_code(exc, message))
 
+    def mark(step: str) -> None:  # where the run's seconds went (seconds since the run started)
+        with manifest.lock:
+            manifest.data.setdefault("timeline", {})[step] = round(time.perf_counter() - t0, 3)
+
     with runstate.Heartbeat(manifest.beat):
         try:
-            for thread in warming:
-                thread.join()
-            failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say, kernels)
+            mark("prepared")
+            failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say, kernels, warming)
+            mark("notebooks_done")
             if failure:
                 return fail(failure)
             with manifest.lock:
@@ -783,7 +790,9 @@ def _prepared_run(request: RunRequest, notebooks: Sequence[Path], scenario_text:
                     snapshot = json.loads(json.dumps(manifest.data, default=str))
                 write_paper_source(run_dir, snapshot | {"status": "notebooks complete, paper being rendered"},
                                    template_dir=request.template_dir)
+                mark("paper_source_written")
                 rendered = render_paper(run_dir, renderer=request.renderer, template_dir=request.template_dir)
+                mark("paper_rendered")
                 with manifest.lock:
                     manifest.data["renderer"] = rendered.renderer
                     manifest.data["paper"] = {"files": {k: p.name for k, p in rendered.outputs.items()},
