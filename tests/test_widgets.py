@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -329,3 +330,73 @@ def test_exercise_notebook_runs_headless(tmp_path, monkeypatch):
     nb = json.loads(out.read_text())
     assert nb["cells"][0]["metadata"]["tags"] == ["parameters"]
     assert not [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def _models(root):
+    """Every widget model the page of ``root`` references (children, layouts, styles), by id."""
+    import ipywidgets as W
+
+    seen: dict[str, W.Widget] = {}
+    todo = [root]
+    while todo:
+        w = todo.pop()
+        if w.model_id in seen:
+            continue
+        seen[w.model_id] = w
+        for k in w.keys:
+            v = getattr(w, k, None)
+            vals = v if isinstance(v, (list, tuple)) else [v]
+            todo += [x for x in vals if isinstance(x, W.Widget)]
+    return seen
+
+
+def test_a_joined_page_is_built_from_few_shared_models(app, room):
+    import ipywidgets as W
+
+    models = _models(app.widget)
+    kinds = [type(m).__name__ for m in models.values()]
+    # 162 models before layouts and styles were shared and the join form and AHP confirmation made lazy
+    assert len(models) <= 90, sorted(kinds)
+    assert kinds.count("HTMLStyle") == 1 and kinds.count("ButtonStyle") == 1
+    assert not app.join_box.children                     # opened by its group's link: no join form
+    # a layout that is shown and hidden is the widget's own: hiding it hides nothing else
+    users: dict[str, list[str]] = {}
+    for m in models.values():
+        if isinstance(m, W.DOMWidget):
+            users.setdefault(m.layout.model_id, []).append(m.model_id)
+    for w in (app.work_box, app.confirm_box, app.join_box, app.budget_box, app.ahp_box):
+        assert users[w.layout.model_id] == [w.model_id]
+    cfg, root = room
+    other = WeightingApp(LIVE, session=cfg, root=root, device="laptop-2", join=cfg.groups[0].code)
+    assert other.join_box.children and other.takeover_button.layout.display is None  # built when needed
+    assert other.takeover_button.layout is not other.join_button.layout
+
+
+def test_kpi_outcome_and_dimension_names_follow_the_language(app):
+    kpi = next(k for k in FW.kpis if k.code in LIVE.kpis_of["TF"])
+    outcome = next(o for o in FW.outcomes if o.code == kpi.parent)
+    dim = next(d for d in FW.dimensions if d.code == "TF")
+    fr_kpi, fr_out, fr_dim = kpi.text("name", "fr"), outcome.text("name", "fr"), dim.text("name", "fr")
+    assert fr_kpi != kpi.name and fr_out != outcome.name and fr_dim != dim.name     # really translated
+    app.kpi_dim.value = "TF"                                      # block built in English first
+    block = app.kpi_blocks["TF"]
+    assert kpi.name in block.labels[kpi.code].value
+    app.set_language("fr")
+    assert html.unescape(block.labels[kpi.code].value) == fr_kpi
+    heads = " ".join(html.unescape(w.value) for w in app.kpi_box.children[0].children if hasattr(w, "value")
+                     and isinstance(w.value, str))
+    assert fr_out in heads and outcome.name not in heads
+    assert html.unescape(app.budget.labels["TF"].value) == fr_dim
+    assert (fr_dim, "TF") in [(lab.split(" (")[0], v) for lab, v in app.kpi_dim.options]
+    app.mode.value = "ahp"
+    assert fr_dim in app.ahp_sliders[0].options[0][0]
+    app.set_language("en")
+    assert block.labels[kpi.code].value == html.escape(kpi.name)
+
+
+def test_a_page_opened_in_french_names_kpis_in_french(room):
+    cfg, root = room
+    a = WeightingApp(LIVE, session=cfg, root=root, device="fr-laptop", join=cfg.groups[2].code, lang="fr")
+    a.kpi_dim.value = "RC"
+    code = LIVE.kpis_of["RC"][0]
+    assert html.unescape(a.kpi_blocks["RC"].labels[code].value) == FW.kpi(code).text("name", "fr")

@@ -166,6 +166,31 @@ class LiveIndex:
         self.default_kpi_points = {d: default_points(self._kpi_shares(d)) for d in self.dims}
         self.default_score_array = self._aggregate(self.nominal)[self.top].to_numpy(dtype=float)
         self.default_rank_array = self.rank_array(self.default_score_array)
+        self._outcome_cache: tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray, str]]] | None = None
+
+    def outcome_arrays(self, outcomes: pd.DataFrame | None, *, min_n: int = 3
+                       ) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
+        """The :data:`OUTCOME_CHOICES` with at least ``min_n`` Members, aligned to :attr:`members`.
+
+        Returns ``{label: (positions, values, better)}``: the positions in :attr:`members` of the
+        Members that have the outcome, their (transformed) values and the expected direction.
+        Computed once per outcomes table and kept (every participant of a room asks for the
+        same one: the server builds it once, not once per page).
+        """
+        if outcomes is None or outcomes.empty:
+            return {}
+        cached = self._outcome_cache
+        if cached is not None and cached[0] is outcomes and min_n == 3:
+            return cached[1]
+        out: dict[str, tuple[np.ndarray, np.ndarray, str]] = {}
+        for choice in OUTCOME_CHOICES:
+            s = outcome_series(outcomes, choice).reindex(self.members)
+            pos = np.flatnonzero(s.notna().to_numpy())
+            if pos.size >= min_n:
+                out[choice.label] = (pos, s.to_numpy(dtype=float)[pos], choice.better)
+        if min_n == 3:
+            self._outcome_cache = (outcomes, out)
+        return out
 
     def _kpi_shares(self, dim: str) -> list[float]:
         """Each KPI's nominal share within its dimension (KPI-in-outcome × outcome-in-dimension)."""

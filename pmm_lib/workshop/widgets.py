@@ -62,7 +62,7 @@ from pmm_lib.workshop.exercise import (
     submit,
 )
 from pmm_lib.workshop.i18n import LANGUAGES, t
-from pmm_lib.workshop.live import OUTCOME_CHOICES, LiveIndex, outcome_series
+from pmm_lib.workshop.live import LiveIndex
 from pmm_lib.workshop.session import SessionConfig, claim_group
 
 __all__ = ["STYLE", "WeightingApp", "ahp_options", "rank_shift_svg", "user_message"]
@@ -105,33 +105,68 @@ def ahp_options(a: str, b: str, lang: str = "en", names: Mapping[str, str] | Non
     return [*left, (t("ahp_equal", lang) + " (1)", 1.0), *right]
 
 
+class _Models:
+    """Builds widgets with shared Layout and Style models (fewer models per participant).
+
+    ipywidgets gives every widget its own Layout and Style model unless one is passed; each
+    is a model the server creates, serialises and sends and the browser renders. Widgets whose
+    layout or style never changes share one per kind here; a widget whose layout changes later
+    (shown, hidden) is given its own. CSS classes are passed at construction (``add_class``
+    afterwards is one more message per widget).
+    """
+
+    def __init__(self) -> None:
+        self.layout = W.Layout()
+        self._styles: dict[type, W.Widget] = {}
+        self._layouts: dict[tuple[tuple[str, str], ...], W.Layout] = {}
+
+    def lay(self, **kw: str) -> W.Layout:
+        """A Layout shared by every widget asking for the same settings (never to be changed)."""
+        key = tuple(sorted(kw.items()))
+        if key not in self._layouts:
+            self._layouts[key] = W.Layout(**kw)
+        return self._layouts[key]
+
+    def __call__(self, cls: Any, *classes: str, layout: W.Layout | None = None, **kw: Any) -> Any:
+        traits = cls.class_traits()
+        if "style" in traits and "style" not in kw:
+            klass = traits["style"].klass
+            if klass not in self._styles:
+                self._styles[klass] = klass()
+            kw["style"] = self._styles[klass]
+        if classes:
+            kw["_dom_classes"] = classes
+        return cls(layout=layout if layout is not None else self.layout, **kw)
+
+
 class _Budget:
     """One constant-sum block: a points box, a slider and a lock per code; 'remaining: N'."""
 
     def __init__(self, codes: list[str], labels: Mapping[str, str], values: list[int],
-                 on_change: Callable[[], None], *, label_width: str = "300px"):
+                 on_change: Callable[[], None], *, label_width: str = "300px", lang: str = "en",
+                 make: _Models | None = None):
         self.codes = codes
         self.on_change = on_change
         self._busy = False
+        make = make or _Models()
         # one Layout model per column, shared by the rows (fewer widgets per participant)
-        lab_l, sl_l, box_l, lock_l = (W.Layout(width=label_width), W.Layout(width="190px"),
-                                      W.Layout(width="64px"), W.Layout(width="80px"))
-        self.labels = {c: W.HTML(html.escape(labels[c]), layout=lab_l) for c in codes}
-        self.sliders = {c: W.IntSlider(value=v, min=0, max=BUDGET, readout=False, continuous_update=False,
-                                       layout=sl_l)
+        lab_l, sl_l, box_l, lock_l = (make.lay(width=label_width), make.lay(width="190px"),
+                                      make.lay(width="64px"), make.lay(width="80px"))
+        self.labels = {c: make(W.HTML, value=html.escape(labels[c]), layout=lab_l) for c in codes}
+        self.sliders = {c: make(W.IntSlider, "pmm-slider", value=v, min=0, max=BUDGET, readout=False,
+                                continuous_update=False, layout=sl_l)
                         for c, v in zip(codes, values, strict=True)}
-        self.boxes = {c: W.BoundedIntText(value=v, min=0, max=BUDGET, layout=box_l)
+        self.boxes = {c: make(W.BoundedIntText, "pmm-points", f"pmm-points-{c}", value=v, min=0, max=BUDGET,
+                              layout=box_l)
                       for c, v in zip(codes, values, strict=True)}
-        self.locks = {c: W.Checkbox(value=False, indent=False, layout=lock_l) for c in codes}
+        self.locks = {c: make(W.Checkbox, value=False, indent=False, layout=lock_l, description=t("lock", lang))
+                      for c in codes}
         for c in codes:
-            self.sliders[c].add_class("pmm-slider")
-            self.boxes[c].add_class("pmm-points")
-            self.boxes[c].add_class(f"pmm-points-{c}")
             self.sliders[c].observe(lambda ch, c=c: self._slid(c, ch), names="value")
             self.boxes[c].observe(lambda ch, c=c: self._typed(c, ch), names="value")
-        self.remaining = W.HTML()
-        self.remaining.add_class("pmm-remaining")
-        self.rows = [W.HBox([self.labels[c], self.boxes[c], self.sliders[c], self.locks[c]]) for c in codes]
+        self.remaining = make(W.HTML, "pmm-remaining", value=self.remaining_html(lang))
+        self.rows = [make(W.HBox, children=[self.labels[c], self.boxes[c], self.sliders[c], self.locks[c]])
+                     for c in codes]
 
     def values(self) -> dict[str, int]:
         return {c: int(self.boxes[c].value) for c in self.codes}
@@ -174,11 +209,15 @@ class _Budget:
             self.labels[c].value = html.escape(labels[c])
             self.locks[c].description = t("lock", lang)
 
-    def show_remaining(self, lang: str) -> None:
+    def remaining_html(self, lang: str) -> str:
+        """'Remaining: N points' (or 'over budget') as shown under the block."""
         left = BUDGET - self.total()
         key = "remaining" if left >= 0 else "over_budget"
         colour = "#1a7f37" if left == 0 else "#b35806"
-        self.remaining.value = f"<b style='color:{colour}'>{html.escape(t(key, lang, n=abs(left)))}</b>"
+        return f"<b style='color:{colour}'>{html.escape(t(key, lang, n=abs(left)))}</b>"
+
+    def show_remaining(self, lang: str) -> None:
+        self.remaining.value = self.remaining_html(lang)
 
 
 class WeightingApp:
@@ -243,162 +282,153 @@ class WeightingApp:
         self._quiet = False
         self._ahp_cache: tuple[tuple[float, ...], AhpLive] | None = None
         self._base_corr: dict[str, float] = {}
-        fw = live.framework
-        self._dim_names = {d.code: d.name for d in fw.dimensions}
-        self._kpi_names = {k.code: k.name for k in fw.kpis}
-        self._out_names = {o.code: o.name for o in fw.outcomes}
         self._names = [str(x) for x in live.names.to_numpy()]
-        self._outcomes: dict[str, tuple[np.ndarray, np.ndarray, str]] = {}
-        if outcomes is not None and not outcomes.empty:
-            for choice in OUTCOME_CHOICES:
-                s = outcome_series(outcomes, choice).reindex(live.members)
-                pos = np.flatnonzero(s.notna().to_numpy())
-                if pos.size >= 3:
-                    self._outcomes[choice.label] = (pos, s.to_numpy(dtype=float)[pos], choice.better)
+        self._set_names(lang)
+        # computed once per room and shared by every participant (LiveIndex keeps it)
+        self._outcomes: dict[str, tuple[np.ndarray, np.ndarray, str]] = live.outcome_arrays(outcomes)
+        make = self._make = _Models()
+        self._simulated = simulated
+        self._pending: str | None = None
 
         # ---------------------------------------------------------- header
-        self.title = W.HTML()
-        self.language = W.ToggleButtons(options=[(name, code) for code, name in LANGUAGES.items()], value=lang,
-                                        style={"button_width": "78px"})
-        self.language.add_class("pmm-language")
+        self.title = make(W.HTML, value=self._title_html(lang))
+        self.language = make(W.ToggleButtons, "pmm-language", options=[(name, code) for code, name in LANGUAGES.items()],
+                             value=lang, style=W.ToggleButtonsStyle(button_width="78px"))
         self.language.observe(lambda ch: self.set_language(ch["new"]), names="value")
-        self.notice = W.HTML()
-        self.notice.add_class("pmm-notice")
+        self.notice = make(W.HTML, "pmm-notice", value=self._notice_html(lang))
         from pmm_lib.workshop.banner import ConnectionBanner
 
-        self.banner = ConnectionBanner()
-        self._simulated = simulated
+        self.banner = ConnectionBanner(message=t("connection_lost", lang))
 
-        # ---------------------------------------------------------- join
-        self.join_help = W.HTML()
-        groups = [g.name for g in self.config.groups] if self.config else []
-        self.group_pick = W.Dropdown(options=groups, value=None, layout=W.Layout(width="260px"))
-        self.group_pick.add_class("pmm-group-pick")
-        self.group_text = W.Text(layout=W.Layout(width="200px"), placeholder="K7QF2M / Caribbean 1")
-        self.group_text.add_class("pmm-join-code")
-        self.join_button = W.Button(button_style="primary", layout=W.Layout(width="140px"))
-        self.join_button.add_class("pmm-join")
-        self.join_button.on_click(lambda _b: self._join_clicked())
-        self.join_msg = W.HTML()
-        self.join_msg.add_class("pmm-join-msg")
-        self.takeover_button = W.Button(button_style="warning", layout=W.Layout(width="auto", display="none"))
-        self.takeover_button.add_class("pmm-takeover")
-        self.takeover_button.on_click(lambda _b: self.join(self._pending or "", takeover=True))
-        self._pending: str | None = None
-        self.join_box = W.VBox([self.join_help, W.HBox([self.group_pick, self.group_text, self.join_button]),
-                                self.join_msg, self.takeover_button])
+        # ---------------------------------------------------------- join (built when needed)
+        self.join_box = W.VBox([])
 
         # ---------------------------------------------------------- action bar
-        self.group_label = W.HTML()
-        self.group_label.add_class("pmm-group")
-        self.submit_button = W.Button(button_style="success", layout=W.Layout(width="140px"))
-        self.submit_button.add_class("pmm-submit")
+        self.group_label = make(W.HTML, "pmm-group")
+        self.submit_button = make(W.Button, "pmm-submit", button_style="success", layout=make.lay(width="140px"),
+                                  description=t("submit", lang))
         self.submit_button.on_click(lambda _b: self.submit())
-        self.status = W.HTML()
-        self.status.add_class("pmm-status")
-        self.confirm_msg = W.HTML()
-        self.confirm_yes = W.Button(button_style="warning", layout=W.Layout(width="auto"))
-        self.confirm_yes.add_class("pmm-confirm-yes")
-        self.confirm_fix = W.Button(layout=W.Layout(width="auto"))
-        self.confirm_fix.add_class("pmm-confirm-fix")
-        self.confirm_no = W.Button(layout=W.Layout(width="auto"))
-        self.confirm_yes.on_click(lambda _b: self.submit(confirmed=True))
-        self.confirm_fix.on_click(lambda _b: self._apply_fix_and_close())
-        self.confirm_no.on_click(lambda _b: self._hide_confirm())
-        self.confirm_box = W.VBox([self.confirm_msg, W.HBox([self.confirm_fix, self.confirm_yes, self.confirm_no])],
-                                  layout=W.Layout(display="none", border="2px solid #b35806", padding="4px"))
-        self.confirm_box.add_class("pmm-confirm")
-        self.action_bar = W.HBox([self.group_label, self.submit_button, self.status],
-                                 layout=W.Layout(align_items="center", width="100%"))
+        self.status = make(W.HTML, "pmm-status")
+        # the confirmation of an inconsistent AHP set: its buttons are built when first needed
+        self.confirm_box = make(W.VBox, "pmm-confirm", layout=W.Layout(display="none", border="2px solid #b35806",
+                                                                      padding="4px"))
+        self.action_bar = make(W.HBox, children=[self.group_label, self.submit_button, self.status],
+                               layout=make.lay(align_items="center", width="100%"))
 
         # ---------------------------------------------------------- method
-        self.mode = W.ToggleButtons(value="budget", options=[("budget", "budget"), ("ahp", "ahp")])
-        self.mode.add_class("pmm-mode")
+        self.mode = make(W.ToggleButtons, "pmm-mode", value="budget", options=self._mode_options(lang))
         self.mode.observe(lambda _ch: self._on_mode(), names="value")
-        self.budget_head = W.HTML()
-        self.budget = _Budget(live.dims, self._dim_names, list(live.default_dim_points), self._changed)
-        self.reset_button = W.Button(layout=W.Layout(width="auto"))
+        self.budget_head = make(W.HTML, value=f"<b>{html.escape(t('budget_head', lang))}</b>")
+        self.budget = _Budget(live.dims, self._dim_names, list(live.default_dim_points), self._changed, lang=lang,
+                              make=make)
+        self.reset_button = make(W.Button, layout=make.lay(width="auto"), description=t("reset", lang))
         self.reset_button.on_click(lambda _b: self.reset_weights())
-        self.budget_box = W.VBox([self.budget_head, *self.budget.rows, W.HBox([self.budget.remaining,
-                                                                              self.reset_button])])
+        self.budget_box = W.VBox([self.budget_head, *self.budget.rows,
+                                  make(W.HBox, children=[self.budget.remaining, self.reset_button])])
         self.pairs = [(a, b) for i, a in enumerate(live.dims) for b in live.dims[i + 1:]]
         self._ahp_sliders: list[W.SelectionSlider] | None = None   # built when first needed
         self.ahp_box = W.VBox([], layout=W.Layout(display="none"))
 
         # ---------------------------------------------------------- KPI blocks
-        self.kpi_head = W.HTML()
-        self.kpi_dim = W.Dropdown(options=[("—", "")] + [(self._dim_names[d], d) for d in live.dims], value="",
-                                  layout=W.Layout(width="420px"))
-        self.kpi_dim.add_class("pmm-kpi-dim")
-        self._relabelling = False     # options are being relabelled: the shown block must not flicker
-        self.kpi_dim.observe(lambda _ch: None if self._relabelling else self._show_kpi_block(), names="value")
+        self.kpi_head = make(W.HTML, value=f"<b>{html.escape(t('kpi_head', lang))}</b>")
         self.kpi_use: dict[str, W.Checkbox] = {}
         self.kpi_blocks: dict[str, _Budget] = {}
         self._kpi_views: dict[str, W.VBox] = {}
-        self.kpi_box = W.VBox([])
+        self._kpi_outcome_heads: dict[str, list[tuple[str, W.HTML]]] = {}
+        self.kpi_dim = make(W.Dropdown, "pmm-kpi-dim", options=self._kpi_dim_options(), value="",
+                            layout=make.lay(width="420px"), description=t("kpi_dim", lang))
+        self._relabelling = False     # options are being relabelled: the shown block must not flicker
+        self.kpi_dim.observe(lambda _ch: None if self._relabelling else self._show_kpi_block(), names="value")
+        self.kpi_box = make(W.VBox)
 
         # ---------------------------------------------------------- results
         labels = list(self._outcomes)
-        self.outcome = W.Dropdown(options=[(t(k, lang), k) for k in labels] or [(t("no_outcomes", lang), "")],
-                                  layout=W.Layout(width="420px"), disabled=not labels)
+        self.outcome = make(W.Dropdown, options=[(t(k, lang), k) for k in labels] or [(t("no_outcomes", lang), "")],
+                            layout=make.lay(width="420px"), disabled=not labels, description=t("outcome", lang))
         self.outcome.observe(lambda _ch: self.refresh(), names="value")
-        self.correlation = W.HTML()
-        self.table = W.HTML()
-        self.table.add_class("pmm-ranking")
-        self.chart = W.HTML()
+        t0 = time.perf_counter()
+        table, corr, chart = self._results_html()
+        self.correlation = make(W.HTML, value=corr)
+        self.table = make(W.HTML, "pmm-ranking", value=table)
+        self.chart = make(W.HTML, value=chart)
+        self.last_update_ms = (time.perf_counter() - t0) * 1000
 
-        left = W.VBox([self.mode, self.budget_box, self.ahp_box, W.HTML("<hr style='margin:4px 0'>"),
-                       self.kpi_head, self.kpi_dim, self.kpi_box],
-                      layout=W.Layout(width="660px", max_height="560px", overflow="auto", padding="0 6px 0 0"))
-        right = W.VBox([self.outcome, self.correlation, self.table, self.chart],
-                       layout=W.Layout(width="560px", max_height="560px", overflow="auto"))
-        self.work_box = W.VBox([self.action_bar, self.confirm_box, W.HBox([left, right])],
+        left = make(W.VBox, children=[self.mode, self.budget_box, self.ahp_box, make(W.HTML, value="<hr style='margin:4px 0'>"),
+                                      self.kpi_head, self.kpi_dim, self.kpi_box],
+                    layout=make.lay(width="660px", max_height="560px", overflow="auto", padding="0 6px 0 0"))
+        right = make(W.VBox, children=[self.outcome, self.correlation, self.table, self.chart],
+                     layout=make.lay(width="560px", max_height="560px", overflow="auto"))
+        self.work_box = W.VBox([self.action_bar, self.confirm_box, make(W.HBox, children=[left, right])],
                                layout=W.Layout(display="none"))
-        self.widget = W.VBox([W.HTML(STYLE), self.banner, W.HBox([self.title, self.language], layout=W.Layout(
-            justify_content="space-between", align_items="center", width="100%")),
-            self.notice, self.join_box, self.work_box], layout=W.Layout(width="1260px", padding="0 8px"))
-        self.widget.add_class("pmm-app")
-        self._show_kpi_block()
-        self.set_language(lang)
+        self.status.value = self._status_html()
+        header = make(W.HBox, children=[self.title, self.language],
+                      layout=make.lay(justify_content="space-between", align_items="center", width="100%"))
+        self.widget = make(W.VBox, "pmm-app", children=[make(W.HTML, value=STYLE), self.banner, header, self.notice,
+                                                        self.join_box, self.work_box],
+                           layout=make.lay(width="1260px", padding="0 8px"))
         if join:
             self.join(join)
+        if self.group_name is None:
+            self._ensure_join_box()
 
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
-    # ------------------------------------------------------------------ language
-    def set_language(self, lang: str) -> None:
-        """Switch every label to ``lang`` (``en``, ``fr`` or ``es``)."""
-        self.lang = lang
-        if self.language.value != lang:
-            self.language.value = lang
+    # ------------------------------------------------------------------ texts
+    def _set_names(self, lang: str) -> None:
+        """Dimension, expected-outcome and KPI names in ``lang`` (from the framework file)."""
+        fw = self.live.framework
+        self._dim_names = {d.code: d.text("name", lang) for d in fw.dimensions}
+        self._kpi_names = {k.code: k.text("name", lang) for k in fw.kpis}
+        self._out_names = {o.code: o.text("name", lang) for o in fw.outcomes}
+
+    def _title_html(self, lang: str) -> str:
         n = len(self.live.members)
         region = self.config.region if self.config else "—"
         cycle = self.config.cycle if self.config else "—"
-        self.title.value = (f"<h3 style='margin:4px 0'>{html.escape(t('app_title', lang))}</h3>"
-                            f"<small>{html.escape(t('context', lang, session=self.session, region=region, cycle=cycle, n=n))}"
-                            "</small>")
+        return (f"<h3 style='margin:4px 0'>{html.escape(t('app_title', lang))}</h3>"
+                f"<small>{html.escape(t('context', lang, session=self.session, region=region, cycle=cycle, n=n))}"
+                "</small>")
+
+    def _notice_html(self, lang: str) -> str:
         notes = []
         if self._simulated:
             notes.append(t("simulated", lang))
         if self.config is not None and self.config.pseudonyms:
             notes.append(t("pseudonyms", lang))
-        self.notice.value = "".join(f"<div style='background:#fff3cd;padding:3px 6px;margin:2px 0'>"
-                                    f"{html.escape(x)}</div>" for x in notes)
+        return "".join(f"<div style='background:#fff3cd;padding:3px 6px;margin:2px 0'>{html.escape(x)}</div>"
+                       for x in notes)
+
+    @staticmethod
+    def _mode_options(lang: str) -> list[tuple[str, str]]:
+        return [(t("method_budget", lang), "budget"), (t("method_ahp", lang), "ahp")]
+
+    def _kpi_dim_options(self) -> list[tuple[str, str]]:
+        opts = [(t("kpi_none", self.lang), "")]
+        for d in self.live.dims:
+            on = d in self.kpi_use and self.kpi_use[d].value
+            opts.append((self._dim_names[d] + (f" ({t('kpi_set', self.lang)})" if on else ""), d))
+        return opts
+
+    # ------------------------------------------------------------------ language
+    def set_language(self, lang: str) -> None:
+        """Switch every label to ``lang`` (``en``, ``fr`` or ``es``), KPI and outcome names included."""
+        self.lang = lang
+        self._set_names(lang)
+        if self.language.value != lang:
+            self.language.value = lang
+        self.title.value = self._title_html(lang)
+        self.notice.value = self._notice_html(lang)
         self.banner.set_language(lang)
-        self.join_help.value = html.escape(t("join_help", lang))
-        self.group_pick.description = t("choose_group", lang)
-        self.group_text.description = t("join_code", lang)
-        self.join_button.description = t("join", lang)
-        self.takeover_button.description = t("take_over", lang)
+        if self._join_built:
+            self._relabel_join()
         self.submit_button.description = t("submit", lang)
-        self.confirm_yes.description = t("submit_anyway", lang)
-        self.confirm_fix.description = t("apply_fix", lang)
-        self.confirm_no.description = t("cancel", lang)
+        if self._confirm_built:
+            self._relabel_confirm()
         mode, self._quiet = self.mode.value, True
         try:
-            self.mode.options = [(t("method_budget", lang), "budget"), (t("method_ahp", lang), "ahp")]
+            self.mode.options = self._mode_options(lang)
             self.mode.value = mode
         finally:
             self._quiet = False
@@ -412,6 +442,8 @@ class WeightingApp:
         for d, cb in self.kpi_use.items():
             cb.description = t("kpi_use", lang)
             self.kpi_blocks[d].relabel(self._kpi_names, lang)
+            for o, head in self._kpi_outcome_heads[d]:
+                head.value = self._outcome_head_html(o)
         self._relabel_kpi_dims()
         self.outcome.description = t("outcome", lang)
         if self._outcomes:
@@ -424,6 +456,66 @@ class WeightingApp:
         self._update_status()
         self.refresh()
 
+    # ------------------------------------------------------------------ lazy parts
+    @property
+    def _join_built(self) -> bool:
+        return bool(self.join_box.children)
+
+    @property
+    def _confirm_built(self) -> bool:
+        return bool(self.confirm_box.children)
+
+    def _ensure_join_box(self) -> None:
+        """The join form (a page opened with its group's link never needs it)."""
+        if self._join_built:
+            return
+        make = self._make
+        groups = [g.name for g in self.config.groups] if self.config else []
+        self.join_help = make(W.HTML)
+        self.group_pick = make(W.Dropdown, "pmm-group-pick", options=groups, value=None, layout=make.lay(width="260px"))
+        self.group_text = make(W.Text, "pmm-join-code", layout=make.lay(width="200px"),
+                               placeholder="K7QF2M / Caribbean 1")
+        self.join_button = make(W.Button, "pmm-join", button_style="primary", layout=make.lay(width="140px"))
+        self.join_button.on_click(lambda _b: self._join_clicked())
+        self.join_msg = make(W.HTML, "pmm-join-msg")
+        self.takeover_button = make(W.Button, "pmm-takeover", button_style="warning",
+                                    layout=W.Layout(width="auto", display="none"))
+        self.takeover_button.on_click(lambda _b: self.join(self._pending or "", takeover=True))
+        self._relabel_join()
+        self.join_box.children = [self.join_help,
+                                  make(W.HBox, children=[self.group_pick, self.group_text, self.join_button]),
+                                  self.join_msg, self.takeover_button]
+
+    def _relabel_join(self) -> None:
+        lang = self.lang
+        self.join_help.value = html.escape(t("join_help", lang))
+        self.group_pick.description = t("choose_group", lang)
+        self.group_text.description = t("join_code", lang)
+        self.join_button.description = t("join", lang)
+        self.takeover_button.description = t("take_over", lang)
+
+    def _ensure_confirm_box(self) -> None:
+        """The confirmation asked before submitting an inconsistent AHP set."""
+        if self._confirm_built:
+            return
+        make = self._make
+        self.confirm_msg = make(W.HTML)
+        self.confirm_yes = make(W.Button, "pmm-confirm-yes", button_style="warning", layout=make.lay(width="auto"))
+        self.confirm_fix = make(W.Button, "pmm-confirm-fix", layout=make.lay(width="auto"))
+        self.confirm_no = make(W.Button, layout=make.lay(width="auto"))
+        self.confirm_yes.on_click(lambda _b: self.submit(confirmed=True))
+        self.confirm_fix.on_click(lambda _b: self._apply_fix_and_close())
+        self.confirm_no.on_click(lambda _b: self._hide_confirm())
+        self._relabel_confirm()
+        self.confirm_box.children = [self.confirm_msg,
+                                     make(W.HBox, children=[self.confirm_fix, self.confirm_yes, self.confirm_no])]
+
+    def _relabel_confirm(self) -> None:
+        lang = self.lang
+        self.confirm_yes.description = t("submit_anyway", lang)
+        self.confirm_fix.description = t("apply_fix", lang)
+        self.confirm_no.description = t("cancel", lang)
+
     @property
     def ahp_sliders(self) -> list[W.SelectionSlider]:
         """The pairwise-judgement sliders (built on first use: fewer widgets per page load)."""
@@ -434,21 +526,20 @@ class WeightingApp:
     def _ensure_ahp(self) -> None:
         if self._ahp_sliders is not None:
             return
-        lay = W.Layout(width="560px")
-        self.ahp_head = W.HTML()
-        sliders = [W.SelectionSlider(options=ahp_options(a, b, self.lang, self._dim_names), value=1.0,
-                                     continuous_update=False, readout=True, layout=lay) for a, b in self.pairs]
-        self.ahp_labels = [W.HTML() for _ in self.pairs]
+        make = self._make
+        lay = make.lay(width="560px")
+        self.ahp_head = make(W.HTML)
+        sliders = [make(W.SelectionSlider, "pmm-ahp", options=ahp_options(a, b, self.lang, self._dim_names), value=1.0,
+                        continuous_update=False, readout=True, layout=lay) for a, b in self.pairs]
+        self.ahp_labels = [make(W.HTML) for _ in self.pairs]
         for sl in sliders:
-            sl.add_class("pmm-ahp")
             sl.observe(lambda _ch: self._on_ahp(), names="value")
-        self.ahp_status = W.HTML()
-        self.ahp_status.add_class("pmm-cr")
-        self.ahp_fix = W.Button(layout=W.Layout(width="auto", display="none"))
+        self.ahp_status = make(W.HTML, "pmm-cr")
+        self.ahp_fix = make(W.Button, layout=W.Layout(width="auto", display="none"))
         self.ahp_fix.on_click(lambda _b: self.apply_suggestion())
         self._ahp_sliders = sliders
-        self.ahp_box.children = [self.ahp_head, *[W.VBox([lab, sl]) for lab, sl in zip(self.ahp_labels, sliders,
-                                                                                          strict=True)],
+        self.ahp_box.children = [self.ahp_head, *[make(W.VBox, children=[lab, sl])
+                                                  for lab, sl in zip(self.ahp_labels, sliders, strict=True)],
                                  self.ahp_status, self.ahp_fix]
         self._relabel_ahp()
         self._update_ahp_status()
@@ -470,10 +561,7 @@ class WeightingApp:
 
     def _relabel_kpi_dims(self) -> None:
         v = self.kpi_dim.value
-        opts = [(t("kpi_none", self.lang), "")]
-        for d in self.live.dims:
-            on = d in self.kpi_use and self.kpi_use[d].value
-            opts.append((self._dim_names[d] + (f" ({t('kpi_set', self.lang)})" if on else ""), d))
+        opts = self._kpi_dim_options()
         if opts != list(self.kpi_dim.options):
             # new options reset the selection to the first one ("none") and back; without the
             # guard the open block is removed and re-created in the browser, and what the
@@ -498,6 +586,7 @@ class WeightingApp:
         if self.config is not None:
             g = self.config.group_by_code(code_or_name) or self.config.group_by_name(code_or_name)
             if g is None:
+                self._ensure_join_box()
                 self.join_msg.value = f"<span style='color:#b35806'>{html.escape(t('unknown_code', lang, code=code_or_name))}</span>"
                 return False
             name, code = g.name, g.code
@@ -505,24 +594,28 @@ class WeightingApp:
             try:
                 slug(code_or_name)
             except InputError as exc:
+                self._ensure_join_box()
                 self.join_msg.value = f"<span style='color:#b35806'>{html.escape(user_message(exc))}</span>"
                 return False
             name = code_or_name.strip()
         try:
             claim = claim_group(self.session, name, self.device, takeover=takeover, root=self.root)
         except PmmError as exc:
+            self._ensure_join_box()
             self.join_msg.value = f"<span style='color:#b35806'>{html.escape(t('error', lang, reason=user_message(exc)))}</span>"
             return False
         if claim.status == "held_elsewhere":
             since = claim.since[11:19] if len(claim.since) >= 19 else claim.since
+            self._ensure_join_box()
             self.join_msg.value = (f"<span style='color:#b35806'>{html.escape(t('held_elsewhere', lang, group=name, since=since))}"
                                    "</span>")
             self._pending = code or name
             self.takeover_button.layout.display = None
             return False
         self._pending = None
-        self.takeover_button.layout.display = "none"
-        self.join_msg.value = ""
+        if self._join_built:
+            self.takeover_button.layout.display = "none"
+            self.join_msg.value = ""
         self.group_name = name
         self.group_label.value = f"<b>{html.escape(t('group_label', lang, group=name))}</b>&nbsp;"
         self.join_box.layout.display = "none"
@@ -605,23 +698,26 @@ class WeightingApp:
 
     def _kpi_view(self, dim: str) -> W.VBox:
         if dim not in self._kpi_views:
+            make = self._make
             codes = self.live.kpis_of[dim]
             block = _Budget(codes, self._kpi_names, list(self.live.default_kpi_points[dim]), self._changed,
-                            label_width="300px")
-            use = W.Checkbox(value=False, indent=False, description=t("kpi_use", self.lang))
-            use.add_class("pmm-kpi-use")
+                            label_width="300px", lang=self.lang, make=make)
+            use = make(W.Checkbox, "pmm-kpi-use", value=False, indent=False, description=t("kpi_use", self.lang))
             use.observe(lambda _ch: self._changed(), names="value")
-            block.relabel(self._kpi_names, self.lang)
             rows: list[W.Widget] = [use]
+            heads = []
             by_code = dict(zip(codes, block.rows, strict=True))
             for o in self.live.outcomes_of[dim]:
-                rows.append(W.HTML(f"<i>{html.escape(t('outcome_head', self.lang, name=self._out_names[o]))}</i>"))
+                heads.append((o, make(W.HTML, value=self._outcome_head_html(o))))
+                rows.append(heads[-1][1])
                 rows += [by_code[k.code] for k in self.live.framework.kpis if k.parent == o and k.code in by_code]
             rows.append(block.remaining)
-            self.kpi_use[dim], self.kpi_blocks[dim] = use, block
-            self._kpi_views[dim] = W.VBox(rows)
-            self._kpi_views[dim].add_class(f"pmm-kpi-block-{dim}")
+            self.kpi_use[dim], self.kpi_blocks[dim], self._kpi_outcome_heads[dim] = use, block, heads
+            self._kpi_views[dim] = make(W.VBox, f"pmm-kpi-block-{dim}", children=rows)
         return self._kpi_views[dim]
+
+    def _outcome_head_html(self, outcome: str) -> str:
+        return f"<i>{html.escape(t('outcome_head', self.lang, name=self._out_names[outcome]))}</i>"
 
     def _show_kpi_block(self) -> None:
         dim = self.kpi_dim.value
@@ -734,10 +830,16 @@ class WeightingApp:
         return t("ahp_more", self.lang, name=self._dim_names[who], verbal=t("v_" + verbal, self.lang))
 
     def _update_status(self) -> None:
+        self.status.value = self._status_html()
+        if self._saving:
+            return
+        for block in [self.budget, *self.kpi_blocks.values()]:
+            block.show_remaining(self.lang)
+
+    def _status_html(self) -> str:
         lang = self.lang
         if self._saving:
-            self.status.value = f"<span style='color:#555'>{html.escape(t('saving', lang))}</span>"
-            return
+            return f"<span style='color:#555'>{html.escape(t('saving', lang))}</span>"
         if self._saved is None:
             text, colour = t("not_submitted", lang), "#555"
             if self._edit_seq:
@@ -746,13 +848,21 @@ class WeightingApp:
             text, colour = t("unsaved", lang), "#b35806"
         else:
             text, colour = t("saved", lang, time=self._saved_time, rev=self._saved_rev), "#1a7f37"
-        self.status.value = f"<span style='color:{colour}'>{html.escape(text)}</span>"
-        for block in [self.budget, *self.kpi_blocks.values()]:
-            block.show_remaining(lang)
+        return f"<span style='color:{colour}'>{html.escape(text)}</span>"
 
     def refresh(self) -> None:
         """Recompute ranks (method core), table, chart and correlation for the current weights."""
         t0 = time.perf_counter()
+        table, corr, chart = self._results_html()
+        # an unchanged value is not sent again (traitlets compares): a move that changes no rank
+        # shown costs no message
+        self.table.value = table
+        self.correlation.value = corr
+        self.chart.value = chart
+        self.last_update_ms = (time.perf_counter() - t0) * 1000
+
+    def _results_html(self) -> tuple[str, str, str]:
+        """The ranking table, the outcome correlation and the rank-shift chart of the current weights."""
         live = self.live
         blocks = self.blocks()
         try:
@@ -762,10 +872,8 @@ class WeightingApp:
         rank = live.rank_array(score)
         shift = live.default_rank_array - rank
         self._blocks = blocks
-        self.table.value = _ranking_html(self._names, score, rank, live.default_rank_array, shift, self.top, self.lang)
-        self.correlation.value = self._correlation_html(score)
-        self.chart.value = _rank_shift_svg(self._names, shift, self.top, lang=self.lang)
-        self.last_update_ms = (time.perf_counter() - t0) * 1000
+        return (_ranking_html(self._names, score, rank, live.default_rank_array, shift, self.top, self.lang),
+                self._correlation_html(score), _rank_shift_svg(self._names, shift, self.top, lang=self.lang))
 
     @property
     def ranking(self) -> pd.DataFrame:
@@ -816,6 +924,7 @@ class WeightingApp:
         if self.method == "ahp":
             r = self.ahp_result()
             if not r.consistent and not confirmed and r.worst is not None:
+                self._ensure_confirm_box()
                 self.confirm_msg.value = html.escape(t("confirm_cr", lang, cr=f"{r.cr:.2f}",
                                                        a=self._dim_names[r.worst[0]], b=self._dim_names[r.worst[1]],
                                                        suggest=self._verbal_pair(r.worst, r.suggestion)))
