@@ -86,12 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     m = runs.load_manifest(one.run_dir)
     result["per_notebook_seconds"] = {n["name"]: n["seconds"] for n in m["notebooks"]}
     result["paper_seconds"] = m.get("paper", {}).get("seconds")
+    result["one_region_timeline"] = m.get("timeline", {})
     print(f"one region ({args.region}): {result['one_region_seconds']:.1f} s wall, "
           f"{result['one_region_cpu_seconds']:.1f} s CPU, status {one.status}"
           + (f" ({one.error})" if not one.ok else ""), flush=True)
     for name, sec in result["per_notebook_seconds"].items():  # type: ignore[union-attr]
         print(f"  {name}: {sec:.1f} s")
     print(f"  paper: {result['paper_seconds']} s")
+    print("  timeline (s since start): " + ", ".join(f"{k} {v}" for k, v in m.get("timeline", {}).items()))
 
     if not args.skip_all:
         t, c = time.perf_counter(), _cpu()

@@ -103,3 +103,52 @@ def test_socket_folders_of_dead_runners_are_removed(tmp_path):
         assert own.name.startswith(f"pmm-kernel-{__import__('os').getpid()}-") and own.is_dir()
         assert "--HistoryManager.hist_file=:memory:" in kernel.extra_arguments
     assert not stale.exists() and not own.exists()
+
+
+def test_warming_imports_the_notebooks_modules_but_leaves_no_name(tmp_path):
+    """A warmed kernel has the notebook's modules loaded (their import costs nothing), no variable."""
+    from pmm_lib.reporting.kernel import notebook_imports
+
+    body = "import csv\nfrom email import message\nprint(sorted(k for k in dir() if not k.startswith('_')))"
+    modules = notebook_imports([body])
+    assert modules == ["csv", "email", "email.message"]
+    probe = _nb("import sys\nprint('csv' in sys.modules, 'email.message' in sys.modules, "
+                "'colorsys' in sys.modules)", body)
+    with WarmKernel() as kernel:
+        kernel.warm(tmp_path, [*modules, "no_such_module_xyz"])  # a bad name is left to the notebook
+        assert kernel.starts == 1
+        nb = kernel.execute(probe, tmp_path / "p.ipynb", {"x": 3}, cwd=tmp_path)
+        assert kernel.starts == 1                      # the warmed kernel ran the notebook
+    assert _text(nb, 2).split() == ["True", "True", "False"]   # warmed before the notebook ran
+    assert _text(nb, 3).strip() == "['In', 'Out', 'csv', 'exit', 'get_ipython', 'message', 'open', 'quit', 'sys', 'x']"
+
+
+def test_notebook_imports_of_the_real_notebooks_are_importable():
+    """Every module the run's kernels pre-import exists (a typo would only cost time, not fail)."""
+    import importlib.util
+
+    from pmm_lib.reporting.kernel import notebook_imports
+    from pmm_lib.reporting.nbpair import read_notebook
+    from pmm_lib.reporting.runs import discover_notebooks
+
+    sources = [c.source for nb in discover_notebooks() for c in read_notebook(nb).cells if c.cell_type == "code"]
+    modules = notebook_imports(sources)
+    assert {"pmm_lib.core.build", "matplotlib.pyplot"} <= set(modules)
+    tops = {m for m in modules if "." not in m}
+    assert all(importlib.util.find_spec(m) is not None for m in tops)
+
+
+def test_reading_notebooks_does_not_compile_the_iri_grammar():
+    """The runner's process skips jsonschema's optional IRI checker (1.6 s of import) and still validates."""
+    import subprocess
+    import sys
+
+    code = ("import sys, nbformat\nimport pmm_lib.reporting.runs\n"
+            "print(sys.modules.get('rfc3987_syntax') is None)\n"
+            "nb = nbformat.v4.new_notebook(); nb.cells.append(nbformat.v4.new_code_cell('1'))\n"
+            "nb.cells[0]['outputs'] = [{'output_type': 'bogus'}]\n"
+            "try:\n    nbformat.validate(nb)\nexcept nbformat.ValidationError:\n    print('rejected')\n")
+    out = subprocess.run([sys.executable, "-c", code.replace("import sys, nbformat\nimport pmm_lib.reporting.runs",
+                                                             "import sys\nimport pmm_lib.reporting.runs\nimport nbformat")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "rejected"]

@@ -277,7 +277,7 @@ def test_thresholds_from_dict():
     assert th.collinear_review == 0.95 and th.outcome_review is None and th.min_n == 12
     with pytest.raises(SpecError, match="unknown name\\(s\\) colinear.*allowed: coverage_drop"):
         v.ScorecardThresholds.from_dict({"colinear": 0.9})
-    with pytest.raises(SpecError, match="must be a number"):
+    with pytest.raises(SpecError, match="min_n must be a whole number"):
         v.ScorecardThresholds.from_dict({"min_n": "many"})
     assert v.ScorecardThresholds.from_dict(th.to_dict()) == th
 

@@ -64,7 +64,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,6 +75,7 @@ import pandas as pd
 from pmm_lib.analysis import guards
 from pmm_lib.errors import SpecError
 from pmm_lib.labels import variable_label, variable_meta
+from pmm_lib.settings import numbers_from_dict
 
 __all__ = [
     "Finding",
@@ -167,19 +167,7 @@ class FindingRules:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> FindingRules:
         """Build from a mapping (e.g. a scenario's ``findings:`` section); unknown names raise SpecError."""
-        if not values:
-            return cls()
-        allowed = {f.name: f.type for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(allowed))
-        if unknown:
-            raise SpecError(f"finding rules: unknown name(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
-        out: dict[str, Any] = {}
-        for key, val in values.items():
-            try:
-                out[key] = int(val) if allowed[key] == "int" else float(val)
-            except (TypeError, ValueError):
-                raise SpecError(f"finding rules: {key} must be a number, got {val!r}") from None
-        return cls(**out)
+        return numbers_from_dict(cls, values, "finding rules")
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -316,7 +304,7 @@ def _data_findings(t: Mapping[str, pd.DataFrame], r: FindingRules, names: Mappin
 
 def _review_reason(row: pd.Series) -> str:
     """The scorecard's review rules that fired, in words, at three decimals (never "0.30 below 0.3")."""
-    from pmm_lib.analysis.validity import ScorecardThresholds
+    from pmm_lib.analysis.thresholds import ScorecardThresholds
 
     th = ScorecardThresholds()
     v = {k: pd.to_numeric(row.get(k), errors="coerce") for k in

@@ -61,6 +61,7 @@ from pmm_lib.inputs.candidates import (
     load_design,
 )
 from pmm_lib.inputs.framework import Framework
+from pmm_lib.settings import numbers_from_dict
 
 __all__ = [
     "DesignReview",
@@ -102,19 +103,7 @@ class DesignThresholds:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> DesignThresholds:
         """Build from a mapping; unknown names raise :class:`~pmm_lib.errors.SpecError` listing the allowed ones."""
-        if not values:
-            return cls()
-        allowed = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(allowed))
-        if unknown:
-            raise SpecError(f"design thresholds: unknown name(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
-        clean: dict[str, Any] = {}
-        for key, val in values.items():
-            try:
-                clean[key] = int(val) if key == "rank_move" else float(val)
-            except (TypeError, ValueError):
-                raise SpecError(f"design thresholds: {key} must be a number, got {val!r}") from None
-        return cls(**clean)
+        return numbers_from_dict(cls, values, "design thresholds")
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,11 +13,19 @@ edit is either run or reported.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import nbformat
+# nbformat validates notebooks with jsonschema, whose optional IRI-syntax checker
+# (rfc3987_syntax) compiles a lark grammar when imported: 1.6-1.8 s of CPU in every process
+# that reads a notebook (the runner, each worker of a multi-region run, ``pmm run``).
+# Notebook schemas check no IRI format, so the checker is left out (jsonschema skips a format
+# checker whose module cannot be imported); a process that imported it before keeps it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from pmm_lib.errors import RunError
+import nbformat  # noqa: E402
+
+from pmm_lib.errors import RunError  # noqa: E402
 
 __all__ = ["NotebookPairError", "pair_differences", "paired_source", "read_notebook"]
 

@@ -53,7 +53,7 @@ from pmm_lib.reporting.report import (
     load_artefacts,
     table_markdown,
 )
-from pmm_lib.reporting.safety import PANDOC_FROM, check_html, check_paper_source
+from pmm_lib.reporting.safety import check_html, check_paper_source
 
 __all__ = [
     "REGION_NAMES",
@@ -813,9 +813,10 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) ->
         if not (run_dir / name).is_file() and src is not None:
             write_text_atomic(run_dir / name, src.read_text(encoding="utf-8"))
     md = expand_includes((run_dir / "paper.qmd").read_text(encoding="utf-8"), run_dir)
-    src = write_text_atomic(run_dir / "paper.md", md)
-    check_paper_source(md, run_dir, pandoc=pandoc)  # images inside the run folder, no raw/active content
-    common = [pandoc, src.name, "--from", PANDOC_FROM, "--standalone", "--number-sections",
+    write_text_atomic(run_dir / "paper.md", md)  # the expanded source, beside the outputs
+    # images inside the run folder, no raw/active content; the formats are written from this very AST
+    ast = write_text_atomic(run_dir / "_paper" / "paper.json", check_paper_source(md, run_dir, pandoc=pandoc))
+    common = [pandoc, ast.relative_to(run_dir).as_posix(), "--from", "json", "--standalone", "--number-sections",
               "--resource-path", ".",
               # templates and filters only from inside the run folder, never the user's data directory
               "--data-dir", "_paper", "--lua-filter", "paper-blocks.lua", "--lua-filter", "crossref.lua"]
@@ -823,16 +824,16 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) ->
         common += ["--metadata-file", "_paper/meta.yml"]
     if (run_dir / "references.bib").is_file():
         common += ["--citeproc", "--bibliography", "references.bib"]
-    outputs: dict[str, Path] = {}
-    if "html" in formats:
+    def html() -> Path:
         target = run_dir / "paper.html"
         with atomic_path(target) as tmp:
             css = ["--css", "paper.css"] if (run_dir / "paper.css").is_file() else []
             _run([*common, "--to", "html5", "--toc", "--toc-depth", "2", "--embed-resources", *css,
                   "--output", str(tmp)], run_dir, "pandoc (HTML)")
             check_html(tmp)  # no script, event handler or embedded file reached the page
-        outputs["html"] = target
-    if "pdf" in formats:
+        return target
+
+    def pdf() -> Path:
         typ = run_dir / "paper.typ"
         with atomic_path(typ) as tmp:
             headers = [x for h in ("paper-header.typ", "_paper/header.typ") if (run_dir / h).is_file()
@@ -842,12 +843,25 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) ->
                   "--output", str(tmp)], run_dir, "pandoc (typst)")
         target = run_dir / "paper.pdf"
         try:
-            pdf = typst.compile(str(typ), root=str(run_dir), format="pdf")
+            data = typst.compile(str(typ), root=str(run_dir), format="pdf")
         except Exception as exc:  # typst raises its own TypstError
             raise RunError(f"typst could not compile {typ}: {exc}") from exc
         with atomic_path(target) as tmp:
-            tmp.write_bytes(pdf)
-        outputs["pdf"] = target
+            tmp.write_bytes(data)
+        return target
+
+    # the two formats side by side (each is one process; 1.4 s and 1.8 s on their own)
+    jobs = {fmt: job for fmt, job in (("html", html), ("pdf", pdf)) if fmt in formats}
+    outputs: dict[str, Path] = {}
+    if len(jobs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            futures = {fmt: pool.submit(job) for fmt, job in jobs.items()}
+            for fmt, fut in futures.items():  # the first failure is raised, after both ended
+                outputs[fmt] = fut.result()
+    else:
+        outputs = {fmt: job() for fmt, job in jobs.items()}
     proc = subprocess.run([pandoc, "--version"], capture_output=True, text=True, check=False)
     versions = {"pandoc": proc.stdout.split("\n", 1)[0].split()[-1] if proc.stdout else "?",
                 "typst": getattr(typst, "__version__", "?")}

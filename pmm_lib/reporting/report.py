@@ -172,8 +172,9 @@ def save_figure(fig: Any, label: str | None = None, caption: str | None = None,
         raise ValueError(f"figure label must start with 'fig-', got {label!r}")
     _check_audience(audience)
     path = Path(out_dir) / "figures" / f"{label}.png"
+    # zlib level 1: faster to encode than the default 6, about 3 % more bytes for these flat charts
     write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight",
-                                            metadata={"Software": None}))
+                                            metadata={"Software": None}, pil_kwargs={"compress_level": 1}))
     # the numbers drawn, so a disclosure scan can check figures as well as tables
     values = figure_values(fig)
     write_text_atomic(path.with_suffix(".values.csv"),

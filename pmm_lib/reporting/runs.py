@@ -60,7 +60,7 @@ from pmm_lib.paths import (
 )
 from pmm_lib.provenance import package_versions, sha256_file
 from pmm_lib.reporting import runstate
-from pmm_lib.reporting.kernel import WarmKernel
+from pmm_lib.reporting.kernel import WarmKernel, notebook_imports
 from pmm_lib.reporting.nbpair import read_notebook
 from pmm_lib.reporting.params import RUN_PARAMETERS, RunParams
 from pmm_lib.vocab import DEFAULT_SEED, REGIONS, Audience
@@ -507,8 +507,21 @@ def _writers(notebooks: Sequence[Path]) -> dict[str, str]:
     return found
 
 
+def _warm_kernels(kernels: Sequence[WarmKernel], cwd: Path, modules: list[str]) -> list[Any]:
+    """Start and warm every kernel in its own thread (:meth:`WarmKernel.warm`); return the threads."""
+    import threading
+
+    cwd.mkdir(parents=True, exist_ok=True)
+    threads = [threading.Thread(target=k.warm, args=(cwd, modules), name=f"pmm-warm-{i}", daemon=True)
+               for i, k in enumerate(kernels)]
+    for t in threads:
+        t.start()
+    return threads
+
+
 def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[str, Any], run_dir: Path,
-                   manifest: _Manifest, bar: Any, say: Callable[[str], None]) -> str | None:
+                   manifest: _Manifest, bar: Any, say: Callable[[str], None],
+                   kernels: Sequence[WarmKernel] | None = None, warming: Sequence[Any] = ()) -> str | None:
     """Execute the notebooks in ``request.notebook_jobs`` warm kernels; return the first failure or None.
 
     Each kernel executes notebook after notebook (:class:`~pmm_lib.reporting.kernel.WarmKernel`:
@@ -525,7 +538,8 @@ def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[
     for nb in notebooks:
         todo.put(nb)
     n_kernels = max(1, min(request.notebook_jobs, len(notebooks)))
-    kernels = _kernels(n_kernels)
+    kernels = list(kernels) if kernels is not None else _kernels(n_kernels)
+    n_kernels = len(kernels)
 
     def record(nb: Path, error: str | None, seconds: float) -> None:
         with manifest.lock:
@@ -544,7 +558,9 @@ def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[
             if bar is not None:
                 bar.update()
 
-    def worker(kernel: WarmKernel) -> None:
+    def worker(kernel: WarmKernel, warm: Any = None) -> None:
+        if warm is not None:  # this kernel's start and imports (:func:`_warm_kernels`), not the others'
+            warm.join()
         while not errors:
             try:
                 nb = todo.get_nowait()
@@ -558,11 +574,12 @@ def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[
             record(nb, error, round(time.perf_counter() - t_nb, 3))
 
     try:
+        warms = list(warming) + [None] * (n_kernels - len(warming))
         if n_kernels == 1:
-            worker(kernels[0])
+            worker(kernels[0], warms[0])
         else:
-            threads = [threading.Thread(target=worker, args=(k,), name=f"pmm-kernel-{i}", daemon=True)
-                       for i, k in enumerate(kernels)]
+            threads = [threading.Thread(target=worker, args=(k, w), name=f"pmm-kernel-{i}", daemon=True)
+                       for i, (k, w) in enumerate(zip(kernels, warms, strict=True))]
             for t in threads:
                 t.start()
             for t in threads:
@@ -648,16 +665,38 @@ def execute_run(request: RunRequest, *, progress: bool = False,
     t0 = time.perf_counter()
     say = on_event or (lambda msg: None)
     notebooks = discover_notebooks(request.notebooks_dir, request.notebooks)
+    sources: list[str] = []
     for nb in notebooks:  # a .py/.ipynb pair that disagrees stops the run before any folder exists
-        read_notebook(nb)
+        sources += [c.source for c in read_notebook(nb).cells if c.cell_type == "code"]
     scenario_text, scenario = (_read_scenario(request.scenario) if request.scenario is not None
                                else (None, None))
-    from pmm_lib.reporting.bundle import require_key, seal_run
+    from pmm_lib.reporting.bundle import require_key
 
     require_key(request.audience, outputs_dir=request.outputs_dir)  # public/wco: the pseudonym key exists
     from pmm_lib.reporting.safety import check_free_text
 
     check_free_text(dict(request.parameters), where="parameter")
+    # the kernels start and import what the notebooks import while this process prepares the run
+    kernels = _kernels(max(1, min(request.notebook_jobs, len(notebooks))))
+    warming = _warm_kernels(kernels, request.outputs_dir, notebook_imports(sources))
+    try:
+        return _prepared_run(request, notebooks, scenario_text, scenario, kernels, warming, say=say,
+                             progress=progress, provenance=provenance, t0=t0)
+    finally:  # a run that failed before its notebooks still stops the kernels it started
+        for thread in warming:
+            thread.join()
+        if not _REUSE_KERNELS:
+            for kernel in kernels:
+                kernel.shutdown()
+
+
+def _prepared_run(request: RunRequest, notebooks: Sequence[Path], scenario_text: str | None,
+                  scenario: Any, kernels: Sequence[WarmKernel], warming: Sequence[Any], *,
+                  say: Callable[[str], None], progress: bool, provenance: Mapping[str, Any] | None,
+                  t0: float) -> RunResult:
+    """:func:`execute_run` once the request is checked and the kernels are warming."""
+    from pmm_lib.reporting.bundle import seal_run
+
     for gone in _sweep(request):
         say(f"run {gone['run_id']} marked abandoned ({gone['reason']})")
     processed = _ensure_processed()
@@ -729,9 +768,15 @@ def execute_run(request: RunRequest, *, progress: bool = False,
         return RunResult(run_dir, "failed", message, "", time.perf_counter() - t0,
                          exit_code=_failure_code(exc, message))
 
+    def mark(step: str) -> None:  # where the run's seconds went (seconds since the run started)
+        with manifest.lock:
+            manifest.data.setdefault("timeline", {})[step] = round(time.perf_counter() - t0, 3)
+
     with runstate.Heartbeat(manifest.beat):
         try:
-            failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say)
+            mark("prepared")
+            failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say, kernels, warming)
+            mark("notebooks_done")
             if failure:
                 return fail(failure)
             with manifest.lock:
@@ -745,7 +790,9 @@ def execute_run(request: RunRequest, *, progress: bool = False,
                     snapshot = json.loads(json.dumps(manifest.data, default=str))
                 write_paper_source(run_dir, snapshot | {"status": "notebooks complete, paper being rendered"},
                                    template_dir=request.template_dir)
+                mark("paper_source_written")
                 rendered = render_paper(run_dir, renderer=request.renderer, template_dir=request.template_dir)
+                mark("paper_rendered")
                 with manifest.lock:
                     manifest.data["renderer"] = rendered.renderer
                     manifest.data["paper"] = {"files": {k: p.name for k, p in rendered.outputs.items()},

@@ -188,9 +188,14 @@ def source_problems(ast: Mapping[str, Any], run_dir: str | Path) -> list[str]:
     return problems
 
 
-def check_paper_source(markdown: str | Path, run_dir: str | Path, *, pandoc: str | None = None) -> None:
+def check_paper_source(markdown: str | Path, run_dir: str | Path, *, pandoc: str | None = None) -> str:
     """Parse the paper's markdown with pandoc and raise :class:`RunError` if it reads outside the
-    run folder or carries active content (:func:`source_problems`)."""
+    run folder or carries active content (:func:`source_problems`).
+
+    Returns the checked document as pandoc's JSON AST: the renderer reads that (``--from json``),
+    so what is rendered is exactly what was checked, and the markdown is parsed once, not once
+    per output format.
+    """
     if pandoc is None:
         import pypandoc
 
@@ -204,6 +209,7 @@ def check_paper_source(markdown: str | Path, run_dir: str | Path, *, pandoc: str
     if problems:
         raise RunError("the paper source would read outside the run folder or carry active content: "
                        + "; ".join(dict.fromkeys(problems)))
+    return proc.stdout
 
 
 # ----------------------------------------------------------------------------------------------
