@@ -127,8 +127,11 @@ def _submit(page):
 
 def test_offline_page_is_interactive_and_typing_gives_exact_points(device, server):
     d = device()
+    urls: list[str] = []
+    d.page.on("request", lambda r: urls.append(r.url))
     page = d.join("Offline")
     page.wait_for_selector(".pmm-submit", state="visible", timeout=TIMEOUT)
+    assert urls and not [u for u in urls if "font-awesome" in u]       # the app shows no icons: not loaded
     _type_points(page, [40, 30, 20, 10])
     page.wait_for_selector(".pmm-remaining:has-text('Remaining: 0 points')", timeout=TIMEOUT)
     page.wait_for_selector(".pmm-status:has-text('Unsaved changes')", timeout=TIMEOUT)
