@@ -27,7 +27,9 @@ Measured:
   ``ws_to_server_start_s_median`` / ``_max``: from a page opening its websocket to the server
   starting to build its app (the server's queue); ``server_built_to_interactive_s_median`` /
   ``_max``: from the server having built a page's app to Submit being visible in that page
-  (transfer and the browser's rendering);
+  (transfer and the browser's rendering); ``server_update_ms_median`` / ``_p95`` and
+  ``server_update_cpu_ms_median``: on the server, the wall and CPU time of handling one change of
+  weights (ranks, table, chart and status recomputed and sent), to set beside ``update_p95_ms``;
 * ``client_cpu_s``: CPU seconds of all Chromium processes (the co-located browsers) over the run;
   ``client_cpu_arrival_s`` up to the last page interactive and ``client_cpu_per_participant_s``
   = that / N: in a room these seconds are spent on the participants' own laptops, not on the
@@ -255,7 +257,10 @@ def server_split(timing: Path, results: list[dict]) -> dict[str, float | None]:
     """
     import numpy as np
 
-    lines = [json.loads(x) for x in timing.read_text().splitlines() if x.strip()] if timing.exists() else []
+    every = [json.loads(x) for x in timing.read_text().splitlines() if x.strip()] if timing.exists() else []
+    lines = [x for x in every if "t_start" in x]
+    upd = [x["update_ms"] for x in every if "update_ms" in x]
+    upd_cpu = [x["update_cpu_ms"] for x in every if "update_cpu_ms" in x]
     first = {}
     for x in lines:                       # a page re-rendered (reconnect) counts from its first build
         first.setdefault(x["join"], x)
@@ -272,7 +277,9 @@ def server_split(timing: Path, results: list[dict]) -> dict[str, float | None]:
             "server_build_cpu_ms_median": q(build_cpu, np.median, 1),
             "ws_to_server_start_s_median": q(queue, np.median, 2), "ws_to_server_start_s_max": q(queue, np.max, 2),
             "server_built_to_interactive_s_median": q(after, np.median, 2),
-            "server_built_to_interactive_s_max": q(after, np.max, 2)}
+            "server_built_to_interactive_s_max": q(after, np.max, 2),
+            "server_update_ms_median": q(upd, np.median, 1), "server_update_ms_p95": q(upd, lambda v: np.percentile(v, 95), 1),
+            "server_update_cpu_ms_median": q(upd_cpu, np.median, 1)}
 
 
 def check_submissions(root: Path, session: str, cfg: Any, results: list[dict]) -> tuple[int, int]:

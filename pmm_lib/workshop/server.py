@@ -36,12 +36,20 @@ from pmm_lib.workshop.exercise import ENV_DIR, ENV_SESSION
 
 __all__ = ["ENV_TIMING", "SOLARA_ENV", "Layout", "routes", "serve_command", "serve_env"]
 
-#: when set, the server appends one JSON line per participant page built to this file: the join
-#: code, when the page's app began to be built (``t_start``, Unix time, after the page's websocket
-#: connected and its kernel started), how long building it took on the server (``build_s``, wall)
-#: and the CPU the building thread used (``build_cpu_s``); the load benchmark reads it to separate
-#: the server's share of a page's wait from the browser's
+#: when set, the server appends JSON lines to this file: one per participant page built (the join
+#: code, when the page's app began to be built, ``t_start``, Unix time, after the page's websocket
+#: connected and its kernel started; how long building it took on the server, ``build_s``, wall;
+#: the CPU the building thread used, ``build_cpu_s``) and one per change of weights handled
+#: (``update_ms`` wall and ``update_cpu_ms``); the load benchmark reads it to separate the
+#: server's share of a page's wait from the browser's
 ENV_TIMING = "PMM_WORKSHOP_TIMING_LOG"
+
+
+def _log_timing(line: dict[str, Any]) -> None:
+    log = os.environ.get(ENV_TIMING)
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:   # one short write per line: lines do not interleave
+            fh.write(json.dumps(line) + "\n")
 
 #: Solara settings the room needs: no telemetry, local assets only, closed tabs culled soon; the
 #: plain loader (Solara's animated one kept the browser's compositor busy, ~0.3 s of CPU per page
@@ -131,12 +139,8 @@ def Participant() -> None:
     def make() -> Any:
         t_start, cpu0 = time.time(), time.thread_time()
         widget = _make()
-        log = os.environ.get(ENV_TIMING)
-        if log:
-            line = {"join": q.get("join", ""), "t_start": t_start, "build_s": time.time() - t_start,
-                    "build_cpu_s": time.thread_time() - cpu0}
-            with open(log, "a", encoding="utf-8") as fh:   # one short write per line: lines do not interleave
-                fh.write(json.dumps(line) + "\n")
+        _log_timing({"join": q.get("join", ""), "t_start": t_start, "build_s": time.time() - t_start,
+                     "build_cpu_s": time.thread_time() - cpu0})
         return widget
 
     def _make() -> Any:
@@ -150,9 +154,12 @@ def Participant() -> None:
             if q.get("join") != code:
                 router.push(f"{router.root_path}/?join={code}" + (f"&lang={lang}" if lang != "en" else ""))
 
+        def on_update(wall_ms: float, cpu_ms: float) -> None:
+            _log_timing({"join": q.get("join", ""), "update_ms": wall_ms, "update_cpu_ms": cpu_ms})
+
         app = WeightingApp(live, session=cfg, outcomes=outcomes, root=os.environ.get(ENV_DIR) or None,
                            device=device, join=q.get("join") or None, lang=lang, simulated=simulated,
-                           on_join=on_join)
+                           on_join=on_join, on_update=on_update if os.environ.get(ENV_TIMING) else None)
         return app.widget
 
     widget = solara.use_memo(make, dependencies=[])
