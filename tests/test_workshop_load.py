@@ -55,16 +55,20 @@ def test_ten_participants_at_once():
     import workshop_load as wl
 
     res = wl.run(10, moves=3)
-    assert res["interactive"] == 10, res["errors"]
-    assert res["submitted"] == 10 and res["lost_submissions"] == 0 and res["merged_submissions"] == 0
-    assert res["external_requests"] == 0 and not res["server_fetched_cdn"]
-    assert res["server_rss_mb"] <= 2048
-    assert res["updates"] >= 20                       # the ranking moved for (nearly) every key press
+    assert res["interactive"] == 10, res
+    assert res["submitted"] == 10 and res["lost_submissions"] == 0 and res["merged_submissions"] == 0, res
+    assert res["external_requests"] == 0 and not res["server_fetched_cdn"], res
+    assert res["server_rss_mb"] <= 2048, res
+    assert res["updates"] >= 20, res                  # the ranking moved for (nearly) every key press
     # the separable figures: the server built every page, and both sides' CPU was counted
-    assert res["server_build_ms_median"] is not None and res["server_build_cpu_ms_median"] > 0
+    assert res["server_build_ms_median"] is not None and res["server_build_cpu_ms_median"] > 0, res
     assert 0 < res["server_cpu_per_participant_s"] < res["client_cpu_per_participant_s"], res
-    assert res["ws_to_server_start_s_max"] is not None and res["server_built_to_interactive_s_max"] is not None
-    assert res["server_update_ms_median"] is not None and res["server_update_cpu_ms_median"] > 0
-    # the browsers run on the server's own cores beside the rest of the suite (pytest -n 2): the bounds
-    # here are for that shared machine; the room's targets (15 s, 300 ms) are the benchmark's
-    assert res["time_to_interactive_max_s"] <= 90 and res["update_p95_ms"] <= 1500, res
+    assert res["ws_to_server_start_s_max"] is not None and res["server_built_to_interactive_s_max"] is not None, res
+    # the server's own cost, in CPU seconds (a loaded machine stretches wall times, not these much):
+    # measured 0.2-0.26 s per participant arriving and 10 ms per change of weights
+    assert res["server_cpu_per_participant_s"] <= 0.8, res
+    assert 0 < res["server_update_cpu_ms_median"] <= 50, res
+    # wall times: the browsers run on the server's own cores beside the rest of the suite (CI: pytest -n 2),
+    # so these bounds only catch a room that breaks (blank pages, lost updates); the room's targets
+    # (15 s, 300 ms) are the benchmark's, with the server's and the browsers' shares reported apart
+    assert res["time_to_interactive_max_s"] <= 150 and res["update_p95_ms"] <= 3000, res
