@@ -54,3 +54,28 @@ def test_install_assets_without_npm_says_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(RunError, match="npm is needed"):
         install_assets(tmp_path / "empty", npm="npm-not-here")
     assert os.environ["PATH"] == str(tmp_path)
+
+
+def test_the_pages_bundles_are_compressed_before_the_first_request(monkeypatch):
+    import gzip
+
+    import ipyvue
+    from solara.server import compress
+
+    from pmm_lib.workshop.assets import page_files, warm_compression
+
+    files = page_files()
+    if not files:
+        pytest.skip("browser assets not installed")
+    gen = "solara-vuetify3-app@" if ipyvue.__version__.startswith("3") else "solara-vuetify-app@"
+    bundles = [p for p in files if p.name.endswith(".min.js") and "solara-vuetify" in str(p)]
+    assert len(bundles) == 1 and gen in str(bundles[0])            # the production bundle of this Vue only
+    assert all(p.suffix in (".js", ".css") for p in files)
+    assert warm_compression() == files
+
+    def no_compression(data, encoding):
+        raise AssertionError("compressed again on request")
+
+    monkeypatch.setattr(compress, "_compress", no_compression)    # a request now finds them compressed
+    for p in files:
+        assert gzip.decompress(compress.compressed(str(p), os.stat(p), "gzip")) == p.read_bytes()

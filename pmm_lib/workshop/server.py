@@ -212,12 +212,19 @@ routes = [solara.Route(path="/", component=Participant, label="participants", la
 
 
 def _warm() -> None:
-    """Build the room's data when the server starts, not when the first participant arrives."""
+    """Build the room's data and compress the page's files when the server starts, not when the
+    first participant arrives."""
     if os.environ.get(ENV_SESSION):
         try:
             _room()
         except Exception as exc:  # noqa: BLE001 - reported on the page when a participant arrives
             print(f"pmm workshop: could not prepare the session: {exc}", file=sys.stderr)
+    from pmm_lib.workshop.assets import warm_compression
+
+    try:  # the page's bundles compressed once now, not while the whole room waits for the first request
+        warm_compression()
+    except Exception as exc:  # noqa: BLE001 - only a first request's speed depends on it
+        print(f"pmm workshop: could not pre-compress the page's files: {exc}", file=sys.stderr)
 
 
 _warm()
