@@ -768,8 +768,8 @@ def _prepared_run(request: RunRequest, notebooks: Sequence[Path], scenario_text:
             manifest.write()
         try:  # a failed public or wco run keeps its workings out of the edition too
             seal_run(run_dir, request.audience)
-        except (RunError, OSError) as exc:
-            say(f"the failed run could not be sealed ({exc})")
+        except (RunError, OSError) as seal_error:  # the run's own failure stays what is reported
+            say(f"the failed run could not be sealed ({seal_error})")
         say(f"FAILED: {message}")
         return RunResult(run_dir, "failed", message, "", time.perf_counter() - t0,
                          exit_code=_failure_code(exc, message))
