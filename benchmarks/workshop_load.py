@@ -17,6 +17,23 @@ Measured:
 * ``update_p95_ms``: from a slider key press to the ranking table changing in the page
   (95th percentile over all moves of all participants, under the whole room's load);
 * ``server_rss_mb``: peak resident memory of the server process (sampled every 0.25 s);
+* ``server_cpu_s``: CPU seconds the server process used over the whole run, of which
+  ``server_cpu_startup_s`` before the first page was opened (imports, the room's data);
+  ``server_cpu_arrival_s``: from the first page opened to the last page interactive (the arrival
+  of the room), and ``server_cpu_per_participant_s`` = that / N;
+* ``server_build_ms_median`` / ``_max`` and ``server_build_cpu_ms_median``: on the server, the wall
+  time and the CPU time of building one participant's app (written by the server to
+  ``$PMM_WORKSHOP_TIMING_LOG``, :data:`pmm_lib.workshop.server.ENV_TIMING`);
+  ``ws_to_server_start_s_median`` / ``_max``: from a page opening its websocket to the server
+  starting to build its app (the server's queue); ``server_built_to_interactive_s_median`` /
+  ``_max``: from the server having built a page's app to Submit being visible in that page
+  (transfer and the browser's rendering); ``server_update_ms_median`` / ``_p95`` and
+  ``server_update_cpu_ms_median``: on the server, the wall and CPU time of handling one change of
+  weights (ranks, table, chart and status recomputed and sent), to set beside ``update_p95_ms``;
+* ``client_cpu_s``: CPU seconds of all Chromium processes (the co-located browsers) over the run;
+  ``client_cpu_arrival_s`` up to the last page interactive and ``client_cpu_per_participant_s``
+  = that / N: in a room these seconds are spent on the participants' own laptops, not on the
+  server's cores;
 * ``submitted``: pages whose Submit reported "Saved"; ``lost_submissions``: of those, groups whose
   file is missing or does not hold the points the page showed; ``merged_submissions``: files
   holding revisions from more than one device.
@@ -98,6 +115,22 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
 
 
+def chromium_cpu_s() -> float:
+    """CPU seconds (user + system) of the live Chromium processes under this process (the
+    Playwright browsers); a process that has exited no longer counts, so sample while they run."""
+    import psutil
+
+    total = 0.0
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in p.name():
+                ct = p.cpu_times()
+                total += ct.user + ct.system
+        except psutil.Error:
+            pass
+    return total
+
+
 class RssSampler(threading.Thread):
     """Peak RSS (MB) of a process and its children, sampled in the background."""
 
@@ -109,6 +142,10 @@ class RssSampler(threading.Thread):
         self.every = every
         self.peak = 0.0
         self.cpu_s = 0.0
+        self.client_cpu_s = 0.0
+        self.arrival: tuple[float, float] | None = None    # (server, client) CPU s when the room had arrived
+        ct = self.proc.cpu_times()
+        self.startup_cpu_s = ct.user + ct.system          # the server's start (imports, the room's data)
         self._stop_evt = threading.Event()
 
     def run(self) -> None:
@@ -123,7 +160,20 @@ class RssSampler(threading.Thread):
                 self.cpu_s = ct.user + ct.system
             except psutil.Error:
                 pass
+            self.client_cpu_s = max(self.client_cpu_s, chromium_cpu_s())
             self._stop_evt.wait(self.every)
+
+    def mark_arrival(self) -> None:
+        """Keep the CPU seconds used so far (called when the last page became interactive)."""
+        import psutil
+
+        try:
+            ct = self.proc.cpu_times()
+            self.cpu_s = ct.user + ct.system
+        except psutil.Error:
+            pass
+        self.client_cpu_s = max(self.client_cpu_s, chromium_cpu_s())
+        self.arrival = (self.cpu_s, self.client_cpu_s)
 
     def stop(self) -> float:
         self._stop_evt.set()
@@ -131,18 +181,22 @@ class RssSampler(threading.Thread):
         return self.peak
 
 
-async def _participant(ctx: Any, url: str, code: str, start: float, moves: int, rng: random.Random
-                       ) -> dict[str, Any]:
+async def _participant(ctx: Any, url: str, code: str, start: float, moves: int, rng: random.Random,
+                       on_interactive: Any = None) -> dict[str, Any]:
     external: list[str] = []
     page = await ctx.new_page()
     page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
             else external.append(r.url))
     out: dict[str, Any] = {"code": code, "tti": math.nan, "updates": [], "submitted": None, "external": external,
                            "error": ""}
+    page.on("websocket", lambda _ws: out.setdefault("ws_open", time.time()))
     try:
         await page.goto(f"{url}?join={code}", timeout=300_000, wait_until="commit")
         await page.wait_for_selector(".pmm-submit", state="visible", timeout=300_000)
         out["tti"] = time.perf_counter() - start
+        out["interactive_at"] = time.time()
+        if on_interactive is not None:
+            on_interactive()
         for k in range(moves):
             await asyncio.sleep(rng.uniform(0.2, 0.8))
             dim = DIMS[k % len(DIMS)]
@@ -168,7 +222,8 @@ async def _participant(ctx: Any, url: str, code: str, start: float, moves: int, 
     return out
 
 
-async def _drive(url: str, codes: list[str], moves: int, n_browsers: int, seed: int, shared: bool) -> list[dict]:
+async def _drive(url: str, codes: list[str], moves: int, n_browsers: int, seed: int, shared: bool,
+                 marks: Any = None) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -178,13 +233,53 @@ async def _drive(url: str, codes: list[str], moves: int, n_browsers: int, seed: 
                     await browsers[i % n_browsers].new_context(viewport={"width": 1366, "height": 768})
                     for i in range(len(codes))]
         rng = random.Random(seed)
+        left = [len(codes)]
+
+        def arrived() -> None:          # the last page interactive: what the room cost until then
+            left[0] -= 1
+            if left[0] == 0 and marks is not None:
+                marks()
+
         start = time.perf_counter()
-        tasks = [_participant(contexts[i], url, c, start, moves, random.Random(rng.random()))
+        tasks = [_participant(contexts[i], url, c, start, moves, random.Random(rng.random()), arrived)
                  for i, c in enumerate(codes)]
         results = await asyncio.gather(*tasks)
         for b in browsers:
             await b.close()
     return list(results)
+
+
+def server_split(timing: Path, results: list[dict]) -> dict[str, float | None]:
+    """Split each page's wait: the server's queue, its build of the app, and the rest (the browser).
+
+    ``timing`` holds the server's lines (:data:`pmm_lib.workshop.server.ENV_TIMING`), matched to
+    the pages by join code; times are Unix times of the same machine.
+    """
+    import numpy as np
+
+    every = [json.loads(x) for x in timing.read_text().splitlines() if x.strip()] if timing.exists() else []
+    lines = [x for x in every if "t_start" in x]
+    upd = [x["update_ms"] for x in every if "update_ms" in x]
+    upd_cpu = [x["update_cpu_ms"] for x in every if "update_cpu_ms" in x]
+    first = {}
+    for x in lines:                       # a page re-rendered (reconnect) counts from its first build
+        first.setdefault(x["join"], x)
+    by_page = [(r, first.get(r["code"])) for r in results]
+    build = [x["build_s"] * 1000 for _, x in by_page if x]
+    build_cpu = [x["build_cpu_s"] * 1000 for _, x in by_page if x]
+    queue = [x["t_start"] - r["ws_open"] for r, x in by_page if x and "ws_open" in r]
+    after = [r["interactive_at"] - x["t_start"] - x["build_s"] for r, x in by_page if x and "interactive_at" in r]
+
+    def q(v: list[float], f: Any, nd: int) -> float | None:
+        return round(float(f(v)), nd) if v else None
+
+    return {"server_build_ms_median": q(build, np.median, 1), "server_build_ms_max": q(build, np.max, 1),
+            "server_build_cpu_ms_median": q(build_cpu, np.median, 1),
+            "ws_to_server_start_s_median": q(queue, np.median, 2), "ws_to_server_start_s_max": q(queue, np.max, 2),
+            "server_built_to_interactive_s_median": q(after, np.median, 2),
+            "server_built_to_interactive_s_max": q(after, np.max, 2),
+            "server_update_ms_median": q(upd, np.median, 1), "server_update_ms_p95": q(upd, lambda v: np.percentile(v, 95), 1),
+            "server_update_cpu_ms_median": q(upd_cpu, np.median, 1)}
 
 
 def check_submissions(root: Path, session: str, cfg: Any, results: list[dict]) -> tuple[int, int]:
@@ -216,6 +311,7 @@ def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed:
     """Run the benchmark once; returns the figures (see the module docstring)."""
     import numpy as np
 
+    from pmm_lib.workshop.server import ENV_TIMING
     from pmm_lib.workshop.session import register_session
 
     tmp = Path(tempfile.mkdtemp(prefix="pmm-load-"))
@@ -224,13 +320,18 @@ def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed:
                            cycle=cycle, root=tmp, seed=seed)
     port = _free_port()
     log = tmp / "server.log"
-    proc = start_server(session, tmp, port, log)
+    timing = tmp / "timing.jsonl"
+    os.environ[ENV_TIMING] = str(timing)
+    try:
+        proc = start_server(session, tmp, port, log)
+    finally:
+        del os.environ[ENV_TIMING]
     sampler = RssSampler(proc.pid)
     sampler.start()
     try:
         n_b = browsers or max(1, math.ceil(participants / 25))
         results = asyncio.run(_drive(f"http://127.0.0.1:{port}/", [g.code for g in cfg.groups], moves, n_b, seed,
-                                     shared_context))
+                                     shared_context, marks=sampler.mark_arrival))
     finally:
         rss = sampler.stop()
         stop_server(proc)
@@ -238,6 +339,9 @@ def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed:
     tti = [r["tti"] for r in results if np.isfinite(r["tti"])]
     ups = [u for r in results for u in r["updates"]]
     cdn = "Could not load URL" in log.read_text(errors="replace")
+    split = server_split(timing, results)
+    arrival = sampler.arrival or (sampler.cpu_s, sampler.client_cpu_s)
+    arrival = (arrival[0] - sampler.startup_cpu_s, arrival[1])
     return {"participants": participants, "interactive": len(tti), "browsers": n_b,
             "contexts": n_b if shared_context else participants,
             "time_to_interactive_max_s": round(max(tti), 2) if tti else None,
@@ -247,7 +351,12 @@ def run(participants: int, *, moves: int = 5, browsers: int | None = None, seed:
             "submitted": sum(r["submitted"] is not None for r in results),
             "server_rss_mb": round(rss, 1), "lost_submissions": lost, "merged_submissions": merged,
             "external_requests": sum(len(r["external"]) for r in results), "server_fetched_cdn": cdn,
-            "server_cpu_s": round(sampler.cpu_s, 1), "load_average_1min": round(os.getloadavg()[0], 1),
+            "server_cpu_s": round(sampler.cpu_s, 1), "server_cpu_startup_s": round(sampler.startup_cpu_s, 1),
+            "server_cpu_arrival_s": round(arrival[0], 1),
+            "server_cpu_per_participant_s": round(arrival[0] / participants, 3),
+            "client_cpu_s": round(sampler.client_cpu_s, 1), "client_cpu_arrival_s": round(arrival[1], 1),
+            "client_cpu_per_participant_s": round(arrival[1] / participants, 2), **split,
+            "load_average_1min": round(os.getloadavg()[0], 1),
             "errors": [r["error"] for r in results if r["error"]][:3], "cpu_count": os.cpu_count()}
 
 

@@ -400,3 +400,15 @@ def test_a_page_opened_in_french_names_kpis_in_french(room):
     a.kpi_dim.value = "RC"
     code = LIVE.kpis_of["RC"][0]
     assert html.unescape(a.kpi_blocks["RC"].labels[code].value) == FW.kpi(code).text("name", "fr")
+
+
+def test_every_handled_change_is_reported_with_its_time(room):
+    cfg, root = room
+    seen: list[tuple[float, float]] = []
+    a = WeightingApp(LIVE, session=cfg, root=root, device="timed", join=cfg.groups[1].code,
+                     on_update=lambda wall, cpu: seen.append((wall, cpu)))
+    assert seen == []                                    # building the page is not a change
+    a.budget.sliders["TF"].value = 40                    # one move: rebalanced and redrawn once
+    a.budget.boxes["OD"].value = 5
+    assert len(seen) == 2 and all(w > 0 and c >= 0 for w, c in seen)
+    assert a.last_update_ms <= seen[-1][0]               # the redraw is part of the handled change

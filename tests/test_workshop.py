@@ -504,7 +504,9 @@ def test_cli_register_prints_links(tmp_path, capsys):
     assert main(["workshop", "register", "--session", "r1", "--region", "AMS", "--cycle", "2024",
                  "--groups", "Caribbean 1", "Andes", "--out-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "Caribbean 1: http://localhost:8765/?join=" in out and "dashboard: http://localhost:8765/dashboard" in out
+    key = __import__("pmm_lib.workshop.session", fromlist=["load_session"]).load_session("r1", tmp_path).facilitator_key
+    assert "Caribbean 1: http://localhost:8765/?join=" in out
+    assert f"http://localhost:8765/dashboard?key={key}" in out and len(key) >= 20
     assert main(["workshop", "register", "--session", "r1", "--region", "AMS", "--cycle", "2024",
                  "--groups", "X", "--out-dir", str(tmp_path)]) == 2          # already registered
     assert main(["workshop", "serve", "--session", "nobody", "--out-dir", str(tmp_path)]) == 2
@@ -590,3 +592,35 @@ def test_cli_serve_starts_one_solara_process(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+
+
+def test_facilitator_notebook_reads_a_wco_rooms_kpi_blocks(tmp_path):
+    """A wco room offers 46 of the 51 KPIs: its KPI blocks are read against the room's view."""
+    papermill = pytest.importorskip("papermill")
+    from pmm_lib.paths import NOTEBOOKS_DIR
+    from pmm_lib.workshop.live import load_live_index
+    from pmm_lib.workshop.session import register_session
+
+    register_session("wco-room", ["North", "South"], region="AMS", cycle=2024, audience="wco", root=tmp_path, seed=2)
+    live, _ = load_live_index("AMS", 2024, audience="wco")
+    kpis = live.kpis_of["RC"]
+    assert "K20" not in kpis and len(kpis) == 10                 # the full framework's RC block has 11
+    pts = [10.0] * len(kpis)
+    for group, top in (("North", [40, 30, 20, 10]), ("South", [20, 30, 40, 10])):
+        ws.submit("wco-room", group, {"PMM": dict(zip(live.dims, top, strict=True)), "RC": dict(zip(kpis, pts, strict=True))},
+                  root=tmp_path, framework=live.framework)
+    with pytest.raises(InputError, match="K20"):                 # what the report cell used to do
+        ws.load_submissions("wco-room", root=tmp_path)
+    out = tmp_path / "run"
+    papermill.execute_notebook(str(NOTEBOOKS_DIR / "workshop" / "facilitator.ipynb"), str(tmp_path / "f.ipynb"),
+                               parameters={"session": "wco-room", "out_dir": str(out), "submissions_dir": str(tmp_path),
+                                           "demo_groups": 0},
+                               kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    cons = pd.read_csv(out / "tables" / "tbl-workshop-consensus.csv")
+    rc = cons.loc[cons["block"] == "RC"].set_index("code")
+    assert sorted(rc.index) == sorted(kpis) and rc["mean"].to_numpy() == pytest.approx(10.0)
+    top = cons.loc[cons["block"] == "PMM"].set_index("code")
+    assert top.loc["TF", "mean"] == pytest.approx(30.0) and top.loc["ES", "mean"] == pytest.approx(30.0)
+    doc = yaml.safe_load((out / "workshop_mean.yaml").read_text())
+    assert set(kpis) <= set(doc["weights"]["values"]) and "K20" not in doc["weights"]["values"]  # the room's KPIs
+    assert doc["weights"]["values"]["TF"] == pytest.approx(0.3)

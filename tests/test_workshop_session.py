@@ -93,3 +93,23 @@ def test_simulated_data_notice(tmp_path):
     assert not simulated_data(tmp_path)
     (tmp_path / "truth.json").write_text("{}")
     assert simulated_data(tmp_path)
+
+
+def test_the_dashboard_needs_the_facilitator_key(tmp_path):
+    cfg = register_session("keyed", ["A", "B"], region="AMS", cycle=2024, root=tmp_path, seed=1)
+    other = register_session("keyed-2", ["A", "B"], region="AMS", cycle=2024, root=tmp_path, seed=1)
+    assert len(cfg.facilitator_key) >= 20 and cfg.facilitator_key != other.facilitator_key   # random, not seeded
+    again = load_session("keyed", tmp_path)
+    assert again.facilitator_key == cfg.facilitator_key
+    assert cfg.facilitator_key not in repr(cfg)                      # not printed with the session
+    assert again.facilitator_allowed(cfg.facilitator_key)
+    for bad in (None, "", cfg.facilitator_key[:-1], other.facilitator_key, cfg.facilitator_key + "x"):
+        assert not again.facilitator_allowed(bad)
+    assert cfg.dashboard_link("http://room:8765/") == f"http://room:8765/dashboard?key={cfg.facilitator_key}"
+    # a session file from before keys existed: the dashboard is refused, whatever is sent
+    path = tmp_path / "keyed" / "session.json"
+    doc = json.loads(path.read_text())
+    del doc["facilitator_key"]
+    path.write_text(json.dumps(doc))
+    old = load_session("keyed", tmp_path)
+    assert old.facilitator_key == "" and not old.facilitator_allowed("") and not old.facilitator_allowed(None)

@@ -31,13 +31,23 @@ seed = 20240601
 
 # %%
 from pathlib import Path
+from pmm_lib.errors import InputError
 from pmm_lib.workshop import exercise as ws
+from pmm_lib.workshop.live import load_live_index
+from pmm_lib.workshop.session import load_session
 from pmm_lib.reporting.report import save_figure, save_table
 
-subs = ws.load_submissions(session, root=submissions_dir or None)
+try:  # a registered session fixes the region, cycle and audience (the KPIs the room was offered)
+    cfg = load_session(session, submissions_dir or None)
+    region, cycle, audience = cfg.region, cfg.cycle, cfg.audience
+except InputError:
+    cfg, audience = None, "wco"
+live, _ = load_live_index(region, cycle, audience=audience)
+room = live.framework  # the room's view: a public or wco room offers fewer KPIs than the full framework
+subs = ws.load_submissions(session, root=submissions_dir or None, framework=room)
 simulated = subs.empty and demo_groups > 0
 if simulated:
-    subs = ws.simulate_submissions(demo_groups, seed=seed, session=session)
+    subs = ws.simulate_submissions(demo_groups, seed=seed, session=session, framework=room)
 print(f"session {session!r}: {subs['group'].nunique()} groups" + (" (SIMULATED: no submissions yet)" if simulated else ""))
 
 # %% [markdown]
@@ -75,27 +85,18 @@ agree
 
 # %%
 if out_dir:
-    scenario = ws.export_scenario(cons, Path(out_dir) / f"workshop_{statistic}.yaml", statistic=statistic, session=session)
-    sets = ws.export_weight_sets(subs, Path(out_dir) / "workshop_weight_sets.yaml", session=session)
+    scenario = ws.export_scenario(cons, Path(out_dir) / f"workshop_{statistic}.yaml", statistic=statistic, session=session, framework=room)
+    sets = ws.export_weight_sets(subs, Path(out_dir) / "workshop_weight_sets.yaml", session=session, framework=room)
     print(scenario, sets, sep="\n")
-ws.scenario_dict(cons, statistic=statistic)
+ws.scenario_dict(cons, statistic=statistic, framework=room)
 
 # %% [markdown]
 # ## The live dashboard
 #
-# Who has submitted, each group's weights, the consensus with its spread (AHP groups combined by the geometric mean of their judgements), flags, and the consensus's effect on the ranking. It redraws when a group submits (`dash.start_polling()`); in the room it is served at `/dashboard`.
+# Who has submitted, each group's weights, the consensus with its spread (AHP groups combined by the geometric mean of their judgements), flags, and the consensus's effect on the ranking. It redraws when a group submits (`dash.start_polling()`); in the room it is served at `/dashboard?key=…`, the link `pmm workshop register` prints (the key keeps the groups' weights from anyone else in the room).
 
 # %%
-from pmm_lib.errors import InputError
 from pmm_lib.workshop.dashboard import FacilitatorDashboard
-from pmm_lib.workshop.live import load_live_index
-from pmm_lib.workshop.session import load_session
 
-try:
-    cfg = load_session(session, submissions_dir or None)
-    region, cycle, audience = cfg.region, cfg.cycle, cfg.audience
-except InputError:
-    cfg, audience = None, "wco"
-live, _ = load_live_index(region, cycle, audience=audience)
 dash = FacilitatorDashboard(live, session=cfg or session, root=submissions_dir or None)
 dash

@@ -79,7 +79,7 @@ def cli_workshop(args: argparse.Namespace) -> int:
         print(f"session {session!r}: region {cfg.region}, cycle {cfg.cycle}, audience {cfg.audience}")
         for name, link in cfg.links(args.url).items():
             print(f"  {name}: {link}")
-        print(f"  dashboard: {args.url.rstrip('/')}/dashboard")
+        print(f"  dashboard (facilitator only: the link carries its key): {cfg.dashboard_link(args.url)}")
         return 0
     if action == "consensus":
         import pandas as pd
@@ -127,7 +127,7 @@ def cli_workshop(args: argparse.Namespace) -> int:
     cmd = serve_command(port, ip=args.ip)
     host = "localhost" if args.ip in ("127.0.0.1", "0.0.0.0") else args.ip
     print(f"PMM workshop session {session!r}: participants http://{host}:{port}/ · "
-          f"dashboard http://{host}:{port}/dashboard  (Ctrl-C to stop)", flush=True)
+          f"dashboard {cfg.dashboard_link(f'http://{host}:{port}')}  (Ctrl-C to stop)", flush=True)
     try:  # replace this process: one process for the room, stopped by one signal
         os.execvpe(cmd[0], cmd, serve_env(session, root))
     except OSError as exc:

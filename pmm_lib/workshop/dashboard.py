@@ -222,8 +222,9 @@ class FacilitatorDashboard:
         registered = [g.name for g in self.config.groups] if self.config else []
         submitted = sorted(set(subs["group"])) if not subs.empty else []
         n_all = len(set(registered) | set(submitted))
-        self.summary.value = (f"<b class='pmm-dash-count'>{html.escape(t('dash_submitted', lang, k=len(submitted), n=n_all, time=now))}"
-                              "</b>")
+        # data-updated: the redraw's Unix time, so a test can time the server's update apart from the browser's
+        self.summary.value = (f"<b class='pmm-dash-count' data-updated='{self.last_refresh:.3f}'>"
+                              f"{html.escape(t('dash_submitted', lang, k=len(submitted), n=n_all, time=now))}</b>")
         self._draw_groups(subs, ahp, registered)
         if subs.empty:
             self.consensus.value = f"<i>{html.escape(t('dash_none', lang))}</i>"

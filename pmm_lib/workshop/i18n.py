@@ -196,6 +196,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
                     "es": "Mayores movimientos frente a los pesos del marco (puestos)"},
     "no_shift": {"en": "Same ranks as with the framework weights.", "fr": "Mêmes rangs qu'avec les poids du cadre.",
                  "es": "Mismos puestos que con los pesos del marco."},
+    "dashboard_refused": {"en": "This page is for the facilitator: open it with the dashboard link that "
+                                "`pmm workshop register` or `pmm workshop serve` printed (it carries the key).",
+                          "fr": "Cette page est réservée à l'animateur : ouvrez-la avec le lien du tableau de bord "
+                                "affiché par `pmm workshop register` ou `pmm workshop serve` (il contient la clé).",
+                          "es": "Esta página es para el facilitador: ábrala con el enlace del panel que mostró "
+                                "`pmm workshop register` o `pmm workshop serve` (contiene la clave)."},
     "connection_lost": {"en": "Connection to the workshop server lost: your changes are not being saved. "
                                "Wait for the facilitator, then reload this page.",
                          "fr": "Connexion au serveur de l'atelier perdue : vos modifications ne sont pas "

@@ -377,9 +377,12 @@ def _restrict(fw: Framework, kpis: list[str]) -> Framework:
     keep = set(prune_meta(fw.meta(), kpis)["code"])
     if fw.index.code not in keep:
         raise InputError("the audience may see too few values for a live index (no KPI has enough visible values)")
-    return replace(fw, kpis=tuple(k for k in fw.kpis if k.code in keep),
-                   outcomes=tuple(o for o in fw.outcomes if o.code in keep),
-                   dimensions=tuple(d for d in fw.dimensions if d.code in keep))
+    def pruned(node: Any) -> Any:   # an aggregate's children: only those the view keeps
+        return replace(node, children=tuple(c for c in node.children if c in keep))
+
+    return replace(fw, index=pruned(fw.index), kpis=tuple(k for k in fw.kpis if k.code in keep),
+                   outcomes=tuple(pruned(o) for o in fw.outcomes if o.code in keep),
+                   dimensions=tuple(pruned(d) for d in fw.dimensions if d.code in keep))
 
 
 def load_live_index(region: str, cycle: int, *, audience: str = "wco", spec: Any = None

@@ -16,8 +16,14 @@ This module owns ``<session dir>/session.json`` (written by the facilitator with
 File format (``session.json``)::
 
     {"schema": "pmm-workshop-session/1", "session": "ams-2026", "region": "AMS", "cycle": 2024,
-     "audience": "wco", "created_at": "...",
+     "audience": "wco", "created_at": "...", "facilitator_key": "...",
      "groups": [{"name": "Caribbean 1", "code": "K7QF2M"}, ...]}
+
+The **facilitator key** (random, made at registration) guards the live dashboard, which shows
+every group's weights: its link is ``<server>/dashboard?key=<KEY>``
+(:meth:`SessionConfig.dashboard_link`); a request without the key, or with another, is refused
+(:meth:`SessionConfig.facilitator_allowed`). A session file written before keys existed has
+none: its dashboard is refused until the session is registered again (``--replace``).
 
 A ``public`` session names Members by the keyed pseudonyms of
 :func:`pmm_lib.reporting.disclosure.member_labels` (the secret key stays outside the
@@ -39,11 +45,12 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import secrets
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,6 +101,7 @@ class SessionConfig:
     audience: str
     groups: tuple[GroupSlot, ...]
     created_at: str = ""
+    facilitator_key: str = field(default="", repr=False)
 
     def group_by_code(self, code: str) -> GroupSlot | None:
         """The group with this join code (case and spaces ignored), or None."""
@@ -112,6 +120,16 @@ class SessionConfig:
         """Group name → its join link on a server at ``base_url``."""
         base = base_url.rstrip("/")
         return {g.name: f"{base}/?join={g.code}" for g in self.groups}
+
+    def dashboard_link(self, base_url: str) -> str:
+        """The facilitator's dashboard link on a server at ``base_url`` (it carries the key)."""
+        return f"{base_url.rstrip('/')}/dashboard?key={self.facilitator_key}"
+
+    def facilitator_allowed(self, key: str | None) -> bool:
+        """Whether ``key`` opens the dashboard: it equals the session's key (compared in constant
+        time); never when the session has no key."""
+        return bool(self.facilitator_key) and hmac.compare_digest(str(key or "").encode(),
+                                                                  self.facilitator_key.encode())
 
     @property
     def pseudonyms(self) -> bool:
@@ -190,9 +208,10 @@ def register_session(session: str, groups: Sequence[str], *, region: str, cycle:
     codes = _join_codes(len(names), seed)
     cfg = SessionConfig(session=session, region=region, cycle=int(cycle), audience=audience,
                         groups=tuple(GroupSlot(n, c) for n, c in zip(names, codes, strict=True)),
-                        created_at=_utcnow())
+                        created_at=_utcnow(), facilitator_key=secrets.token_urlsafe(18))
     doc: dict[str, Any] = {"schema": SESSION_SCHEMA, "session": session, "region": region, "cycle": int(cycle),
                            "audience": audience, "created_at": cfg.created_at,
+                           "facilitator_key": cfg.facilitator_key,
                            "groups": [{"name": g.name, "code": g.code} for g in cfg.groups]}
     with _locked(folder):
         write_text_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
@@ -222,7 +241,8 @@ def load_session(session: str, root: str | Path | None = None) -> SessionConfig:
         groups = tuple(GroupSlot(str(g["name"]), str(g["code"])) for g in doc["groups"])
         return SessionConfig(session=str(doc["session"]), region=str(doc["region"]), cycle=int(doc["cycle"]),
                              audience=str(doc.get("audience", "wco")), groups=groups,
-                             created_at=str(doc.get("created_at", "")))
+                             created_at=str(doc.get("created_at", "")),
+                             facilitator_key=str(doc.get("facilitator_key", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"malformed session file: {exc!s}", file=path,
                          expected="session, region, cycle and groups [{name, code}]") from None

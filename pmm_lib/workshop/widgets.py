@@ -247,6 +247,10 @@ class WeightingApp:
         reload restores the group).
     top : int
         Rows of the ranking table and bars of the chart.
+    on_update : callable, optional
+        Called after every change of the weights has been handled (ranks, table, chart and
+        status recomputed and sent) with its wall and CPU milliseconds on the server; the room's
+        server logs them for the load benchmark.
 
     Attributes
     ----------
@@ -259,7 +263,7 @@ class WeightingApp:
     def __init__(self, live: LiveIndex, *, session: str | SessionConfig = "", outcomes: pd.DataFrame | None = None,
                  root: str | Path | None = None, device: str | None = None, join: str | None = None,
                  lang: str = "en", simulated: bool = False, on_join: Callable[[str], None] | None = None,
-                 top: int = 12):
+                 top: int = 12, on_update: Callable[[float, float], None] | None = None):
         self.live = live
         if isinstance(session, SessionConfig):
             self.config: SessionConfig | None = session
@@ -271,6 +275,7 @@ class WeightingApp:
         self.lang = lang
         self.top = top
         self.on_join = on_join
+        self.on_update = on_update
         self.group_name: str | None = None
         self.last_update_ms = float("nan")
         self.last_path: Path | None = None
@@ -673,11 +678,14 @@ class WeightingApp:
     def _changed(self) -> None:
         if self._quiet:
             return
+        t0, c0 = time.perf_counter(), time.thread_time()
         self._edit_seq += 1
         self._hide_confirm()
         self._relabel_kpi_dims()
         self._update_status()
         self.refresh()
+        if self.on_update is not None:
+            self.on_update((time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000)
 
     def _on_ahp(self) -> None:
         if self._quiet:
