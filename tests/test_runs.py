@@ -250,9 +250,9 @@ def test_failed_notebook_keeps_latest_on_previous_good_run(good_run, broken_dir)
     m = runs.load_manifest(bad.run_dir)
     assert m["status"] == "failed" and "planted failure" in m["error"]
     assert [n["status"] for n in m["notebooks"]] == ["success", "failed"]  # 03 never ran
-    executed = (bad.run_dir / "notebooks" / "02_broken.ipynb").read_text()
+    executed = (bad.run_dir / "_internal" / "notebooks" / "02_broken.ipynb").read_text()  # sealed (wco)
     assert "ZeroDivisionError" in executed and "planted failure" in executed
-    assert not (bad.run_dir / "notebooks" / "03_scores.ipynb").exists()
+    assert not (bad.run_dir / "_internal" / "notebooks" / "03_scores.ipynb").exists()
     assert not (bad.run_dir / "paper.pdf").exists()
     with pytest.raises(RunError, match="planted failure"):
         bad.raise_for_status()
@@ -425,3 +425,17 @@ def test_run_help_documents_one_exit_code_per_failure_class(capsys):
     docs = (Path(__file__).resolve().parents[1] / "docs" / "RUNS.md").read_text()
     for code in EXIT_CODES:
         assert f"| {code} |" in docs, code  # the same table in docs/RUNS.md
+
+
+def test_a_failed_public_run_is_sealed_like_a_finished_one(broken_dir, tmp_path):
+    """Workings of a failed public run go to _internal/ too; the error names where the notebook is."""
+    bad = runs.execute_run(RunRequest("AMS", 2024, notebooks_dir=broken_dir, outputs_dir=tmp_path,
+                                      audience="public", notebooks=("01", "02"), render=False))
+    assert bad.status == "failed"
+    assert not (bad.run_dir / "notebooks").exists()           # nothing but the edition at the top
+    executed = bad.run_dir / "_internal" / "notebooks" / "02_broken.ipynb"
+    assert "planted failure" in executed.read_text()
+    assert str(executed) in bad.error                         # the message points at the moved file
+    top = (bad.run_dir / "manifest.json").read_text()
+    assert str(tmp_path) not in top and runs.load_manifest(bad.run_dir)["status"] == "failed"
+    assert str(tmp_path) in (bad.run_dir / "_internal" / "manifest.json").read_text()

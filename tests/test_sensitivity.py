@@ -255,6 +255,23 @@ def test_engine_equals_build_with_exclusion_imputation_and_weight_sets(asem):
         assert reps.n_groups == (len({k[0] for k in keys}) if screen == 0 else len(keys))
 
 
+def test_exclusion_alone_is_grouped_and_still_equals_build(asem):
+    """Exclusion with fixed indicator weights (only level-2 noise): the engine's masks give
+    build()'s numbers for indicator and index targets, and a left-out indicator has no score."""
+    data, meta, opts = asem
+    problem = sa.UncertaintyProblem(_asem_base(0.0), exclude_kpis=True, weight_noise={2: 0.25},
+                                    aggregate=("arithmetic", "geometric"))
+    design = sa.sample_design(data, meta, problem, 64, seed=11, build_options=opts)
+    excl = design.values("exclude")
+    assert len(set(excl.tolist())) >= 20          # many different indicators left out
+    targets = ["Index", "Conn", "Sust", "Physical", "LPI", "Flights"]
+    rows = range(0, 64, 3)
+    reps = _compare_with_loop(data, meta, opts, problem, design, rows, targets)
+    lpi = targets.index("LPI")                   # an indicator target: NaN where it is left out
+    gone = [i for i in range(64) if np.isnan(reps.scores[i][:, lpi]).all()]
+    assert 0 < len(gone) < 64 and not reps.failed.any()
+
+
 def test_partial_weight_set_is_rejected(asem):
     data, meta, opts = asem
     problem = sa.UncertaintyProblem(_asem_base(), weight_sets=(pd.Series({"Environ": 2.0, "Social": 1.0}),

@@ -339,6 +339,14 @@ def _impute_log(before: pd.DataFrame, after: pd.DataFrame, method: str, cycle: A
 
 
 # --------------------------------------------------------------------------- skew / kurtosis
+def _deviations(x: np.ndarray | pd.Series) -> tuple[int, np.ndarray, float]:
+    """``n``, the deviations ``d = x - mean`` and ``sum d^2`` over the non-missing values."""
+    v = np.asarray(x, dtype="float64")
+    v = v[~np.isnan(v)]
+    d = v - v.mean() if v.size else v
+    return int(v.size), d, float(np.dot(d, d))
+
+
 def skewness(x: np.ndarray | pd.Series) -> float:
     """Sample skewness, type 2 (Excel ``SKEW``; e1071 ``type = 2``; COINr ``skew``).
 
@@ -352,13 +360,9 @@ def skewness(x: np.ndarray | pd.Series) -> float:
     >>> round(skewness([1, 2, 3, 10]), 6)
     1.763633
     """
-    v = np.asarray(x, dtype="float64")
-    v = v[~np.isnan(v)]
-    n = v.size
+    n, d, s2 = _deviations(x)
     if n < 3:
         return float("nan")
-    d = v - v.mean()
-    s2 = float(np.dot(d, d))
     with np.errstate(all="ignore"):
         g1 = float(np.sqrt(n) * np.sum(d**3) / s2**1.5 * np.sqrt(n * (n - 1)) / (n - 2))
     return g1 if np.isfinite(g1) else float("nan")
@@ -376,13 +380,9 @@ def kurtosis(x: np.ndarray | pd.Series) -> float:
     >>> round(kurtosis([1, 2, 3, 10]), 6)
     3.228
     """
-    v = np.asarray(x, dtype="float64")
-    v = v[~np.isnan(v)]
-    n = v.size
+    n, d, s2 = _deviations(x)
     if n < 4:
         return float("nan")
-    d = v - v.mean()
-    s2 = float(np.dot(d, d))
     with np.errstate(all="ignore"):
         r = n * np.sum(d**4) / s2**2
         g2 = float(((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3)))

@@ -75,6 +75,8 @@ def portable(value: Any, run_dir: str | Path) -> Any:
 
     >>> portable({"a": "/x/run/tables/t.csv", "b": ["/elsewhere/s.yaml", 3]}, "/x/run")
     {'a': 'tables/t.csv', 'b': ['s.yaml', 3]}
+    >>> portable("notebook 02 raised KeyError (see /x/run/_internal/notebooks/02.ipynb)", "/x/run")
+    'notebook 02 raised KeyError (see _internal/notebooks/02.ipynb)'
     """
     from pmm_lib.paths import ROOT
 
@@ -95,6 +97,10 @@ def portable(value: Any, run_dir: str | Path) -> Any:
             except (ValueError, OSError):
                 pass
         return p.name
+    if isinstance(value, str) and "/" in value:  # free text (an error message) naming files: relative
+        for folder in (base, ROOT):
+            for prefix in dict.fromkeys((str(folder), str(folder.resolve()))):
+                value = value.replace(prefix.rstrip("/") + "/", "")
     return value
 
 

@@ -552,7 +552,9 @@ def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[
             m["owner"]["kernel_pids"] = sorted({k.pid for k in kernels if k.pid is not None})
             manifest.write()
             if error:
-                errors[nb.name] = f"notebook {nb.name} raised {error} (see {run_dir / 'notebooks' / nb.name})"
+                # where the executed notebook is once the run is sealed (bundle.seal_run)
+                where = run_dir / ("notebooks" if request.audience == "internal" else "_internal/notebooks")
+                errors[nb.name] = f"notebook {nb.name} raised {error} (see {where / nb.name})"
             else:
                 say(f"{nb.name}: ok ({seconds:.1f} s)")
             if bar is not None:
@@ -764,6 +766,10 @@ def _prepared_run(request: RunRequest, notebooks: Sequence[Path], scenario_text:
             manifest.data.update(status="failed", error=message, finished=runstate.utc_now(),
                                  outputs=_hash_outputs(run_dir), seconds=round(time.perf_counter() - t0, 3))
             manifest.write()
+        try:  # a failed public or wco run keeps its workings out of the edition too
+            seal_run(run_dir, request.audience)
+        except (RunError, OSError) as seal_error:  # the run's own failure stays what is reported
+            say(f"the failed run could not be sealed ({seal_error})")
         say(f"FAILED: {message}")
         return RunResult(run_dir, "failed", message, "", time.perf_counter() - t0,
                          exit_code=_failure_code(exc, message))
