@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 import matplotlib
@@ -247,6 +248,12 @@ def test_render_with_pandoc_and_typst(run_dir, monkeypatch):
         assert heading in flat, heading
     assert "Cronbach, Lee J. 1951" in flat and "https://doi.org/10.1007/BF02310555" in flat
     assert "@fig" not in flat and "{#" not in flat and "tbl-framework" not in flat
+    # same inputs, same bytes: with SOURCE_DATE_EPOCH the PDF carries that date, not the clock's
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1717200000")
+    first = paper.render_paper(run_dir, formats=("pdf",)).outputs["pdf"].read_bytes()
+    time.sleep(1.1)
+    again = paper.render_paper(run_dir, formats=("pdf",)).outputs["pdf"].read_bytes()
+    assert first == again and b"D:20240601" in first
 
 
 def test_render_with_quarto_when_on_path(run_dir, tmp_path, monkeypatch):

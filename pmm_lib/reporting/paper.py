@@ -27,6 +27,7 @@ working directory and only resource path, so rendering never reads a file outsid
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -842,8 +843,12 @@ def _render_pandoc(run_dir: Path, formats: Iterable[str], template_dir: Path) ->
                                                           else ["-V", "papersize=a4"]),
                   "--output", str(tmp)], run_dir, "pandoc (typst)")
         target = run_dir / "paper.pdf"
+        # reproducible builds' convention: with SOURCE_DATE_EPOCH set, the PDF's creation date is
+        # that instant, so the same inputs give the same bytes (else typst stamps the clock)
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+        stamp = {"timestamp": int(epoch)} if epoch.isdigit() else {}
         try:
-            data = typst.compile(str(typ), root=str(run_dir), format="pdf")
+            data = typst.compile(str(typ), root=str(run_dir), format="pdf", **stamp)
         except Exception as exc:  # typst raises its own TypstError
             raise RunError(f"typst could not compile {typ}: {exc}") from exc
         with atomic_path(target) as tmp:
