@@ -49,6 +49,7 @@ n_boot = 1000
 import dataclasses
 
 import pandas as pd
+from IPython.display import display
 
 from pmm_lib.analysis import cycles
 from pmm_lib.core.build import build
@@ -89,7 +90,7 @@ if panel:
                       f"Spearman's rank correlation between {previous} and {cycle} of the index and dimension "
                       f"scores of the {len(common)} Members of {place} in both cycles, with {n_boot}-resample "
                       "percentile bootstrap 95% intervals", out_dir, audience=audience)
-    stability
+    display(stability)
 
 # %%
 #| label: fig-cycles-ranks
@@ -99,7 +100,7 @@ if panel:
         scores[cycle][[top]].rank(ascending=False).rename(columns={top: "rank"}))
     ranks["unit"] = [ids[m] for m in ranks.index]
     ax = pdz.plot_cycle_ranks(ranks)
-    report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
+    display(report.save_figure(ax.figure, out_dir=out_dir, audience=audience))
 
 # %%
 if panel:
@@ -114,7 +115,7 @@ if panel:
                       "(pairwise, bootstrap 95% intervals; withheld for fewer than 3 KPIs)", out_dir,
                       audience=audience)
     print(f"{int(kpi_stab['stable'].sum())} of {len(kpi_stab)} KPIs keep their verdict")
-    kpi_stab[~kpi_stab["stable"]]
+    display(kpi_stab[~kpi_stab["stable"]])
 
 # %%
 if panel:
@@ -129,14 +130,14 @@ if panel:
                       f"Change of each Member's index score from {previous} to {cycle} ({place}, pooled "
                       f"normalisation) with its 5-95% interval over {reps.n} paired Monte Carlo replications",
                       out_dir, audience=audience)
-    changes
+    display(changes)
 
 # %%
 #| label: fig-cycles-score-changes
 #| fig-cap: "Change of each Member's index score from {previous} to {cycle}, {place}, with its 5-95 % interval over paired Monte Carlo replications (blue: the interval excludes zero)."
 if panel:
     ax = pdz.plot_score_changes(changes)
-    report.save_figure(ax.figure, out_dir=out_dir, audience=audience)
+    display(report.save_figure(ax.figure, out_dir=out_dir, audience=audience))
 
 # %%
 if panel:
@@ -151,4 +152,4 @@ if panel:
                       f"Variation KPIs from the {previous} and {cycle} values of the Members of {place} who "
                       "reported both: median change, median % change and share of Members improving "
                       "(KPIs reported by at least 3 Members in both cycles)", out_dir, audience=audience)
-    summary.head(10)
+    display(summary.head(10))
