@@ -279,3 +279,21 @@ def test_global_paper_title(tmp_path):
     assert meta["simulated"] is False and not ctx["simulated"] and "simulated" not in ctx["blocks"]["notice"]
     assert "(notebook 01 was not part of this run)" in ctx["blocks"]["data"]
     assert "No results were produced for: Data and coverage" in ctx["blocks"]["limitations"]
+
+
+def test_a_saved_figure_shows_itself_in_a_notebook_without_a_server_path(tmp_path):
+    """save_figure's path displays as the saved PNG (its own bytes, screen size) and names no folder."""
+    from IPython.core.formatters import DisplayFormatter
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [1, 0])
+    saved = save_figure(fig, "fig-demo", "A demo", tmp_path, dpi=150)
+    data, meta = DisplayFormatter().format(saved)
+    assert data["image/png"] == saved.read_bytes() == (tmp_path / "figures" / "fig-demo.png").read_bytes()
+    width = int.from_bytes(saved.read_bytes()[16:20], "big")
+    assert meta["image/png"]["width"] == round(width * 100 / 150)
+    assert data["text/plain"] == "figures/fig-demo.png" and str(tmp_path) not in data["text/plain"]
+    assert saved == tmp_path / "figures" / "fig-demo.png"        # still an ordinary path
+    side = saved.with_suffix(".json")
+    assert "image/png" not in DisplayFormatter().format(side)[0]  # its sidecar shows no image
+    plt.close(fig)

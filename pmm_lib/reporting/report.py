@@ -33,6 +33,7 @@ from pmm_lib.vocab import AUDIENCES
 __all__ = [
     "Artefact",
     "SECTIONS",
+    "SavedFigure",
     "Section",
     "load_artefacts",
     "save_figure",
@@ -154,6 +155,29 @@ def use_reproducible_style() -> None:
     })
 
 
+class SavedFigure(type(Path())):  # type: ignore[misc]
+    """The path of a figure :func:`save_figure` wrote; a notebook shows it as the figure itself.
+
+    As a cell's last value it displays the saved PNG (the very bytes the paper uses, at the
+    screen size of 100 dpi) with ``figures/<name>`` as its text, so an executed notebook shows
+    its figures and no server path. Otherwise it is an ordinary :class:`pathlib.Path`.
+    """
+
+    dpi: int = 150
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]] | None:
+        try:
+            data = self.read_bytes()
+        except OSError:
+            return None
+        if data[:8] != b"\x89PNG\r\n\x1a\n":  # a sibling path (.json, .csv): nothing to show
+            return None
+        return data, {"width": max(1, round(int.from_bytes(data[16:20], "big") * 100 / self.dpi))}
+
+    def __repr__(self) -> str:
+        return f"figures/{self.name}"
+
+
 def save_figure(fig: Any, label: str | None = None, caption: str | None = None,
                 out_dir: str | Path | None = None, *, audience: str = "internal", dpi: int = 150) -> Path | None:
     """Save a matplotlib figure as ``figures/<label>.png`` (deterministic metadata) with its caption.
@@ -180,7 +204,9 @@ def save_figure(fig: Any, label: str | None = None, caption: str | None = None,
     write_text_atomic(path.with_suffix(".values.csv"),
                       "value\n" + "".join(f"{v:.10g}\n" for v in values))
     _sidecar(path, label, caption, audience)
-    return path
+    saved = SavedFigure(path)
+    saved.dpi = dpi
+    return saved
 
 
 def save_table(frame: pd.DataFrame, label: str, caption: str, out_dir: str | Path | None, *,
