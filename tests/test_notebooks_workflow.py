@@ -107,7 +107,7 @@ def test_every_methodology_notebook_uses_the_one_definition(path):
 # Cell options
 # ----------------------------------------------------------------------------------------------
 
-def test_parse_cell_options_and_caption_fields():
+def test_parse_cell_options_and_caption_fields(monkeypatch):
     src = '#| label: fig-x\n#| fig-cap: "n = {n}: {run.place}, r = {r[estimate]:.2f}"\nplot()\n'
     assert parse_cell_options(src) == {"label": "fig-x", "fig-cap": "n = {n}: {run.place}, r = {r[estimate]:.2f}"}
     ns = {"n": 22, "run": RunParams(region="ALL"), "r": pd.Series({"estimate": -0.6243})}
@@ -119,6 +119,10 @@ def test_parse_cell_options_and_caption_fields():
         figure_options(source="plot()", namespace={})
     with pytest.raises(SpecError, match=r"cell of fig-z has no '#\| fig-cap: …' option"):
         figure_options(source="#| label: fig-z\nplot()", namespace={})
+    import IPython
+
+    # outside a kernel (an IPython shell another test of this process created would count as one)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     with pytest.raises(SpecError, match="no notebook cell is running"):
         figure_options()
     assert format_caption("{{literal}} {a}", {"a": 1}) == "{literal} 1"
