@@ -31,16 +31,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, browser_assets):
     pytest.importorskip("playwright.sync_api")
-    from pmm_lib.errors import RunError
-    from pmm_lib.workshop.assets import install_assets, missing_assets
-
-    if missing_assets():
-        try:
-            install_assets()            # once per machine, from the npm registry
-        except RunError as exc:
-            pytest.skip(f"browser assets missing ({missing_assets()}) and not installable: {exc}")
     import workshop_load as wl
 
     root = tmp_path_factory.mktemp("room")

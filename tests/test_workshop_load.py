@@ -42,16 +42,8 @@ def test_server_split_separates_queue_build_and_browser(tmp_path):
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium not installed")
-def test_ten_participants_at_once():
+def test_ten_participants_at_once(browser_assets):
     pytest.importorskip("playwright.async_api")
-    from pmm_lib.errors import RunError
-    from pmm_lib.workshop.assets import install_assets, missing_assets
-
-    if missing_assets():
-        try:
-            install_assets()            # once per machine, from the npm registry
-        except RunError as exc:
-            pytest.skip(f"browser assets missing ({missing_assets()}) and not installable: {exc}")
     import workshop_load as wl
 
     res = wl.run(10, moves=3)

@@ -237,10 +237,12 @@ def _shows(run: _Run, section: str) -> str:
     return "::: {.shows}\n**What this section shows.**\n\n" + "\n".join(lines) + "\n:::"
 
 
-def _missing(run: _Run, what: str, notebook: str) -> str:
+def _missing(run: _Run, what: str, notebook: str, section: str | None = None) -> str:
+    """The "not available in this run" block; with ``section``, followed by that section's closing block."""
     executed = {str(nb.get("name", ""))[:2] for nb in run.manifest.get("notebooks", [])}
     why = "was not part of this run" if notebook not in executed else "did not write them"
-    return f"::: {{.missing}}\n**Not available in this run.** {what} (notebook {notebook} {why}).\n:::"
+    block = f"::: {{.missing}}\n**Not available in this run.** {what} (notebook {notebook} {why}).\n:::"
+    return block if section is None else block + "\n\n" + _shows(run, section)
 
 
 def _join(items: Sequence[str]) -> str:
@@ -368,7 +370,7 @@ def _data(run: _Run) -> str:
     gaps = run.tables.get("tbl-missing-by-group")
     figs = [lb for lb in ("fig-coverage-kpi", "fig-missingness") if run.fig(lb)]
     if cov is None:
-        return _missing(run, "The coverage tables", "01") + "\n\n" + _shows(run, "data")
+        return _missing(run, "The coverage tables", "01", "data")
     low = cov.sort_values("coverage").loc[lambda f: f["coverage"] < 1.0]
     tbl = []
     if len(low):
@@ -394,7 +396,7 @@ def _data(run: _Run) -> str:
 def _validity(run: _Run) -> str:
     card = run.tables.get("tbl-scorecard")
     if card is None:
-        return _missing(run, "The validity scorecard", "02") + "\n\n" + _shows(run, "validity")
+        return _missing(run, "The validity scorecard", "02", "validity")
     out: list[str] = []
     fit = kpi_fitness(card)
     names = {k.code: k.name for k in run.framework.kpis}
@@ -431,7 +433,7 @@ def _validity(run: _Run) -> str:
 def _structure(run: _Run) -> str:
     pca = run.tables.get("tbl-pca")
     if pca is None:
-        return _missing(run, "The PCA table", "02") + "\n\n" + _shows(run, "structure")
+        return _missing(run, "The PCA table", "02", "structure")
     rows = []
     for code, g in pca.groupby("code", sort=False):
         pc1 = g[g["component"].astype(str) == "PC1"]
@@ -460,7 +462,7 @@ def _weighting(run: _Run) -> str:
     eff = run.tables.get("tbl-effective-weights")
     adv = run.tables.get("tbl-advised-index")
     if ranks is None and eff is None:
-        return _missing(run, "The weighting tables", "03") + "\n\n" + _shows(run, "weighting")
+        return _missing(run, "The weighting tables", "03", "weighting")
     labels = []
     blocks = []
     if ranks is not None and "framework" in ranks.columns:
@@ -508,7 +510,7 @@ def _weighting(run: _Run) -> str:
 def _outcomes(run: _Run) -> str:
     oc = run.tables.get("tbl-outcome-correlations")
     if oc is None:
-        return _missing(run, "The outcome correlations", "04") + "\n\n" + _shows(run, "outcomes")
+        return _missing(run, "The outcome correlations", "04", "outcomes")
     p = oc[oc["method"] == "pearson"] if "method" in oc.columns else oc
     codes = list(dict.fromkeys(p["code"]))
     mat = p.pivot_table(index="variable", columns="code", values="estimate", sort=False)[codes]
@@ -538,7 +540,7 @@ def _outcomes(run: _Run) -> str:
 def _uncertainty(run: _Run) -> str:
     ri = run.tables.get("tbl-rank-intervals")
     if ri is None:
-        return _missing(run, "The rank intervals", "05") + "\n\n" + _shows(run, "uncertainty")
+        return _missing(run, "The rank intervals", "05", "uncertainty")
     rows = []
     for code, g in ri.groupby("code", sort=False):
         within = (g["rank_low"] >= g["rank"] - 3) & (g["rank_high"] <= g["rank"] + 3)
