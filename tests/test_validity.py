@@ -156,6 +156,20 @@ def test_correlation_table_matches_scipy_pairwise_complete():
     assert m.loc["a", "b"] == m.loc["b", "a"] and m.loc["c", "c"] == 1.0
 
 
+def test_correlation_matrix_is_pandas_pairwise_correlation_matrix():
+    g = np.random.default_rng(3)
+    df = pd.DataFrame(g.standard_normal((40, 7)), columns=[f"K{i:02d}" for i in range(7)])
+    df = df.mask(g.random(df.shape) < 0.15)  # pairwise-complete cases differ by pair
+    tab = v.correlation_table(df, method=("pearson", "spearman"))
+    for method in ("pearson", "spearman"):
+        m = v.correlation_matrix(tab, method)
+        pd.testing.assert_frame_equal(m, df.corr(method=method), rtol=1e-10, check_names=False)
+    p = v.correlation_matrix(tab, "pearson", value="p_value")
+    assert np.isnan(np.diag(p)).all() and (p.to_numpy() == p.to_numpy().T)[~np.eye(7, dtype=bool)].all()
+    row = tab[(tab["method"] == "pearson") & (tab["var1"] == "K02") & (tab["var2"] == "K05")].iloc[0]
+    assert p.loc["K05", "K02"] == row.p_value
+
+
 def test_correlation_flags_find_planted_problems():
     g = np.random.default_rng(8)
     n = 200

@@ -77,9 +77,11 @@ class ScorecardThresholds:
         (so a scenario/spec file can carry them); errors name the file."""
         import yaml
 
+        from pmm_lib.io import load_yaml
+
         path = Path(path)
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         except FileNotFoundError:
             raise InputError("scorecard thresholds file not found", file=path) from None
         except yaml.YAMLError as exc:

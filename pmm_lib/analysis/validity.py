@@ -548,12 +548,12 @@ def correlation_matrix(table: pd.DataFrame, method: CorrMethod = "pearson", valu
     """Square symmetric matrix (1 on the diagonal) from a :func:`correlation_table` frame."""
     t = table[table["method"] == method]
     names = list(dict.fromkeys([*t["var1"], *t["var2"]]))
-    m = pd.DataFrame(np.nan, index=names, columns=names)
-    for a, b, v in zip(t["var1"], t["var2"], t[value], strict=True):
-        m.loc[a, b] = m.loc[b, a] = v
-    for a in names:
-        m.loc[a, a] = 1.0 if value == "estimate" else np.nan
-    return m
+    pos = {name: i for i, name in enumerate(names)}
+    i, j = t["var1"].map(pos).to_numpy(int), t["var2"].map(pos).to_numpy(int)
+    m = np.full((len(names), len(names)), np.nan)
+    m[i, j] = m[j, i] = t[value].to_numpy(float)  # one cell pair per row (a pair appears once)
+    np.fill_diagonal(m, 1.0 if value == "estimate" else np.nan)
+    return pd.DataFrame(m, index=names, columns=names)
 
 
 def correlation_flags(frame: pd.DataFrame, meta: pd.DataFrame, *, collinear: float = 0.9,

@@ -18,12 +18,12 @@ __all__ = ["add_arguments", "report", "run"]
 
 
 def _knob(text: str) -> tuple[str, Any]:
-    import yaml
+    from pmm_lib.io import load_yaml
 
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"--param expects KEY=VALUE, got {text!r}")
     key, value = text.split("=", 1)
-    return key.strip(), yaml.safe_load(value)
+    return key.strip(), load_yaml(value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -35,7 +35,7 @@ import yaml
 
 from pmm_lib.core.normalisers import NORMALISE_METHODS, NORMALISERS
 from pmm_lib.errors import SpecError
-from pmm_lib.io import write_text_atomic
+from pmm_lib.io import load_yaml, write_text_atomic
 from pmm_lib.vocab import (
     AGGREGATE_METHODS,
     DATA_FORMATS,
@@ -437,7 +437,7 @@ class Spec:
     def from_yaml_text(cls, text: str, *, base_dir: str | Path | None = None) -> Spec:
         """Parse YAML text (see :meth:`from_dict`)."""
         try:
-            raw = yaml.safe_load(text)
+            raw = load_yaml(text)
         except yaml.YAMLError as exc:
             raise SpecError(f"spec: not valid YAML: {exc}") from None
         return cls.from_dict(raw, base_dir=base_dir)

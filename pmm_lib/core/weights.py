@@ -32,13 +32,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy.optimize import minimize
 
 from pmm_lib.core import aggregate as agg
 from pmm_lib.core.hierarchy import compile_hierarchy
 from pmm_lib.core.rank import rank_desc
 from pmm_lib.errors import InputError, SpecError
+from pmm_lib.io import load_yaml
 from pmm_lib.vocab import WEIGHT_METHODS, WeightMethod
 
 __all__ = [
@@ -161,7 +161,7 @@ def read_weights_file(path: str | Path) -> dict[str, float]:
     if not p.is_file():
         raise InputError("weights file not found", file=p, expected="a CSV or YAML file")
     if p.suffix.lower() in (".yaml", ".yml"):
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = load_yaml(p.read_text(encoding="utf-8"))
         if isinstance(raw, dict) and "weights" in raw and isinstance(raw["weights"], dict):
             raw = raw["weights"]
         if not isinstance(raw, dict):

@@ -85,6 +85,7 @@ from pmm_lib.inputs.framework import (
     Node,
     load_framework,
 )
+from pmm_lib.io import load_yaml
 
 __all__ = [
     "CHANGE_TYPES",
@@ -410,7 +411,7 @@ def _parse_change(raw: Any, path: Path, i: int) -> Change:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CandidateError(f"{path}: candidate file not found") from None
     except yaml.YAMLError as exc:
@@ -460,7 +461,7 @@ def is_candidate_file(path: str | Path) -> bool:
 @functools.lru_cache(maxsize=32)
 def _is_candidate_cached(path: str, stamp: int) -> bool:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = load_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return False
     return isinstance(raw, dict) and "base" in raw and "dimensions" not in raw

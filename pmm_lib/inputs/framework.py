@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from pmm_lib.errors import PmmError
+from pmm_lib.io import load_yaml
 from pmm_lib.paths import FRAMEWORK_PATH
 
 __all__ = [
@@ -188,9 +189,6 @@ class Framework:
         return self.table()[["code", "name", "level", "parent", "direction", "weight"]]
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _flag(node: dict[str, Any], key: str, default: bool, where: str, path: Path) -> bool:
     value = node.get(key, default)
     if not isinstance(value, bool):
@@ -301,7 +299,7 @@ def load_framework(path: str | Path | None = None, *, check_counts: bool = True)
     """
     path = Path(path) if path is not None else FRAMEWORK_PATH
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # safe loader (C if available)
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FrameworkError(f"{path}: framework file not found") from None
     except yaml.YAMLError as exc:

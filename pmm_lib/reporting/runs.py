@@ -49,7 +49,7 @@ from pmm_lib.errors import (
     exit_code_for,
     is_storage_failure,
 )
-from pmm_lib.io import write_text_atomic
+from pmm_lib.io import load_yaml, write_text_atomic
 from pmm_lib.paths import (
     METHODOLOGY_DIR,
     NOTEBOOKS_DIR,
@@ -353,7 +353,7 @@ def _read_scenario(path: Path) -> tuple[str, dict[str, Any]]:
     except OSError as exc:
         raise SpecError(f"--scenario {path}: cannot read ({exc.strerror or exc})") from None
     try:
-        data = yaml.safe_load(text) or {}
+        data = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise SpecError(f"--scenario {path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

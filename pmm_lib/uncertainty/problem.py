@@ -265,8 +265,10 @@ def load_weight_sets(path: str | Path) -> tuple[pd.Series, ...]:
 def _weight_sets_yaml(path: Path) -> tuple[pd.Series, ...]:
     import yaml
 
+    from pmm_lib.io import load_yaml
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("weight-set file not found", file=path) from None
     except yaml.YAMLError as exc:
