@@ -82,3 +82,22 @@ def test_py_source_alone_reads_with_stable_ids(tmp_path):
     assert nb.cells[0].metadata["tags"] == ["parameters"] and nb.cells[1].cell_type == "markdown"
     assert [c["id"] for c in nb.cells[:3]] == ["cell-00", "cell-01", "cell-02"]
     assert json.loads(nbformat.writes(nb))["metadata"]["kernelspec"]["display_name"] == "Python 3 (pmm)"
+
+
+def test_a_notebook_edited_after_a_read_is_read_again_and_copies_are_independent(tmp_path):
+    ipynb, py = _copy_pair(tmp_path)
+    first = read_notebook(ipynb)
+    first.cells[0].source = "mutated by a caller (papermill injects its cell into the node)"
+    again = read_notebook(ipynb)  # from the cache, untouched by the caller's change
+    assert again.cells[0].source != first.cells[0].source and "region" in again.cells[0].source
+    # a pair edited on both sides (a JupyterLab save) is read anew, not served from the cache
+    for path in (ipynb, py):
+        path.write_text(path.read_text(encoding="utf-8").replace("region = None", "region = 'EUR'  # edited"),
+                        encoding="utf-8")
+    assert "region = 'EUR'" in read_notebook(ipynb).cells[0].source
+    # only one side edited: the pair disagrees, which the cache must not hide
+    nb = nbformat.read(ipynb, as_version=4)
+    nb.cells[0].source += "\nseed = 7"
+    nbformat.write(nb, ipynb)
+    with pytest.raises(NotebookPairError, match="disagree"):
+        read_notebook(ipynb)

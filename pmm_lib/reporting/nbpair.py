@@ -13,6 +13,8 @@ edit is either run or reported.
 
 from __future__ import annotations
 
+import copy
+import functools
 import sys
 from pathlib import Path
 
@@ -113,6 +115,28 @@ def read_notebook(path: str | Path) -> nbformat.NotebookNode:
     ['parameters']
     """
     path = Path(path)
+    stamps = (_stamp(path), _stamp(path.with_suffix(".py")) if path.suffix == ".ipynb" else None)
+    if stamps[0] is None:  # missing: let the reader raise its error naming the file
+        return _read_notebook(path)
+    # a run reads each notebook four times (imports to warm, parameters, labels, execution):
+    # read and checked once while neither file changes, each caller gets its own copy
+    return copy.deepcopy(_read_notebook_cached(str(path), stamps))
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+@functools.lru_cache(maxsize=64)
+def _read_notebook_cached(path: str, stamps: tuple[object, ...]) -> nbformat.NotebookNode:
+    return _read_notebook(Path(path))
+
+
+def _read_notebook(path: Path) -> nbformat.NotebookNode:
     if path.suffix == ".py":
         nb = _read_py(path)
         for i, cell in enumerate(nb.cells):
