@@ -5,10 +5,10 @@ outcomes (World Bank LPI overall and customs, Doing Business border and document
 compliance time and cost, WGI government effectiveness and control of corruption):
 selecting and log-transforming outcome variables into one row per Member, correlations with
 Fisher-z confidence intervals (Pearson and Spearman), OLS with controls and HC3 robust errors
-(statsmodels formulas), partial correlations, known-groups comparisons by income group
-(Kruskal-Wallis with effect sizes), lagged designs (PMM cycle t against outcomes of t + lag),
-and the PMM-free benchmark relation between the LPI customs score and Doing Business
-border-compliance time (:func:`lpi_vs_db`).
+(statsmodels; controls as patsy formula terms), partial correlations, known-groups comparisons
+by income group (Kruskal-Wallis with effect sizes), lagged designs (PMM cycle t against
+outcomes of t + lag), and the PMM-free benchmark relation between the LPI customs score and
+Doing Business border-compliance time (:func:`lpi_vs_db`).
 
 Loading the outcome files is :mod:`pmm_lib.inputs.data`'s job (``load_outcomes`` gives the tidy
 ``member, year, variable, value, source`` table used here). Every output is a tidy frame in
@@ -28,7 +28,15 @@ import pandas as pd
 from scipy import stats
 
 from pmm_lib.analysis import guards
-from pmm_lib.analysis.validity import CorrMethod, _choice, _corr_p, _numeric, _pair_corr, fisher_ci
+from pmm_lib.analysis.validity import (
+    CorrMethod,
+    _choice,
+    _corr_p,
+    _corr_p_vec,
+    _numeric,
+    _pair_corr,
+    fisher_ci,
+)
 from pmm_lib.errors import InputError, SpecError
 
 __all__ = [
@@ -125,6 +133,34 @@ def outcome_table(outcomes: pd.DataFrame, variables: Sequence[str] | Mapping[str
     return wide.sort_index() if members is None else wide
 
 
+def _ranks(a: np.ndarray) -> np.ndarray:
+    """Mid-ranks (1 to n, ties averaged) of a 1-D array of finite values.
+
+    The same floats as ``scipy.stats.rankdata(a)`` (``rank = (first + last) / 2`` of each run of
+    ties, 1-based; half-integers, so exact), without scipy's per-call overhead.
+
+    >>> _ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist()
+    [3.5, 1.0, 3.5, 2.0]
+    """
+    order = np.argsort(a, kind="mergesort")
+    sa = a[order]
+    new = np.ones(len(a), dtype=bool)
+    np.not_equal(sa[1:], sa[:-1], out=new[1:])
+    start = np.flatnonzero(new)
+    end = np.append(start[1:], len(a))
+    out = np.empty(len(a))
+    out[order] = (0.5 * (start + 1 + end))[np.cumsum(new) - 1]
+    return out
+
+
+def _spearman_pair(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+    """``_pair_corr(x, y, "spearman")``: Pearson's r of the mid-ranks of the pairwise-complete values."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        return _pair_corr(x, y, "spearman")
+    return _pair_corr(_ranks(x[ok]), _ranks(y[ok]), "pearson")
+
+
 def outcome_correlations(scores: pd.DataFrame, outcomes: pd.DataFrame, *,
                          method: CorrMethod | Sequence[CorrMethod] = ("pearson", "spearman"),
                          conf_level: float = 0.95) -> pd.DataFrame:
@@ -154,16 +190,23 @@ def outcome_correlations(scores: pd.DataFrame, outcomes: pd.DataFrame, *,
     if len(idx) == 0:
         raise InputError("scores and outcomes share no Member (index)", expected="ISO3 member codes in both")
     s, o = s.loc[idx], o.loc[idx]
-    rows = []
+    sv = {code: s[code].to_numpy() for code in s.columns}
+    ov = {var: o[var].to_numpy() for var in o.columns}
+    parts = []
     for m in methods:
-        for code in s.columns:
-            for var in o.columns:
-                r, n = _pair_corr(s[code].to_numpy(), o[var].to_numpy(), m)
-                lo, hi = fisher_ci(r, n, conf_level, m) if n > 3 else (np.nan, np.nan)
-                rows.append({"code": str(code), "variable": str(var), "method": m, "estimate": r,
-                             "ci_low": lo, "ci_high": hi, "p_value": _corr_p(r, n), "n": n})
-    return pd.DataFrame(rows, columns=["code", "variable", "method", "estimate", "ci_low", "ci_high",
-                                       "p_value", "n"])
+        pairs = [(code, var) for code in s.columns for var in o.columns]
+        est = [_pair_corr(sv[code], ov[var], m) if m == "pearson" else _spearman_pair(sv[code], ov[var])
+               for code, var in pairs]
+        r = np.array([e[0] for e in est], dtype=float)
+        n = np.array([e[1] for e in est], dtype=int)
+        lo, hi = (np.asarray(a, dtype=float) for a in fisher_ci(r, n, conf_level, m))
+        parts.append(pd.DataFrame({"code": [str(c) for c, _ in pairs], "variable": [str(v) for _, v in pairs],
+                                   "method": m, "estimate": r, "ci_low": lo, "ci_high": hi,
+                                   "p_value": _corr_p_vec(r, n), "n": n}))
+    cols = ["code", "variable", "method", "estimate", "ci_low", "ci_high", "p_value", "n"]
+    if not parts or not any(len(p) for p in parts):
+        return pd.DataFrame([], columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
 
 
 _TERM = re.compile(r"^Q\('(.+)'\)$")
@@ -174,19 +217,35 @@ def _term_name(term: str) -> str:
     return m.group(1) if m else term
 
 
+def _word(name: str) -> re.Pattern[str]:
+    """``name`` as a whole word of a formula term (not part of a longer identifier)."""
+    return re.compile(rf"(?<![\w]){re.escape(str(name))}(?![\w])")
+
+
+def _zscore(values: np.ndarray, column: str, y: str, n: int) -> np.ndarray:
+    sd = float(values.std(ddof=1)) if n > 1 else float("nan")
+    if not np.isfinite(sd) or sd == 0:
+        raise InputError(f"ols_outcomes: {column!r} is constant over the {n} Members of the estimation sample "
+                         f"of {y!r}; cannot standardise", column=str(column),
+                         expected="a score and an outcome that vary (or standardise=False)")
+    return (values - values.mean()) / sd
+
+
 def ols_outcomes(scores: pd.DataFrame, outcomes: pd.DataFrame, covariates: pd.DataFrame | None = None, *,
                  controls: Sequence[str] = ("log_gdp_pc_ppp", "landlocked", "C(region)"),
                  cov_type: Cov = "HC3", standardise: bool = False, conf_level: float = 0.95,
                  min_n: int = 10) -> pd.DataFrame:
     """OLS of each outcome on each score, with controls and heteroskedasticity-robust errors.
 
-    For every outcome ``y`` and score ``x`` fits ``y ~ x + controls`` with statsmodels' formula
-    interface on the Members with complete data; ``controls`` are formula terms over the columns
-    of ``covariates`` (and ``outcomes``), e.g. ``log_gdp_pc_ppp``, ``landlocked``,
-    ``C(region)``. Standard errors are HC3 by default,
-    ``(X'X)^-1 X' diag(e_i^2 / (1 - h_ii)^2) X (X'X)^-1``
+    For every outcome ``y`` and score ``x`` fits ``y ~ x + controls`` by statsmodels' OLS on the
+    Members with complete data; ``controls`` are patsy formula terms over the columns of
+    ``covariates`` (and ``outcomes``), e.g. ``log_gdp_pc_ppp``, ``landlocked``, ``C(region)``.
+    The design matrix (intercept, score, controls, with patsy's column names) is built once per
+    estimation sample and shared by the models on the same Members. Standard errors are HC3 by
+    default, ``(X'X)^-1 X' diag(e_i^2 / (1 - h_ii)^2) X (X'X)^-1``
     (MacKinnon & White 1985, doi:10.1016/0304-4076(85)90158-7). With ``standardise=True`` the
-    outcome and the score are z-scored over the estimation sample (beta coefficients).
+    outcome and the score are z-scored over the estimation sample (beta coefficients); a score or
+    outcome constant over that sample raises InputError.
 
     Returns
     -------
@@ -198,7 +257,8 @@ def ols_outcomes(scores: pd.DataFrame, outcomes: pd.DataFrame, covariates: pd.Da
         the estimation sample (a dummy with one landlocked Member, a region of two) is left out
         of that model and named, with the reason, in ``dropped_controls``.
     """
-    import statsmodels.formula.api as smf
+    import patsy  # type: ignore[import-untyped]
+    from statsmodels.regression.linear_model import OLS
 
     _choice(cov_type, get_args(Cov), "cov_type")
     s, o = _numeric(scores, "scores"), _numeric(outcomes, "outcomes")
@@ -207,36 +267,69 @@ def ols_outcomes(scores: pd.DataFrame, outcomes: pd.DataFrame, covariates: pd.Da
     data = data.loc[:, ~data.columns.duplicated()]
     used = set()
     for term in controls:
-        names = [c for c in data.columns if re.search(rf"(?<![\w]){re.escape(str(c))}(?![\w])", term)]
+        names = [c for c in data.columns if _word(str(c)).search(term)]
         if not names:
             raise SpecError(f"controls: term {term!r} names no column; available: {', '.join(map(str, data.columns))}")
         used.update(names)
     for col in data.columns:
         if data[col].dtype == bool:
             data[col] = data[col].astype(float)
+    ctrl = sorted(used)
+    present = {c: data[c].notna().to_numpy() for c in data.columns}
+    ctrl_ok = np.logical_and.reduce([present[c] for c in ctrl]) if ctrl else np.ones(len(data), dtype=bool)
+    values = {c: data[c].to_numpy(dtype=float) for c in dict.fromkeys([*o.columns, *s.columns])}
+    env = patsy.EvalEnvironment.capture(0)  # as the formula interface: names of this module (np, ...)
+    slot = "__pmm_score__"
+    while slot in data.columns:
+        slot += "_"
+    # one design per estimation sample (and, when the score or outcome is itself a control, per model)
+    designs: dict[tuple[object, ...], tuple[np.ndarray, int, list[str], np.ndarray | None, str]] = {}
     rows = []
     for y in o.columns:
         for x in s.columns:
-            cols = list(dict.fromkeys([y, x, *sorted(used)]))
-            d = data[cols].dropna()
-            if len(d) < min_n:
+            mask = present[y] & present[x] & ctrl_ok
+            n = int(mask.sum())
+            if n < min_n:
                 continue
+            at = np.flatnonzero(mask)
+            yv, xv = values[y][at], values[x][at]
             if standardise:
-                d = d.assign(**{c: (d[c] - d[c].mean()) / d[c].std(ddof=1) for c in (y, x)})
-            # a dummy resting on fewer than MIN_GROUP Members would be that Member's residual
-            sparse = guards.sparse_dummies(d, [c for c in sorted(used) if c not in (x, y)])
-            kept = [t for t in controls if not any(re.search(rf"(?<![\w]){re.escape(c)}(?![\w])", t)
-                                                   for c in sparse)]
-            rhs = " + ".join([f"Q('{x}')", *kept])
-            fit = smf.ols(f"Q('{y}') ~ {rhs}", data=d).fit(cov_type=cov_type)
+                yv, xv = _zscore(yv, str(y), str(y), n), _zscore(xv, str(x), str(y), n)
+            key = (mask.tobytes(), *((x, y) if x in used or y in used else ()))
+            if key not in designs:
+                cols = list(dict.fromkeys([y, x, *ctrl]))
+                d = data.iloc[at][cols].reset_index(drop=True)
+                if standardise:
+                    d[y], d[x] = yv, xv  # as seen by a control that names them
+                d[slot] = xv
+                # a dummy resting on fewer than MIN_GROUP Members would be that Member's residual
+                sparse = guards.sparse_dummies(d, [c for c in ctrl if c not in (x, y)])
+                kept = [t for t in controls if not any(_word(c).search(t) for c in sparse)]
+                for c in d.columns:  # patsy reads text as object (as statsmodels' formula interface)
+                    if isinstance(d[c].dtype, pd.StringDtype):
+                        d[c] = d[c].astype(object)
+                dm = patsy.dmatrix(" + ".join([f"Q('{slot}')", *kept]), d, eval_env=env, return_type="dataframe")
+                names = [str(c) for c in dm.columns]
+                j = names.index(f"Q('{slot}')")  # the score's column; its name is set per model
+                # rows patsy drops (a control transform giving NaN) leave the model, as with formulas
+                keep = None if len(dm) == n else dm.index.to_numpy()
+                designs[key] = (dm.to_numpy(dtype=float), j, [_term_name(t) for t in names], keep,
+                                "; ".join(sparse.values()))
+            base, j, terms, keep, dropped = designs[key]
+            X = base.copy(order="K")  # the memory layout of the formula path: same sums, same bits
+            if keep is not None:
+                yv, xv = yv[keep], xv[keep]
+            X[:, j] = xv
+            terms = [*terms[:j], str(x), *terms[j + 1:]]
+            fit = OLS(yv, X).fit(cov_type=cov_type)
             ci = fit.conf_int(alpha=1 - conf_level)
-            for term in fit.params.index:
-                rows.append({"outcome": str(y), "predictor": str(x), "term": _term_name(term),
-                             "estimate": float(fit.params[term]), "std_error": float(fit.bse[term]),
-                             "ci_low": float(ci.loc[term, 0]), "ci_high": float(ci.loc[term, 1]),
-                             "p_value": float(fit.pvalues[term]), "n": int(fit.nobs),
-                             "r_squared": float(fit.rsquared), "cov_type": cov_type,
-                             "dropped_controls": "; ".join(sparse.values())})
+            nobs, r2 = int(fit.nobs), float(fit.rsquared)
+            for k, term in enumerate(terms):
+                rows.append({"outcome": str(y), "predictor": str(x), "term": term,
+                             "estimate": float(fit.params[k]), "std_error": float(fit.bse[k]),
+                             "ci_low": float(ci[k, 0]), "ci_high": float(ci[k, 1]),
+                             "p_value": float(fit.pvalues[k]), "n": nobs, "r_squared": r2,
+                             "cov_type": cov_type, "dropped_controls": dropped})
     return pd.DataFrame(rows, columns=["outcome", "predictor", "term", "estimate", "std_error", "ci_low",
                                        "ci_high", "p_value", "n", "r_squared", "cov_type", "dropped_controls"])
 
@@ -251,6 +344,61 @@ def _design(cov: pd.DataFrame) -> np.ndarray:
         else:
             parts.append(pd.get_dummies(v.astype(str), drop_first=True).astype(float).to_numpy())
     return np.hstack(parts)
+
+
+_PARTIAL_COLUMNS = ["x", "y", "covar", "method", "estimate", "ci_low", "ci_high", "p_value", "n"]
+
+
+def _partial_rows(data: pd.DataFrame, pairs: Sequence[tuple[str, str]], covar: Sequence[str],
+                  method: CorrMethod, conf_level: float) -> dict[str, list[object]]:
+    """The columns of :func:`partial_correlation` for every ``(x, y)`` of ``pairs`` over ``data``.
+
+    The covariate design is built once per complete-case sample and shared by the pairs on the
+    same Members; the intervals and p-values are computed for all pairs at once.
+    """
+    present = {c: data[c].notna().to_numpy() for c in dict.fromkeys([c for p in pairs for c in p] + list(covar))}
+    cov_ok = np.logical_and.reduce([present[c] for c in covar]) if covar else np.ones(len(data), dtype=bool)
+    values: dict[str, np.ndarray] = {}
+    designs: dict[tuple[object, ...], np.ndarray] = {}
+    rs, ns, qs = [], [], []
+    for x, y in pairs:
+        cols = list(dict.fromkeys([x, y, *covar]))
+        mask = present[x] & present[y] & cov_ok
+        at = np.flatnonzero(mask)
+        # the design depends on x or y only when one of them is also a covariate
+        key = (mask.tobytes(), *(c for c in covar if c in (x, y)))
+        if key not in designs:
+            d = data[cols].iloc[at]
+            if method == "spearman":
+                d = d.assign(**{c: stats.rankdata(d[c]) for c in cols
+                                if c in (x, y) or pd.api.types.is_numeric_dtype(d[c])})
+            designs[key] = _design(d[list(covar)])
+        design = designs[key]
+        q, n = design.shape[1] - 1, len(at)
+        r = np.nan
+        if n - 3 - q >= 1:
+            res = []
+            for v in (x, y):
+                if v not in values:
+                    values[v] = data[v].astype(float).to_numpy()
+                vals = values[v][at]
+                if method == "spearman":
+                    vals = _ranks(vals)
+                beta, *_ = np.linalg.lstsq(design, vals, rcond=None)
+                res.append(vals - design @ beta)
+            r = float(np.corrcoef(res[0], res[1])[0, 1])
+        rs.append(r)
+        ns.append(n)
+        qs.append(q)
+    r_arr, n_arr, q_arr = np.array(rs, dtype=float), np.array(ns, dtype=int), np.array(qs, dtype=int)
+    ok = n_arr - 3 - q_arr >= 1
+    lo, hi = (np.asarray(a, dtype=float) for a in fisher_ci(r_arr, n_arr, conf_level, method, n_controls=q_arr))
+    # _corr_p(r, n, n_controls=q) for all pairs: t on n - 2 - q df
+    p = np.where(ok, _corr_p_vec(r_arr, n_arr - q_arr), np.nan)
+    nan = np.full(len(pairs), np.nan)
+    return {"x": [x for x, _ in pairs], "y": [y for _, y in pairs], "covar": [", ".join(covar)] * len(pairs),
+            "method": [method] * len(pairs), "estimate": list(r_arr), "ci_low": list(np.where(ok, lo, nan)),
+            "ci_high": list(np.where(ok, hi, nan)), "p_value": list(p), "n": list(n_arr)}
 
 
 def partial_correlation(data: pd.DataFrame, x: str, y: str, covar: Sequence[str], *,
@@ -278,25 +426,7 @@ def partial_correlation(data: pd.DataFrame, x: str, y: str, covar: Sequence[str]
     if missing:
         raise InputError(f"partial_correlation: column(s) {', '.join(missing)} not in data",
                          expected=f"one of {', '.join(map(str, data.columns))}")
-    d = data[cols].dropna()
-    if method == "spearman":
-        d = d.assign(**{c: stats.rankdata(d[c]) for c in cols
-                        if c in (x, y) or pd.api.types.is_numeric_dtype(d[c])})
-    design = _design(d[list(covar)])
-    q = design.shape[1] - 1
-    n = len(d)
-    if n - 3 - q < 1:
-        r, lo, hi, p = (np.nan,) * 4
-    else:
-        res = {}
-        for v in (x, y):
-            beta, *_ = np.linalg.lstsq(design, d[v].astype(float).to_numpy(), rcond=None)
-            res[v] = d[v].astype(float).to_numpy() - design @ beta
-        r = float(np.corrcoef(res[x], res[y])[0, 1])
-        lo, hi = fisher_ci(r, n, conf_level, method, n_controls=q)
-        p = _corr_p(r, n, n_controls=q)
-    return pd.DataFrame([{"x": x, "y": y, "covar": ", ".join(covar), "method": method, "estimate": r,
-                          "ci_low": lo, "ci_high": hi, "p_value": p, "n": n}])
+    return pd.DataFrame(_partial_rows(data, [(x, y)], covar, method, conf_level), columns=_PARTIAL_COLUMNS)
 
 
 def partial_correlations(scores: pd.DataFrame, outcomes: pd.DataFrame, covariates: pd.DataFrame,
@@ -311,12 +441,17 @@ def partial_correlations(scores: pd.DataFrame, outcomes: pd.DataFrame, covariate
     """
     data = pd.concat([_numeric(scores, "scores"), _numeric(outcomes, "outcomes"), covariates], axis=1)
     data = data.loc[:, ~data.columns.duplicated()]
-    parts = [partial_correlation(data, c, v, covar, method=method, conf_level=conf_level)
-             for c in scores.columns for v in outcomes.columns]
-    if not parts:
+    pairs = [(c, v) for c in scores.columns for v in outcomes.columns]
+    if not pairs:
         return pd.DataFrame(columns=["code", "variable", "covar", "method", "estimate", "ci_low",
                                      "ci_high", "p_value", "n"])
-    return pd.concat(parts, ignore_index=True).rename(columns={"x": "code", "y": "variable"})
+    _choice(method, get_args(CorrMethod), "method")
+    missing = [c for c in covar if c not in data.columns]
+    if missing:
+        raise InputError(f"partial_correlation: column(s) {', '.join(missing)} not in data",
+                         expected=f"one of {', '.join(map(str, data.columns))}")
+    tab = pd.DataFrame(_partial_rows(data, pairs, covar, method, conf_level), columns=_PARTIAL_COLUMNS)
+    return tab.rename(columns={"x": "code", "y": "variable"})
 
 
 def known_groups(scores: pd.DataFrame, groups: pd.Series, *,
@@ -405,12 +540,13 @@ def lagged_correlations(scores_by_cycle: Mapping[int, pd.DataFrame], outcomes: p
         ``cycle, year, lag, code, variable, method, estimate, ci_low, ci_high, p_value, n``.
     """
     _check_tidy(outcomes)
+    known = outcomes[outcomes["variable"].isin(list(variables)) & outcomes["value"].notna()]
+    have = set(zip(known["variable"], known["year"], strict=True))  # (variable, year) with data
     parts = []
     for cycle, scores in sorted(scores_by_cycle.items()):
         for lag in lags:
             year = int(cycle) + int(lag)
-            avail = [v for v in variables
-                     if ((outcomes["variable"] == v) & (outcomes["year"] == year) & outcomes["value"].notna()).any()]
+            avail = [v for v in variables if (v, year) in have]
             if not avail:
                 continue
             wide = outcome_table(outcomes, {v: year for v in avail}, log=log)
