@@ -268,6 +268,81 @@ def test_balanced_weights_equalise_correlations():
     assert w.sum() == pytest.approx(1.0)
 
 
+def _spread_reference(x: np.ndarray, w: np.ndarray) -> float:
+    """The balanced-weights objective written directly from its definition."""
+    r = W._corr_with(x, agg.arithmetic(x, np.clip(w, 0, None)))
+    return float(np.var(np.where(np.isfinite(r), r, 0.0)))
+
+
+def _balanced_group_reference(x: pd.DataFrame, *, min_weight: float = 0.01) -> pd.Series:
+    """The balanced weights as first written: SLSQP with a finite-difference gradient."""
+    from scipy.optimize import minimize
+
+    arr = x.to_numpy(dtype=float)
+    k = arr.shape[1]
+    if k == 1:
+        return pd.Series([1.0], index=x.columns)
+    w0 = np.full(k, 1.0 / k)
+    res = minimize(lambda w: _spread_reference(arr, w), w0, method="SLSQP", bounds=[(min_weight, 1.0)] * k,
+                   constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
+                   options={"ftol": 1e-12, "maxiter": 500})
+    w = res.x if np.isfinite(res.fun) and res.fun <= _spread_reference(arr, w0) else w0
+    w = np.clip(w, 0, None)
+    return pd.Series(w / w.sum(), index=x.columns)
+
+
+def test_balanced_objective_value_and_gradient():
+    g = np.random.default_rng(11)
+    z = g.normal(size=60)
+    x = np.column_stack([z + s * g.normal(size=60) for s in (0.3, 0.6, 1.0, 2.0)])
+    x[g.uniform(size=x.shape) < 0.15] = np.nan
+    x[0] = np.nan                       # a unit with no values (no aggregate)
+    x = np.column_stack([x, np.r_[1.0, 2.0, np.full(58, np.nan)]])  # 2 units: no correlation (r = 0)
+    for w in (np.full(5, 0.2), g.dirichlet(np.ones(5)), np.array([0.6, 0.1, 0.1, 0.1, 0.1])):
+        f, grad = W._balanced_objective(x, w)
+        assert f == pytest.approx(_spread_reference(x, w), rel=1e-12, abs=1e-15)
+        h = 1e-6
+        central = [(_spread_reference(x, w + h * e) - _spread_reference(x, w - h * e)) / (2 * h)
+                   for e in np.eye(5)]
+        np.testing.assert_allclose(grad, central, rtol=1e-6, atol=1e-10)
+
+
+def test_balanced_weights_planted_inverse_sd():
+    """Uncorrelated children: rho_i = w_i sd_i / sd(y), so equal correlations need w ∝ 1 / sd."""
+    g = np.random.default_rng(2)
+    q, _ = np.linalg.qr(g.normal(size=(80, 3)) - g.normal(size=(80, 3)).mean(axis=0))
+    q = q - q.mean(axis=0)
+    q, _ = np.linalg.qr(q)  # centred, exactly orthogonal columns
+    sd = np.array([1.0, 2.0, 4.0])
+    x = pd.DataFrame(q * sd + 50.0, columns=["p", "q", "r"])
+    m = pd.DataFrame({"code": ["p", "q", "r", "I"], "level": [1, 1, 1, 2],
+                      "parent": ["I", "I", "I", None], "weight": 1.0})
+    w = W.balanced_weights(x, m)
+    np.testing.assert_allclose(w[["p", "q", "r"]], (1 / sd) / (1 / sd).sum(), atol=1e-6)
+    assert W._balanced_objective(x.to_numpy(), w[["p", "q", "r"]].to_numpy())[0] < 1e-12
+
+
+def test_balanced_weights_reach_the_reference_optimum_on_bundled_data():
+    """AMS 2024 (22 Members): the analytic-gradient weights are the finite-difference ones."""
+    from pmm_lib.core.build import build
+    from pmm_lib.core.hierarchy import compile_hierarchy
+    from pmm_lib.core.spec import Spec
+    from pmm_lib.inputs.data import load_observations, to_matrix
+    from pmm_lib.inputs.framework import load_framework
+
+    meta = load_framework().meta()
+    normalised = build(to_matrix(load_observations(), 2024, "AMS"), meta, Spec.default()).normalised
+    got = W.balanced_weights(normalised, meta)
+    ref = W._level_by_level(normalised, meta, _balanced_group_reference)
+    pd.testing.assert_index_equal(got.index, ref.index)
+    np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), atol=1e-6)
+    h = compile_hierarchy(meta)
+    for kids in h.groups[2]:  # each KPI group: the objective is at least as low as the reference's
+        names = [h.level_codes[1][k] for k in kids]
+        arr = normalised[names].to_numpy(dtype=float)
+        assert _spread_reference(arr, got[names].to_numpy()) <= _spread_reference(arr, ref[names].to_numpy()) + 1e-12
+
+
 # ------------------------------------------------------------------ benefit of the doubt
 
 

@@ -76,9 +76,9 @@ def _numeric(frame: pd.DataFrame, name: str = "frame") -> pd.DataFrame:
     """Check ``frame`` is a DataFrame of numbers (bools allowed); return it as float."""
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"{name} must be a pandas DataFrame (units x indicators), got {type(frame).__name__}")
-    for col in frame.columns:
-        if not (pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])):
-            raise InputError(f"{name}: indicator column is not numeric (dtype {frame[col].dtype})",
+    for col, dtype in frame.dtypes.items():  # dtypes, not columns: no Series built per column
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            raise InputError(f"{name}: indicator column is not numeric (dtype {dtype})",
                              column=str(col), expected="numbers (NaN for missing)")
     return frame.astype(float)
 
@@ -272,6 +272,29 @@ def _alpha_from_cov(cov: np.ndarray) -> float:
     if k < 2 or not np.isfinite(total) or total <= 0:
         return float("nan")
     return float(k / (k - 1) * (1 - np.trace(cov) / total))
+
+
+def _row_nanmean(rows: np.ndarray) -> np.ndarray:
+    """Mean over the rows of a ``variables x units`` array, skipping NaN (NaN where all are missing).
+
+    The numbers of ``DataFrame.mean(axis=1)`` on the ``units x variables`` frame: the present
+    values are summed variable by variable, then divided by their count.
+    """
+    present = ~np.isnan(rows)
+    count = present.sum(axis=0).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(present, rows, 0.0).sum(axis=0) / count
+    return np.where(count > 0, mean, np.nan)
+
+
+def _pairwise_cov_rows(rows: np.ndarray, min_periods: int = 3) -> np.ndarray:
+    """Pairwise-complete covariance matrix (ddof = 1) of the rows of a ``variables x units`` array.
+
+    ``cov_ij`` is taken over the units where both variables are present, NaN with fewer than
+    ``min_periods`` of them; the numbers are those of ``DataFrame.cov(min_periods=...)`` on the
+    ``units x variables`` frame (which this calls on an unlabelled frame).
+    """
+    return pd.DataFrame(rows.T).cov(min_periods=min_periods).to_numpy()
 
 
 def cronbach_alpha(frame: pd.DataFrame, *, missing: Missing = "listwise") -> float:
@@ -1248,8 +1271,13 @@ def scorecard(data: pd.DataFrame, meta: pd.DataFrame, *, oriented: bool = True,
     index_code = str(meta.loc[meta["level"] == meta["level"].max(), "code"].iloc[0])
     corr = z.corr(min_periods=max(3, th.min_n)).to_numpy(copy=True)
     np.fill_diagonal(corr, np.nan)
-    dim_alpha = {d: _alpha_from_cov(z[ks].cov(min_periods=3).to_numpy()) if len(ks) >= 2 else float("nan")
-                 for d, ks in dims.items()}
+    # every per-KPI quantity below is a row selection of one KPIs x units array (selecting
+    # columns of a frame by label costs more than the arithmetic on 20-200 units)
+    zt = np.ascontiguousarray(z.to_numpy(dtype=float).T)
+    pos = {k: i for i, k in enumerate(kpis)}
+    dim_pos = {d: [pos[k] for k in ks] for d, ks in dims.items()}
+    dim_alpha = {d: _alpha_from_cov(_pairwise_cov_rows(zt[p])) if len(p) >= 2 else float("nan")
+                 for d, p in dim_pos.items()}
     out_series = None
     if outcome is not None and not isinstance(outcome, pd.Series):
         raise InputError(f"scorecard: outcome must be a pandas Series indexed by unit, got {type(outcome).__name__}")
@@ -1257,16 +1285,22 @@ def scorecard(data: pd.DataFrame, meta: pd.DataFrame, *, oriented: bool = True,
         out_series = outcome.reindex(z.index).astype(float) * outcome_direction
         if method == "spearman":
             out_series = out_series.rank(method="average")
+    out_values = out_series.to_numpy() if out_series is not None else None
+    agg_frame = aggregated if aggregated is not None else pd.DataFrame(index=z.index)
+    agg_cols = set(agg_frame.columns)
+    index_agg = agg_frame[index_code].reindex(z.index).to_numpy(dtype=float) if index_code in agg_cols else None
+    parent_agg: dict[Any, np.ndarray] = {}  # one parent aggregate per parent (or per lone KPI)
+    no_values = np.full(len(z), np.nan)
     rows = []
     for i, k in enumerate(kpis):
-        col = z[k].to_numpy()
+        col = zt[i]
         n = int(np.isfinite(col).sum())
         dim = dim_of.get(k, "")
-        siblings = [c for c in dims.get(dim, []) if c != k]
-        rest = z[siblings].mean(axis=1).to_numpy() if siblings else np.full(len(z), np.nan)
+        siblings = [p for p in dim_pos.get(dim, []) if p != i]
+        rest = _row_nanmean(zt[siblings]) if siblings else no_values
         item_rest, _ = _pair_corr(col, rest, "pearson")
         a = dim_alpha.get(dim, float("nan"))
-        aid = _alpha_from_cov(z[siblings].cov(min_periods=3).to_numpy()) if len(siblings) >= 2 else float("nan")
+        aid = _alpha_from_cov(_pairwise_cov_rows(zt[siblings])) if len(siblings) >= 2 else float("nan")
         row_r = corr[i]
         if np.isfinite(row_r).any():
             j = int(np.nanargmax(np.abs(row_r)))
@@ -1274,18 +1308,21 @@ def scorecard(data: pd.DataFrame, meta: pd.DataFrame, *, oriented: bool = True,
         else:
             r_max, r_with = float("nan"), ""
         par = parent.get(k)
-        if aggregated is not None and par in aggregated.columns:
-            par_agg = aggregated[par].reindex(z.index).to_numpy(dtype=float)
+        if par in agg_cols:
+            key: Any = par
+            if key not in parent_agg:
+                parent_agg[key] = agg_frame[par].reindex(z.index).to_numpy(dtype=float)
         else:
-            par_agg = z[outs.get(par, [k])].mean(axis=1).to_numpy()
-        parent_r, _ = _pair_corr(col, par_agg, "pearson")
-        if aggregated is not None and index_code in aggregated.columns:
-            idx = aggregated[index_code].reindex(z.index).to_numpy(dtype=float)
+            key = ("kpis", par) if par in outs else ("kpi", k)
+            if key not in parent_agg:
+                parent_agg[key] = _row_nanmean(zt[[pos[c] for c in outs.get(par, [k])]])
+        parent_r, _ = _pair_corr(col, parent_agg[key], "pearson")
+        if index_agg is not None:
+            idx = index_agg
         else:
-            others = [c for c in kpis if c != k]
-            idx = z[others].mean(axis=1).to_numpy() if others else np.full(len(z), np.nan)
+            idx = _row_nanmean(np.delete(zt, i, axis=0)) if len(kpis) > 1 else no_values
         index_r, _ = _pair_corr(col, idx, "pearson")
-        outcome_r = _pair_corr(col, out_series.to_numpy(), "pearson")[0] if out_series is not None else float("nan")
+        outcome_r = _pair_corr(col, out_values, "pearson")[0] if out_values is not None else float("nan")
         row = {"code": k, "dimension": dim, "parent": par, "coverage": n / len(z) if len(z) else float("nan"),
                "n": n, "item_rest_r": item_rest, "alpha": a, "alpha_if_deleted": aid, "alpha_change": aid - a,
                "r_max": r_max, "r_max_with": r_with, "parent_r": parent_r, "index_r": index_r,

@@ -492,7 +492,7 @@ def bod_scores(values: np.ndarray, *, share_lower: float | Sequence[float] | Non
         raise SpecError("share_lower exceeds share_upper for some indicator")
     lo_w = _bounds_vector(weight_lower, k, "weight_lower", 0.0)
     hi_w = _bounds_vector(weight_upper, k, "weight_upper", np.inf)
-    bounds = [(lo_w[i], None if np.isinf(hi_w[i]) else hi_w[i]) for i in range(k)]
+    bounds = np.column_stack([lo_w, hi_w])  # (k, 2); an infinite upper bound is no bound
     use_shares = share_lower is not None or share_upper is not None
     frontier = y[_undominated(y)]  # dominated units never bind: y_j <= y_f => y_j.w <= y_f.w
     scores = np.zeros(n)
@@ -520,7 +520,7 @@ def bod_scores(values: np.ndarray, *, share_lower: float | Sequence[float] | Non
         blocks.append(block)
         rhs.append(np.r_[np.ones(len(frontier)), np.zeros(len(block) - len(frontier))])
     res = linprog(-y[active].reshape(-1), A_ub=sparse.block_diag(blocks, format="csr"),
-                  b_ub=np.concatenate(rhs), bounds=bounds * active.size, method="highs")
+                  b_ub=np.concatenate(rhs), bounds=np.tile(bounds, (active.size, 1)), method="highs")
     if res.status != 0:
         raise SpecError(f"benefit-of-the-doubt programme failed: {res.message} "
                         f"(check the weight/share bounds)")

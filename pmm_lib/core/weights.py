@@ -539,19 +539,30 @@ def _level_by_level(normalised: pd.DataFrame, meta: pd.DataFrame, fn: GroupFn,
         raise InputError(f"normalised data lack indicator(s) {', '.join(absent[:5])}",
                          column=absent[0])
     values = normalised[list(h.leaves)].to_numpy(dtype=float)
+    # the weights live in an array (one label lookup per code, not one .loc per group)
+    where = {c: i for i, c in enumerate(w.index)}
+    wv = w.to_numpy(dtype=float, copy=True)
     for level in range(2, h.n_levels + 1):
         child_codes = h.level_codes[level - 1]
+        child_pos = np.array([where[c] for c in child_codes], dtype=np.intp)
         if levels is None or level - 1 in levels:
             for code, kids in zip(h.level_codes[level], h.groups[level], strict=True):
                 names = [child_codes[k] for k in kids]
                 x = pd.DataFrame(values[:, kids], index=normalised.index, columns=names)
-                got = pd.Series(fn(x), dtype=float).reindex(names)
-                if got.isna().any() or (got < 0).any() or got.sum() <= 0:
-                    raise SpecError(f"weighting of the children of {code!r} failed "
-                                    f"(weights {got.round(4).to_dict()})")
-                w.loc[names] = (got / got.sum()).to_numpy()
-        values, _ = agg.aggregate_level(values, w.loc[list(child_codes)].to_numpy(), h.incidence[level], 1.0)
-    return w
+                got = _group_result(fn(x), names)
+                if np.isnan(got).any() or (got < 0).any() or got.sum() <= 0:
+                    shown = pd.Series(got, index=names).round(4).to_dict()
+                    raise SpecError(f"weighting of the children of {code!r} failed (weights {shown})")
+                wv[child_pos[kids]] = got / got.sum()
+        values, _ = agg.aggregate_level(values, wv[child_pos], h.incidence[level], 1.0)
+    return pd.Series(wv, index=w.index, name=w.name)
+
+
+def _group_result(got: pd.Series | Mapping[str, float], names: list[str]) -> np.ndarray:
+    """A group function's weights as an array in the order of ``names`` (NaN for a name not given)."""
+    if isinstance(got, pd.Series) and list(got.index) == names:
+        return got.to_numpy(dtype=float)
+    return pd.Series(got, dtype=float).reindex(names).to_numpy(dtype=float)
 
 
 def _corr_with(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -611,7 +622,7 @@ def pca_group_weights(values: pd.DataFrame, *, n_factors: int | None = None,
                              "factor_share": 1.0, "weight": 1.0, "n_factors": 1,
                              "explained": 1.0})
     corr = values.astype(float).corr(min_periods=3)
-    bad = [c for c in codes if corr[c].isna().any()]
+    bad = [c for c, gap in zip(codes, corr.isna().any().to_numpy(), strict=True) if gap]
     if bad:
         raise InputError(f"PCA weights: no correlation for {', '.join(bad)} (constant or too "
                          f"few shared observations)", column=bad[0])
@@ -673,9 +684,65 @@ def pca_weights(normalised: pd.DataFrame, meta: pd.DataFrame, *,
         code → weight, normalised within each parent.
     """
     def fn(x: pd.DataFrame) -> pd.Series:
-        return pca_group_weights(x, **options).set_index("code")["weight"]
+        table = pca_group_weights(x, **options)
+        return pd.Series(table["weight"].to_numpy(), index=table["code"].tolist())
 
     return _level_by_level(normalised, meta, fn, levels)
+
+
+def _balanced_objective(x: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+    r"""Spread of the children's correlations with their aggregate, and its gradient.
+
+    With :math:`m_{ui}` = 1 where unit *u* reported child *i*, the aggregate is
+    :math:`y_u = \sum_i m_{ui} w_i x_{ui} / D_u`, :math:`D_u = \sum_i m_{ui} w_i` (the
+    arithmetic mean re-weighted over missing values), :math:`\rho_i` is Pearson's r of
+    :math:`x_i` and :math:`y` over the units where both are present (0 where it is undefined:
+    fewer than 3 units or a constant), and :math:`f(w) = \operatorname{Var}_i(\rho_i)`
+    (ddof = 0). With :math:`a_{ui}, b_{ui}` the centred :math:`x_i` and :math:`y` over those
+    units and :math:`S_{aa}, S_{bb}` their sums of squares,
+
+    .. math::
+        \frac{\partial f}{\partial w_j} = \sum_u \Big[\sum_i \frac{2(\rho_i - \bar\rho)}{k}
+        \Big(\frac{a_{ui}}{\sqrt{S_{aa,i} S_{bb,i}}} - \rho_i \frac{b_{ui}}{S_{bb,i}}\Big)\Big]
+        \frac{m_{uj}(x_{uj} - y_u)}{D_u}
+
+    (the centring terms vanish because :math:`\sum_u a_{ui} = 0`). The value equals
+    ``np.var(_corr_with(x, agg.arithmetic(x, w)))`` with undefined correlations set to 0.
+
+    Parameters
+    ----------
+    x : ndarray
+        Units x children, ``NaN`` = missing.
+    w : ndarray
+        The children's weights (negative values count as 0).
+
+    Returns
+    -------
+    f : float
+    gradient : ndarray
+        :math:`\partial f / \partial w`, one entry per child.
+    """
+    w = np.clip(w, 0.0, None)
+    present = ~np.isnan(x)
+    x0 = np.where(present, x, 0.0)
+    den = present @ w
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        y = (x0 @ w) / den
+        valid = (den > 0) & np.isfinite(y)
+        yv = np.where(valid, y, 0.0)
+        ok = np.isfinite(x) & valid[:, None]
+        n = ok.sum(axis=0)
+        a = np.where(ok, x - np.where(ok, x, 0.0).sum(axis=0) / n, 0.0)
+        b = np.where(ok, yv[:, None] - (ok * yv[:, None]).sum(axis=0) / n, 0.0)
+        sbb = (b * b).sum(axis=0)
+        root = np.sqrt((a * a).sum(axis=0) * sbb)
+        defined = (n >= 3) & (root > 0)
+        r = np.where(defined, (a * b).sum(axis=0) / root, 0.0)
+        drdy = np.where(defined, a / root - r * b / sbb, 0.0)  # d rho_i / d y_u, units x children
+        dydw = np.where(present & valid[:, None], (x0 - yv[:, None]) / den[:, None], 0.0)
+    k = len(r)
+    dfdr = np.where(defined, 2.0 * (r - r.mean()) / k, 0.0)
+    return float(np.var(r)), dydw.T @ (drdy @ dfdr)
 
 
 def _balanced_group(x: pd.DataFrame, *, min_weight: float = 0.01) -> pd.Series:
@@ -686,17 +753,15 @@ def _balanced_group(x: pd.DataFrame, *, min_weight: float = 0.01) -> pd.Series:
     if not 0 <= min_weight < 1 / k:
         raise SpecError(f"min_weight must be in [0, 1/{k}), got {min_weight!r}")
 
-    def objective(w: np.ndarray) -> float:
-        y = agg.arithmetic(arr, np.clip(w, 0, None))
-        r = _corr_with(arr, y)
-        r = np.where(np.isfinite(r), r, 0.0)
-        return float(np.var(r))
+    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
+        return _balanced_objective(arr, w)
 
     w0 = np.full(k, 1.0 / k)
-    res = minimize(objective, w0, method="SLSQP", bounds=[(min_weight, 1.0)] * k,
-                   constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
+    res = minimize(objective, w0, jac=True, method="SLSQP", bounds=[(min_weight, 1.0)] * k,
+                   constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0,
+                                 "jac": lambda w: np.ones((1, k))}],
                    options={"ftol": 1e-12, "maxiter": 500})
-    w = res.x if np.isfinite(res.fun) and res.fun <= objective(w0) else w0
+    w = res.x if np.isfinite(res.fun) and res.fun <= objective(w0)[0] else w0
     w = np.clip(w, 0, None)
     return pd.Series(w / w.sum(), index=x.columns)
 
@@ -712,7 +777,8 @@ def balanced_weights(normalised: pd.DataFrame, meta: pd.DataFrame, *,
     .. math:: \min_w \operatorname{Var}_i\big(\rho(x_i, y(w))\big)
        \quad\text{s.t.}\quad \sum_i w_i = 1,\; w_i \ge w_{\min}
 
-    with SLSQP (:func:`scipy.optimize.minimize`), starting from equal weights. Becker et al.
+    with SLSQP (:func:`scipy.optimize.minimize`) and the analytic gradient of the objective,
+    starting from equal weights. Becker et al.
     (2017) show that nominal weights are not importance: correlated indicators dominate an
     aggregate; these weights give each child the same say in the sense of correlation (a
     linear proxy of their correlation-ratio importance measure).
@@ -738,6 +804,13 @@ def balanced_weights(normalised: pd.DataFrame, meta: pd.DataFrame, *,
     """
     return _level_by_level(normalised, meta,
                            lambda x: _balanced_group(x, min_weight=min_weight), levels)
+
+
+def _check_bod_bounds(bounds: Mapping[str, Any]) -> None:
+    allowed = ("share_lower", "share_upper", "weight_lower", "weight_upper")
+    unknown = [k for k in bounds if k not in allowed]
+    if unknown:
+        raise SpecError(f"unknown BoD option(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
 
 
 def bod_weights(values: pd.DataFrame, **bounds: Any) -> pd.DataFrame:
@@ -768,10 +841,7 @@ def bod_weights(values: pd.DataFrame, **bounds: Any) -> pd.DataFrame:
     'benefit of the doubt' composite indicators. *Social Indicators Research* 82, 111–145.
     doi:10.1007/s11205-006-9029-7.
     """
-    allowed = ("share_lower", "share_upper", "weight_lower", "weight_upper")
-    unknown = [k for k in bounds if k not in allowed]
-    if unknown:
-        raise SpecError(f"unknown BoD option(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    _check_bod_bounds(bounds)
     codes = [str(c) for c in values.columns]
     y = values.to_numpy(dtype=float)
     scores, w = agg.bod_scores(y, codes=codes, **bounds)
@@ -791,11 +861,17 @@ def bod_weights(values: pd.DataFrame, **bounds: Any) -> pd.DataFrame:
 
 
 def _bod_group(x: pd.DataFrame, bounds: Mapping[str, Any]) -> pd.Series:
-    tidy = bod_weights(x, **bounds)
-    mean = tidy.groupby("code", sort=False)["relative"].mean()
-    if not np.isfinite(mean.to_numpy()).all() or mean.sum() <= 0:
+    """Mean over the units of the ``relative`` BoD weights of :func:`bod_weights` (NaN skipped)."""
+    _check_bod_bounds(bounds)
+    _, w = agg.bod_scores(x.to_numpy(dtype=float), codes=[str(c) for c in x.columns], **bounds)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = w / w.sum(axis=1, keepdims=True)
+    # the tidy table's groupby("code").mean() (pandas' compensated sum), on integer codes
+    n, k = rel.shape
+    mean = pd.Series(rel.reshape(-1)).groupby(np.tile(np.arange(k), n)).mean().to_numpy()
+    if not np.isfinite(mean).all() or mean.sum() <= 0:
         return pd.Series(1.0, index=x.columns)
-    return mean.reindex([str(c) for c in x.columns]).set_axis(x.columns)
+    return pd.Series(mean, index=x.columns)
 
 
 # ---------------------------------------------------------------------------------------------
