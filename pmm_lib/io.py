@@ -74,7 +74,7 @@ def load_yaml(text: str) -> Any:
 
     Examples
     --------
-    >>> load_yaml("a: 1\nb: [x, 2.5, null]")
+    >>> load_yaml("{a: 1, b: [x, 2.5, null]}")
     {'a': 1, 'b': ['x', 2.5, None]}
     """
     import yaml

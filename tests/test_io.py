@@ -91,3 +91,22 @@ def test_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for name in cli.COMMANDS:
         assert name in out
+
+
+def test_load_yaml_is_safe_fast_and_names_the_line_of_an_error():
+    import yaml
+
+    from pmm_lib.io import load_yaml
+
+    text = "a: 1\nb: [x, 2.5, null]\nc: {d: true}\n"
+    assert load_yaml(text) == yaml.safe_load(text) == {"a": 1, "b": ["x", 2.5, None], "c": {"d": True}}
+    with pytest.raises(yaml.YAMLError):  # the safe loader builds no Python object
+        load_yaml("!!python/object/apply:os.system ['echo pwned']")
+    with pytest.raises(yaml.YAMLError) as err:
+        load_yaml("a: 1\nb: [unclosed\nc: 2\n")
+    assert err.value.problem_mark is not None and err.value.problem_mark.line >= 1  # where it broke
+    # the framework file parses to the same values as with PyYAML's pure-Python safe loader
+    from pmm_lib.paths import FRAMEWORK_PATH
+
+    framework = FRAMEWORK_PATH.read_text(encoding="utf-8")
+    assert load_yaml(framework) == yaml.safe_load(framework)

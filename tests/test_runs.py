@@ -334,6 +334,12 @@ def test_project_run_ams_produces_paper(tmp_path):
                 if art.startswith("figures/") and art.endswith(".json")]
     # the run's figures reach the paper (which ones it embeds is the paper's choice: test_paper*)
     assert captions and [c for c in captions if c in text], captions
+    # where the seconds went: every kernel the run started was warm before the notebooks ended
+    timeline = runs.load_manifest(latest)["timeline"]
+    steps = [timeline[k] for k in ("prepared", "notebooks_done", "paper_source_written", "paper_rendered")]
+    assert steps == sorted(steps) and steps[0] > 0
+    warm = [v for k, v in timeline.items() if k.startswith("kernel_") and k.endswith("_warm")]
+    assert len(warm) == min(os.cpu_count() or 1, 6) and max(warm) < timeline["notebooks_done"]
 
 
 @pytest.mark.slow

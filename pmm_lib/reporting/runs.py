@@ -522,7 +522,8 @@ def _warm_kernels(kernels: Sequence[WarmKernel], cwd: Path, modules: list[str]) 
 
 def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[str, Any], run_dir: Path,
                    manifest: _Manifest, bar: Any, say: Callable[[str], None],
-                   kernels: Sequence[WarmKernel] | None = None, warming: Sequence[Any] = ()) -> str | None:
+                   kernels: Sequence[WarmKernel] | None = None, warming: Sequence[Any] = (),
+                   mark: Callable[[str], None] | None = None) -> str | None:
     """Execute the notebooks in ``request.notebook_jobs`` warm kernels; return the first failure or None.
 
     Each kernel executes notebook after notebook (:class:`~pmm_lib.reporting.kernel.WarmKernel`:
@@ -561,9 +562,11 @@ def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[
             if bar is not None:
                 bar.update()
 
-    def worker(kernel: WarmKernel, warm: Any = None) -> None:
+    def worker(kernel: WarmKernel, warm: Any = None, index: int = 0) -> None:
         if warm is not None:  # this kernel's start and imports (:func:`_warm_kernels`), not the others'
             warm.join()
+            if mark is not None:
+                mark(f"kernel_{index}_warm")
         while not errors:
             try:
                 nb = todo.get_nowait()
@@ -581,7 +584,7 @@ def _run_notebooks(notebooks: Sequence[Path], request: RunRequest, params: dict[
         if n_kernels == 1:
             worker(kernels[0], warms[0])
         else:
-            threads = [threading.Thread(target=worker, args=(k, w), name=f"pmm-kernel-{i}", daemon=True)
+            threads = [threading.Thread(target=worker, args=(k, w, i), name=f"pmm-kernel-{i}", daemon=True)
                        for i, (k, w) in enumerate(zip(kernels, warms, strict=True))]
             for t in threads:
                 t.start()
@@ -795,7 +798,8 @@ def _prepared_run(request: RunRequest, notebooks: Sequence[Path], scenario_text:
     with runstate.Heartbeat(manifest.beat):
         try:
             mark("prepared")
-            failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say, kernels, warming)
+            failure = _run_notebooks(notebooks, request, params, run_dir, manifest, bar, say, kernels, warming,
+                                     mark)
             mark("notebooks_done")
             if failure:
                 return fail(failure)
