@@ -241,3 +241,28 @@ def test_many_notebooks_in_one_kernel_each_get_only_their_own_output(tmp_path):
             assert [o.get("text") for o in outs if o.get("output_type") == "stream"] == [f"nb {i}\n", f"err {i}\n"]
             assert [o["data"]["text/plain"] for o in outs if o.get("output_type") == "execute_result"] == [str(i * 10)]
         assert kernel.starts == 1
+
+
+def test_the_notebook_client_waits_with_wait_ready_not_jupyter_clients_quiet_period(tmp_path, monkeypatch):
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+
+    from pmm_lib.reporting import kernel as kmod
+
+    calls = {"ours": 0, "theirs": 0}
+    ours, theirs = kmod.wait_ready, AsyncKernelClient.wait_for_ready
+
+    async def counted_ours(kc, timeout):
+        calls["ours"] += 1
+        return await ours(kc, timeout)
+
+    async def counted_theirs(self, timeout=None):
+        calls["theirs"] += 1
+        return await theirs(self, timeout)
+
+    with WarmKernel() as kernel:
+        kernel.execute(_nb("x + 1"), tmp_path / "warm.ipynb", {"x": 1}, cwd=tmp_path)  # started
+        monkeypatch.setattr(kmod, "wait_ready", counted_ours)
+        monkeypatch.setattr(AsyncKernelClient, "wait_for_ready", counted_theirs)
+        nb = kernel.execute(_nb("x + 1"), tmp_path / "a.ipynb", {"x": 41}, cwd=tmp_path)
+    assert nb.cells[2].outputs[0]["data"]["text/plain"] == "42"
+    assert calls == {"ours": 1, "theirs": 0}

@@ -192,6 +192,7 @@ def kernel_env() -> dict[str, str]:
 
 def _register_engine() -> None:
     """Register the papermill engine that executes in a given (warm) kernel manager, once."""
+    from nbclient.util import run_sync
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
@@ -218,6 +219,9 @@ def _register_engine() -> None:
             self.kc.allow_stdin = False
             await run_hook(self.on_notebook_start, notebook=self.nb)
             return self.kc
+
+        # nbclient's synchronous setup_kernel calls this name, bound to its own coroutine
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
         def papermill_execute_cells(self) -> None:
             if self.prelude:  # silent: no output, no history, no execution count
