@@ -584,3 +584,49 @@ def test_rank_intervals_with_failures_and_missing_units():
     assert ri.loc["B", "n"] == 2 and ri.loc["B", "rank_low"] == 2.0 and ri.loc["B", "score_q50"] == 2.0
     assert ri.loc["C", "score_high"] == pytest.approx(np.quantile([1.0, 3.0, 1.0], 0.95))
     assert ri.loc["D", "n"] == 0 and np.isnan(ri.loc["D", "rank_q50"]) and np.isnan(ri.loc["D", "score_low"])
+
+
+def test_threads_change_neither_the_numbers_nor_the_order_of_failures(asem):
+    """Batches evaluated side by side write their own replications: the same bits and the same
+    failures table with 1, 2 or 3 threads (small chunks, so every group has several batches)."""
+    from pmm_lib.core.spec import NormaliseSpec
+
+    data, meta, opts = asem
+    base = _asem_base()
+    # zeros before a geometric mean fail some batches; weight noise varies every level above 1
+    problem = sa.UncertaintyProblem(
+        base, treat=sa.winmax_alternatives(base.treat, range(1, 4)),
+        normalise=(NormaliseSpec("minmax", low=0.0, high=100.0), NormaliseSpec("zscore", mean=10.0, sd=2.0)),
+        aggregate=("arithmetic", "geometric"), weight_noise={2: 0.25, 3: 0.25})
+    design = sa.sample_design(data, meta, problem, 600, seed=11, build_options=opts)
+    runs = [sa.evaluate(data, meta, problem, design, build_options=opts, chunk_size=16, threads=t,
+                        score_dtype=np.float64, max_failed_share=1.0) for t in (1, 2, 3)]
+    one = runs[0]
+    assert one.failed.any() and not one.failed.all() and len(one.failures) > 3
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.scores, one.scores)
+        np.testing.assert_array_equal(other.ranks, one.ranks)
+        np.testing.assert_array_equal(other.failed, one.failed)
+        pd.testing.assert_frame_equal(other.failures, one.failures)
+    # and the threaded engine still equals build() on replications it evaluated in the pool
+    ok = np.flatnonzero(~one.failed)[:3]
+    for i in ok:
+        res = sa.build_replication(data, meta, problem, design, int(i), build_options=opts)
+        sc = res.aggregated.reindex(index=runs[1].units, columns=list(runs[1].targets)).to_numpy()
+        np.testing.assert_allclose(runs[1].scores[i], sc, rtol=0, atol=1e-9)
+    with pytest.raises(SpecError, match="threads must be a positive int"):
+        sa.evaluate(data, meta, problem, design, build_options=opts, threads=0)
+
+
+@given(hnp.arrays(np.int64, st.tuples(st.integers(0, 60), st.integers(1, 4)), elements=st.integers(0, 6)))
+@settings(max_examples=60, deadline=None)
+def test_engine_groups_equal_numpy_unique_of_rows(keys):
+    from pmm_lib.uncertainty.engine import _groups
+
+    uniq, inverse = _groups([keys[:, j] for j in range(keys.shape[1])])
+    if len(keys):
+        ref_u, ref_inv = np.unique(keys, axis=0, return_inverse=True)
+        np.testing.assert_array_equal(uniq, ref_u)
+        np.testing.assert_array_equal(inverse, ref_inv.ravel())
+    else:
+        assert len(uniq) == 0 and len(inverse) == 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -143,7 +144,7 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
              design: SampleDesign, *, targets: Sequence[str] | None = None,
              chunk_size: int | None = None, progress: bool = False, max_failed_share: float = 0.05,
              score_dtype: type[np.floating] | np.dtype = np.float32,
-             build_options: Mapping[str, Any] | None = None,
+             build_options: Mapping[str, Any] | None = None, threads: int | None = None,
              _prep: Prepared | None = None) -> Replications:
     """Evaluate every replication of ``design`` with the method core, in batches.
 
@@ -168,7 +169,7 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
         Codes to track (default: the top node and its children, e.g. index and dimensions).
     chunk_size : int, optional
         Samples evaluated together. Default: as many as keep one level's values (units x
-        children x samples x 8 bytes) near 10 MB.
+        children x samples x 8 bytes) near 32 MB over all the batches in flight.
     progress : bool
         Show a tqdm progress bar over samples.
     max_failed_share : float
@@ -179,6 +180,12 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     build_options : mapping, optional
         Passed to :class:`~pmm_lib.core.build.Pipeline` as :func:`~pmm_lib.core.build.build`
         takes them (``groups``, ``denominators``, ``panel``, ``cycle``, ``seed``).
+    threads : int, optional
+        Threads evaluating batches side by side (numpy releases the GIL in the kernel's
+        products and sorts; BLAS itself stays on one thread). Default: one per available core
+        (at most 4) for designs of at least :data:`THREADS_FROM` samples, else 1. The numbers
+        and the order of the failures do not depend on it: every batch writes its own
+        replications.
 
     Returns
     -------
@@ -198,22 +205,30 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
     scores = np.full((nt, nu, n), np.nan, dtype=score_dtype)
     ranks = np.zeros((nt, nu, n), dtype=rdt)
     failed = np.zeros(n, dtype=bool)
-    fail_rows: list[dict[str, Any]] = []
     split_exclusion = not _exclusion_is_columnwise(problem)
     key_names = ["impute", "treat", "normalise"] + (["exclude"] if split_exclusion else [])
-    keys = np.stack([ch[k] for k in key_names], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    uniq, inverse = _groups([ch[k] for k in key_names])
+    n_threads = threads_for(threads, n)
     if chunk_size is None:  # per-sample temporaries are (samples, units, children of a varying level)
         varying_leaves = problem.exclude_kpis or 1 in problem.weight_noise or len(problem.weight_sets) > 1
         width = max([len(hier.level_codes[lv]) for lv in range(2, hier.n_levels)] or [1])
         width = max(width, len(hier.leaves) if varying_leaves else 1)
-        chunk_size = int(min(8192, max(64, 32e6 // (8 * max(nu, 1) * width))))
+        # one budget of temporaries shared by the batches in flight (one per thread)
+        chunk_size = int(min(8192, max(64 // n_threads, 32e6 // (8 * max(nu, 1) * width * n_threads))))
     n1 = len(hier.leaves)
     excl_idx = np.array([-1 if c is None else hier.leaves.index(c) for c in prep.exclude_codes])
     b = problem.base
-    with _progress(progress, n) as bar, _single_blas_thread():
-        order = np.argsort(inverse, kind="stable")
+    # failures in program order: a group's own, then each batch's (filled by whichever thread ran it)
+    fail_slots: list[list[dict[str, Any]]] = []
+    pending: list[tuple[int, Any]] = []
+    pool = None
+    if n_threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="pmm-engine")
+    with _progress(progress, n) as bar, _single_blas_thread(), pool or contextlib.nullcontext():
+        # a stable sort of small integers is a radix sort in numpy
+        order = np.argsort(inverse.astype(np.uint8 if len(uniq) <= 256 else np.intp), kind="stable")
         bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
         for g, key in enumerate(uniq):
             rows_g = order[bounds[g]:bounds[g + 1]]
@@ -227,8 +242,8 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
                       .to_numpy(dtype=float))
             except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
                 failed[rows_g] = True
-                fail_rows.append({"group": _group_label(prep, kd), "n": len(rows_g),
-                                  "error": f"{type(exc).__name__}: {exc}"})
+                fail_slots.append([{"group": _group_label(prep, kd), "n": len(rows_g),
+                                    "error": f"{type(exc).__name__}: {exc}"}])
                 bar.update(len(rows_g))
                 continue
             agg_choice = ch["aggregate"][rows_g]
@@ -237,9 +252,18 @@ def evaluate(data: pd.DataFrame, meta: pd.DataFrame, problem: UncertaintyProblem
                 methods = prep.base_methods if not problem.aggregate else (problem.aggregate[a],) * (hier.n_levels - 1)
                 for start in range(0, len(rows_a), chunk_size):
                     rows = rows_a[start:start + chunk_size]
-                    _evaluate_chunk(prep, design, ch, rows, x1, methods, tlev, excl_idx, n1, scores, ranks,
-                                    failed, fail_rows, _group_label(prep, kd), rdt)
-                    bar.update(len(rows))
+                    fail_slots.append([])
+                    args = (prep, design, ch, rows, x1, methods, tlev, excl_idx, n1, scores, ranks,
+                            failed, fail_slots[-1], _group_label(prep, kd), rdt)
+                    if pool is None:
+                        _evaluate_chunk(*args)
+                        bar.update(len(rows))
+                    else:  # batches write disjoint replications (columns) of scores and ranks
+                        pending.append((len(rows), pool.submit(_evaluate_chunk, *args)))
+        for size, future in pending:  # in submission order; the first error is raised
+            future.result()
+            bar.update(size)
+    fail_rows = [row for slot in fail_slots for row in slot]
     share = failed.mean() if n else 0.0
     failures = pd.DataFrame(fail_rows, columns=["group", "n", "error"])
     if share > max_failed_share:
@@ -304,6 +328,38 @@ def _progress(on: bool, total: int) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
+
+
+def _groups(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the choice columns and each sample's row: ``np.unique(axis=0,
+    return_inverse=True)`` of the stacked columns, computed on one mixed-radix integer code
+    (lexicographic order is kept), which is ~10x faster than sorting rows."""
+    dims = [int(c.max()) + 1 if len(c) else 1 for c in columns]
+    code = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    for c, d in zip(columns, dims, strict=True):
+        code = code * d + c
+    codes, inverse = np.unique(code, return_inverse=True)
+    uniq = np.stack(np.unravel_index(codes, dims), axis=1) if columns else np.zeros((len(codes), 0), np.intp)
+    return uniq, inverse.ravel()
+
+
+#: designs smaller than this are evaluated on one thread (the hand-off costs more than it gains)
+THREADS_FROM = 4096
+
+
+def threads_for(threads: int | None, n: int) -> int:
+    """Threads for :func:`evaluate`: ``threads`` if given, else one per available core (<= 4)."""
+    if threads is not None:
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise SpecError(f"threads must be a positive int, got {threads!r}")
+        return threads
+    if n < THREADS_FROM:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 def _single_blas_thread() -> Any:

@@ -23,7 +23,7 @@ import pandas as pd
 from pmm_lib.core.rank import sorted_quantiles
 from pmm_lib.seed import SeedLike
 from pmm_lib.uncertainty.design import prepare, sample_design
-from pmm_lib.uncertainty.engine import Replications, default_targets, evaluate
+from pmm_lib.uncertainty.engine import Replications, default_targets, evaluate, threads_for
 from pmm_lib.uncertainty.problem import UncertaintyProblem
 
 __all__ = ["UncertaintyResult", "rank_intervals", "uncertainty_analysis"]
@@ -163,9 +163,17 @@ def rank_intervals(reps: Replications, *, quantiles: tuple[float, float] = (0.05
         the replications where the unit has a score. Rows sorted by code, then nominal rank.
     """
     ok = None if not reps.failed.any() else ~reps.failed
+    n_threads = min(threads_for(None, len(reps.failed)), len(reps.targets))
+    if n_threads > 1:  # one target per thread: sorts and partitions release the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="pmm-summaries") as pool:
+            stats = list(pool.map(lambda t: _target_stats(reps, t, ok, quantiles), range(len(reps.targets))))
+    else:
+        stats = [_target_stats(reps, t, ok, quantiles) for t in range(len(reps.targets))]
     frames = []
     for t, code in enumerate(reps.targets):
-        st = _target_stats(reps, t, ok, quantiles)
+        st = stats[t]
         frames.append(pd.DataFrame({
             "code": code, "unit": np.asarray(reps.units), "score": reps.nominal_scores[:, t],
             "rank": reps.nominal_ranks[:, t], "rank_q50": st["rank_q50"], "rank_low": st["rank_low"],
@@ -190,7 +198,7 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
                          targets: Sequence[str] | None = None, chunk_size: int | None = None,
                          progress: bool = False, max_failed_share: float = 0.05,
                          build_options: Mapping[str, Any] | None = None,
-                         keep_replications: bool = True) -> UncertaintyResult:
+                         keep_replications: bool = True, threads: int | None = None) -> UncertaintyResult:
     """Monte Carlo uncertainty analysis over all assumptions together.
 
     Draws ``n_samples`` replications (every varied assumption independently and uniformly over
@@ -201,7 +209,8 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
     With ``keep_replications=False`` only the summaries are kept: the design is evaluated one
     target at a time (the normalised matrices are computed once and reused), so memory holds
     one target's replications (6 bytes per unit and replication) instead of all of them, and
-    ``.replications`` is None. The numbers are the same.
+    ``.replications`` is None. The numbers are the same. ``threads`` is passed to
+    :func:`~pmm_lib.uncertainty.engine.evaluate` (default: one per core for large designs).
 
     Returns
     -------
@@ -230,7 +239,8 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
     """
     prep = prepare(data, meta, problem, build_options)
     design = sample_design(data, meta, problem, n_samples, method="monte_carlo", seed=seed, _prep=prep)
-    kw = {"chunk_size": chunk_size, "progress": progress, "max_failed_share": max_failed_share, "_prep": prep}
+    kw = {"chunk_size": chunk_size, "progress": progress, "max_failed_share": max_failed_share, "_prep": prep,
+          "threads": threads}
     parts: list[tuple[tuple[str, ...], np.ndarray, pd.DataFrame]] = []  # (targets, failed, rank intervals)
     reps: Replications | None = None
     if keep_replications:
