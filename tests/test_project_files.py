@@ -114,7 +114,10 @@ def test_make_test_lints_type_checks_and_runs_pytest_with_the_doctests():
     proc = subprocess.run(["make", "-n", "test", f"STAMP={ROOT / 'pyproject.toml'}"], capture_output=True,
                           text=True, cwd=ROOT, check=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith(".venv/bin/")]
-    assert [line.split()[0] for line in lines] == [".venv/bin/ruff", ".venv/bin/mypy", ".venv/bin/python"]
+    assert [line.split()[0] for line in lines] == [".venv/bin/python", ".venv/bin/ruff", ".venv/bin/mypy",
+                                                   ".venv/bin/python"]
+    assert lines[0].split()[1:4] == ["-m", "compileall", "-q"] and "pmm_lib" in lines[0]  # bytecode first
+    assert lines[-1].split()[1:3] == ["-m", "pytest"]
     ini = PYPROJECT["tool"]["pytest"]["ini_options"]
     assert "--doctest-modules" in ini["addopts"] and "pmm_lib" in ini["testpaths"]
     assert (ROOT / "tests" / "test_docs.py").is_file()  # the strict docs build is part of pytest
