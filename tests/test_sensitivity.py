@@ -608,6 +608,8 @@ def test_threads_change_neither_the_numbers_nor_the_order_of_failures(asem):
         np.testing.assert_array_equal(other.ranks, one.ranks)
         np.testing.assert_array_equal(other.failed, one.failed)
         pd.testing.assert_frame_equal(other.failures, one.failures)
+    # the rank statistics, one target per thread, are those of one thread
+    pd.testing.assert_frame_equal(sa.rank_intervals(one, threads=3), sa.rank_intervals(one, threads=1))
     # and the threaded engine still equals build() on replications it evaluated in the pool
     ok = np.flatnonzero(~one.failed)[:3]
     for i in ok:

@@ -192,7 +192,7 @@ def kernel_env() -> dict[str, str]:
 
 def _register_engine() -> None:
     """Register the papermill engine that executes in a given (warm) kernel manager, once."""
-    from nbclient.util import run_sync
+    from nbclient.util import run_hook
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
@@ -206,8 +206,6 @@ def _register_engine() -> None:
 
         async def async_start_new_kernel_client(self) -> Any:
             # nbclient's, with :func:`wait_ready` in place of the 0.2 s quiet-iopub wait
-            from nbclient.util import run_hook
-
             try:
                 self.kc = self.km.client()
                 self.kc.start_channels()
@@ -221,7 +219,7 @@ def _register_engine() -> None:
             return self.kc
 
         # nbclient's synchronous setup_kernel calls this name, bound to its own coroutine
-        start_new_kernel_client = run_sync(async_start_new_kernel_client)
+        start_new_kernel_client = _sync(async_start_new_kernel_client)
 
         def papermill_execute_cells(self) -> None:
             if self.prelude:  # silent: no output, no history, no execution count

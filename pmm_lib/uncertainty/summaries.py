@@ -147,11 +147,14 @@ def _target_stats(reps: Replications, t: int, ok: np.ndarray | None, quantiles: 
     return out
 
 
-def rank_intervals(reps: Replications, *, quantiles: tuple[float, float] = (0.05, 0.95)) -> pd.DataFrame:
+def rank_intervals(reps: Replications, *, quantiles: tuple[float, float] = (0.05, 0.95),
+                   threads: int | None = None) -> pd.DataFrame:
     """Per unit and code: nominal rank and score, median rank, rank interval, score quantiles.
 
     Quantiles use numpy's default (linear) rule over the successful replications in which the
-    unit has a score.
+    unit has a score. The targets are summarised side by side on ``threads`` threads (default
+    as :func:`~pmm_lib.uncertainty.engine.evaluate`: one per core for large designs); the
+    numbers do not depend on it.
 
     Returns
     -------
@@ -163,7 +166,7 @@ def rank_intervals(reps: Replications, *, quantiles: tuple[float, float] = (0.05
         the replications where the unit has a score. Rows sorted by code, then nominal rank.
     """
     ok = None if not reps.failed.any() else ~reps.failed
-    n_threads = min(threads_for(None, len(reps.failed)), len(reps.targets))
+    n_threads = min(threads_for(threads, len(reps.failed)), max(1, len(reps.targets)))
     if n_threads > 1:  # one target per thread: sorts and partitions release the GIL
         from concurrent.futures import ThreadPoolExecutor
 
@@ -245,11 +248,11 @@ def uncertainty_analysis(data: pd.DataFrame, meta: pd.DataFrame, problem: Uncert
     reps: Replications | None = None
     if keep_replications:
         reps = evaluate(data, meta, problem, design, targets=targets, **kw)
-        parts.append((reps.targets, reps.failed, rank_intervals(reps)))
+        parts.append((reps.targets, reps.failed, rank_intervals(reps, threads=threads)))
     else:  # one target at a time: memory of one target's replications (the matrices stay cached)
         for code in tuple(targets) if targets is not None else default_targets(prep.hierarchy):
             one = evaluate(data, meta, problem, design, targets=(code,), **kw)
-            parts.append((one.targets, one.failed, rank_intervals(one)))
+            parts.append((one.targets, one.failed, rank_intervals(one, threads=threads)))
             del one  # nothing else refers to it: its stores are freed before the next target
     ri = pd.concat([p[2] for p in parts], ignore_index=True)
     rows = []
